@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gpuva bench: the scenarios of shared/docs/bench.md, generated in-process
+ * exactly as the reference generates them, then timed phase by phase.
+ * Only request processing is timed, never generation. Prints a `key value`
+ * summary whose counting keys (requests, ops, live_vas, errors, ops_hash)
+ * depend only on the request sequence.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "tools.h"
+
+struct phase_total {
+	struct player_stats st;
+	uint64_t ns;
+};
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static bool
+parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (!s || !*s || *s == '-')
+		return false;
+	*v = strtoull(s, &end, 0);
+	return !*end;
+}
+
+static void
+add_stats(struct player_stats *to, const struct player_stats *a,
+	  const struct player_stats *b)
+{
+	to->requests += a->requests - b->requests;
+	to->ops += a->ops - b->ops;
+	to->maps += a->maps - b->maps;
+	to->remaps += a->remaps - b->remaps;
+	to->unmaps += a->unmaps - b->unmaps;
+	to->keeps += a->keeps - b->keeps;
+	to->errors += a->errors - b->errors;
+}
+
+static double
+per(uint64_t a, uint64_t b)
+{
+	return b ? (double)a / (double)b : 0.0;
+}
+
+static void
+print_summary(const char *name, uint64_t n, uint64_t seed,
+	      const struct player *p, const struct trace_buf *b,
+	      const struct phase_total *pt, uint64_t total_ns)
+{
+	struct gpuva_vm_info info;
+	struct rusage ru;
+	uint64_t live;
+
+	gpuva_vm_get_info(p->vm, &info);
+	live = info.va_count;
+	getrusage(RUSAGE_SELF, &ru);
+	printf("scenario %s n=%" PRIu64 " seed=%" PRIu64 " mode=%s\n", name, n,
+	       seed, p->list_mode ? "ops" : "steps");
+	for (size_t k = 0; k < b->nph; k++) {
+		const struct player_stats *s = &pt[k].st;
+
+		if (!s->requests && !pt[k].ns)
+			continue;	/* reported under its first phase */
+		printf("phase %-8s requests=%" PRIu64 " ops=%" PRIu64 " (map=%" PRIu64
+		       " remap=%" PRIu64 " unmap=%" PRIu64 " keep=%" PRIu64
+		       ") errors=%" PRIu64 " ops/req=%.3f ns/req=%.1f\n",
+		       b->ph[k].name, s->requests, s->ops, s->maps, s->remaps,
+		       s->unmaps, s->keeps, s->errors, per(s->ops, s->requests),
+		       per(pt[k].ns, s->requests));
+	}
+	printf("requests %" PRIu64 "\n", p->st.requests);
+	printf("ops %" PRIu64 "\n", p->st.ops);
+	printf("live_vas %" PRIu64 "\n", live);
+	printf("errors %" PRIu64 "\n", p->st.errors);
+	printf("ops_hash 0x%016" PRIx64 "\n", player_hash(p));
+	printf("ops_per_request %.3f\n", per(p->st.ops, p->st.requests));
+	printf("peak_live_vas %" PRIu64 "\n", p->peak_live);
+	printf("elapsed_ms %.1f\n", (double)total_ns / 1e6);
+	printf("ns_per_request %.1f\n", per(total_ns, p->st.requests));
+	printf("ns_per_op %.1f\n", per(total_ns, p->st.ops));
+	/*
+	 * Library memory per live mapping: slab pages (which hold every
+	 * mapping whole), vm_bos and the VM. With no mapping left at the end
+	 * (populate) the figure is taken at the peak.
+	 */
+	if (live)
+		printf("bytes_per_va %.1f\n", per(info.bytes, live));
+	else
+		printf("bytes_per_va %.1f\n", per(p->peak_bytes, p->peak_live));
+	printf("sizeof_gpuva %zu\n", sizeof(struct gpuva));
+	printf("peak_rss_kib %ld\n", ru.ru_maxrss);
+}
+
+int
+cmd_bench(int argc, char **argv)
+{
+	struct player p = { 0 };
+	struct trace_buf b = { 0 };
+	struct phase_total *pt;
+	uint64_t n = 0, seed = 1, total_ns = 0;
+	const char *name = NULL;
+	int ret = 0;
+
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--n") && i + 1 < argc) {
+			if (!parse_u64(argv[++i], &n) || !n)
+				goto usage;
+		} else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
+			if (!parse_u64(argv[++i], &seed))
+				goto usage;
+		} else if (!strcmp(argv[i], "--ops-list")) {
+			p.list_mode = true;
+		} else if (!strcmp(argv[i], "--check")) {
+			p.check = true;
+		} else if (argv[i][0] != '-' && !name) {
+			name = argv[i];
+		} else {
+			goto usage;
+		}
+	}
+	if (!name)
+		goto usage;
+	if (!n)
+		n = trace_default_n(name);
+	if (!n || trace_generate(name, n, seed, &b)) {
+		fprintf(stderr, "gpuva bench: unknown scenario '%s' or bad --n\n",
+			name);
+		return 2;
+	}
+	pt = calloc(b.nph, sizeof(*pt));
+	if (!pt)
+		return 1;
+
+	/* the vm line comes before the first phase and is not timed */
+	for (size_t i = 0; i < b.ph[0].first && !ret; i++)
+		ret = player_run(&p, &b.r[i]);
+	for (size_t k = 0; k < b.nph && !ret; k++) {
+		struct player_stats before = p.st;
+		size_t same = 0;
+		uint64_t t0 = now_ns(), dt;
+
+		for (size_t i = b.ph[k].first; i < b.ph[k].end && !ret; i++)
+			ret = player_run(&p, &b.r[i]);
+		dt = now_ns() - t0;
+		total_ns += dt;
+		/* phases of the same name are reported together */
+		while (strcmp(b.ph[same].name, b.ph[k].name))
+			same++;
+		add_stats(&pt[same].st, &p.st, &before);
+		pt[same].ns += dt;
+		{
+			struct gpuva_vm_info info;
+
+			gpuva_vm_get_info(p.vm, &info);
+			if (info.bytes > p.peak_bytes)
+				p.peak_bytes = info.bytes;
+		}
+	}
+	if (!ret)
+		print_summary(name, n, seed, &p, &b, pt, total_ns);
+	free(pt);
+	player_fini(&p);
+	trace_buf_fini(&b);
+	return ret ? 1 : 0;
+usage:
+	fprintf(stderr, "usage: gpuva bench SCENARIO [--n N] [--seed S] "
+		"[--ops-list] [--check]\n");
+	return 2;
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The bind trace format (shared/docs/trace-format.md): one request per
+ * line, parsed into struct trace_req; and the four benchmark scenarios,
+ * generated in-process request for request as the reference's gen_trace.py
+ * does (same splitmix64, same draw order).
+ */
+#ifndef GPUVA_TOOLS_TRACE_H
+#define GPUVA_TOOLS_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TRACE_MAX_BO 1000000u
+
+enum trace_kind { TRACE_VM, TRACE_MAP, TRACE_UNMAP, TRACE_DUMP };
+
+struct trace_req {
+	uint64_t addr, range, offset;	/* TRACE_VM: start, range */
+	uint64_t rstart, rrange;	/* TRACE_VM with nargs == 4 */
+	uint32_t bo;
+	uint8_t kind;
+	uint8_t nargs;			/* TRACE_VM: 2 or 4 */
+};
+
+struct trace_phase {
+	char name[32];
+	size_t first, end;		/* [first, end) of the request array */
+};
+
+/* A growable request array with named phases. */
+struct trace_buf {
+	struct trace_req *r;
+	size_t n, cap;
+	struct trace_phase *ph;
+	size_t nph, capph;
+};
+
+/*
+ * Parse one line (modified in place). Returns 1 with *req filled, 0 for a
+ * line without a request (blank, comment; a "# phase NAME" comment copies
+ * NAME into @phase, if not NULL, else @phase[0] is set to 0), or -1 with a
+ * message in @err. @have_vm says whether a vm line came before.
+ */
+int trace_parse_line(char *line, bool have_vm, struct trace_req *req,
+		     char phase[32], const char **err);
+
+/* Read a whole trace; on error prints "FILE:LINE: why" and returns -1. */
+int trace_read(const char *path, struct trace_buf *b);
+
+/* Fill @b with scenario @name; -1 for an unknown name or a bad @n. */
+int trace_generate(const char *name, uint64_t n, uint64_t seed,
+		   struct trace_buf *b);
+
+/* The scenario's default request count, or 0 for an unknown name. */
+uint64_t trace_default_n(const char *name);
+
+void trace_buf_fini(struct trace_buf *b);
+
+#endif

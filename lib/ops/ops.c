@@ -1,0 +1,518 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The ops layer: turn map/unmap requests into MAP/REMAP/UNMAP ops, as the
+ * kernel's drm_gpuvm does (shared/docs/ops-semantics.md is the spec), and
+ * apply ops to the tree.
+ *
+ * One walk serves both ways of consuming ops. It is written once, as an
+ * inline function taking an emitter; the two public entry points pass a
+ * constant mode, so the compiler builds a callback version and a list
+ * version without a branch per op.
+ *
+ * What it leaves out: transactions and rollback (bind layer), anything that
+ * talks to a kernel (backends).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpuva/ops.h"
+#include "vm/vm_internal.h"
+
+enum emit_mode { EMIT_STEPS, EMIT_LIST };
+
+struct emitter {
+	enum emit_mode mode;
+	const struct gpuva_sm_steps *steps;
+	void *priv;
+	struct gpuva_ops *ops;
+	struct gpuva_vm *vm;
+};
+
+/* ---- op lists ------------------------------------------------------------ */
+
+void
+gpuva_ops_init(struct gpuva_ops *ops)
+{
+	memset(ops, 0, sizeof(*ops));
+}
+
+void
+gpuva_ops_reset(struct gpuva_ops *ops)
+{
+	struct gpuva_vm_bo *hold = ops->hold;
+
+	ops->count = 0;
+	ops->hold = NULL;
+	gpuva_vm_bo_put(hold);
+}
+
+void
+gpuva_ops_fini(struct gpuva_ops *ops)
+{
+	if (!ops)
+		return;
+	gpuva_ops_reset(ops);
+	free(ops->ops);
+	ops->ops = NULL;
+	ops->cap = 0;
+}
+
+static int
+ops_grow(struct gpuva_ops *ops)
+{
+	size_t cap = ops->cap ? ops->cap * 2 : 16;
+	struct gpuva_op *n = realloc(ops->ops, cap * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	ops->ops = n;
+	ops->cap = cap;
+	return 0;
+}
+
+/* Next free op slot, or NULL when the list cannot grow. */
+static inline struct gpuva_op *
+ops_slot(struct gpuva_ops *ops)
+{
+	if (ops->count == ops->cap && ops_grow(ops))
+		return NULL;
+	return &ops->ops[ops->count++];
+}
+
+/* ---- the walk --------------------------------------------------------------- */
+
+/*
+ * Hand over one op. In list mode the op is built in its slot; in steps mode
+ * on the stack. Returns 0, a callback's result, or -ENOMEM.
+ */
+static inline int
+emit(struct emitter *em, struct gpuva_op *op)
+{
+	if (em->mode == EMIT_LIST)
+		return 0;	/* already in place */
+	switch (op->type) {
+	case GPUVA_OP_MAP:
+		return em->steps->map(em->priv, op);
+	case GPUVA_OP_REMAP:
+		return em->steps->remap(em->priv, op);
+	default:
+		return em->steps->unmap(em->priv, op);
+	}
+}
+
+static inline struct gpuva_op *
+op_begin(struct emitter *em, struct gpuva_op *stack_op)
+{
+	return em->mode == EMIT_LIST ? ops_slot(em->ops) : stack_op;
+}
+
+static inline void
+piece(struct gpuva_op_map *p, const struct gpuva *v, uint64_t addr,
+      uint64_t range, uint64_t offset)
+{
+	p->addr = addr;
+	p->range = range;
+	p->offset = offset;
+	p->vm_bo = v->vm_bo;
+	p->bo = gpuva_bo_of(v);
+	p->flags = gpuva_flags(v);
+}
+
+static inline void
+no_piece(struct gpuva_op_map *p)
+{
+	memset(p, 0, sizeof(*p));
+}
+
+/*
+ * Emit the REMAP or UNMAP for one mapping @v cut by [A, E). Pieces: the
+ * head [a, A) keeps v's offset; the tail [E, e) advances it by E - a (also
+ * for NULL mappings, as drm_gpuvm does).
+ */
+static inline int
+emit_cut(struct emitter *em, struct gpuva *v, uint64_t A, uint64_t E, bool keep)
+{
+	struct gpuva_op tmp, *op = op_begin(em, &tmp);
+	uint64_t a = v->addr, e = a + v->range;
+
+	if (!op)
+		return -ENOMEM;
+	if (a >= A && e <= E) {
+		op->type = GPUVA_OP_UNMAP;
+		op->unmap.va = v;
+		op->unmap.keep = keep;
+		return emit(em, op);
+	}
+	op->type = GPUVA_OP_REMAP;
+	op->remap.unmap.va = v;
+	op->remap.unmap.keep = keep;
+	if (a < A)
+		piece(&op->remap.prev, v, a, A - a, v->offset);
+	else
+		no_piece(&op->remap.prev);
+	if (e > E)
+		piece(&op->remap.next, v, E, e - E, v->offset + (E - a));
+	else
+		no_piece(&op->remap.next);
+	return emit(em, op);
+}
+
+/*
+ * The map walk (ops-semantics.md 3.2). @vb is the request's vm_bo (NULL for
+ * a NULL mapping): comparing vm_bos is comparing BOs within one VM, and
+ * needs no pointer chase per visited mapping.
+ */
+static inline int
+sm_map_walk(struct emitter *em, struct gpuva_vm *vm,
+	    const struct gpuva_map_req *req, struct gpuva_vm_bo *vb)
+{
+	const uint64_t A = req->addr, E = req->addr + req->range;
+	const uint64_t F = req->offset;
+	struct gpuva *v = vm_first_from(vm, A);
+	struct gpuva_op tmp, *op;
+	int ret;
+
+	while (v && v->addr < E) {
+		/* captured first: a step callback may remove v */
+		struct gpuva *next = gpuva_next(v);
+		uint64_t a = v->addr, e = a + v->range, f = v->offset;
+		bool keep = v->vm_bo && v->vm_bo == vb;
+
+		if (a == A)
+			keep = keep && f == F;
+		else if (a < A)
+			keep = keep && f + (A - a) == F;
+		else
+			keep = keep && f == F + (a - A);
+		ret = emit_cut(em, v, A, E, keep);
+		if (ret)
+			return ret;
+		if (e >= E)
+			break;
+		v = next;
+	}
+
+	op = op_begin(em, &tmp);
+	if (!op)
+		return -ENOMEM;
+	op->type = GPUVA_OP_MAP;
+	op->map.addr = A;
+	op->map.range = req->range;
+	op->map.offset = F;
+	op->map.bo = req->bo;
+	op->map.vm_bo = vb;
+	op->map.flags = req->flags;
+	return emit(em, op);
+}
+
+/* The unmap walk (ops-semantics.md 4): keep is always false. */
+static inline int
+sm_unmap_walk(struct emitter *em, struct gpuva_vm *vm, uint64_t A, uint64_t E)
+{
+	struct gpuva *v = vm_first_from(vm, A);
+
+	while (v && v->addr < E) {
+		struct gpuva *next = gpuva_next(v);
+		uint64_t e = gpuva_end(v);
+		int ret = emit_cut(em, v, A, E, false);
+
+		if (ret)
+			return ret;
+		if (e >= E)
+			break;
+		v = next;
+	}
+	return 0;
+}
+
+/* Validate a map request and take a reference on its vm_bo. */
+static int
+map_prepare(struct gpuva_vm *vm, const struct gpuva_map_req *req,
+	    struct gpuva_vm_bo **vb)
+{
+	int ret;
+
+	*vb = NULL;
+	ret = vm_validate_range(vm, req->addr, req->range, "map");
+	if (ret)
+		return ret;
+	if (req->flags & ~(uint32_t)GPUVA_FLAGS_MASK)
+		return vm_reject(vm, -EINVAL,
+				 "map 0x%" PRIx64 " 0x%" PRIx64
+				 ": unknown flags 0x%" PRIx32,
+				 req->addr, req->range,
+				 req->flags & ~(uint32_t)GPUVA_FLAGS_MASK);
+	if (!req->bo)
+		return 0;
+	if (vm->page_size && (req->offset & (vm->page_size - 1)))
+		return vm_reject(vm, -EINVAL,
+				 "map 0x%" PRIx64 " 0x%" PRIx64 " offset 0x%" PRIx64
+				 ": offset not aligned to the page size 0x%" PRIx64,
+				 req->addr, req->range, req->offset, vm->page_size);
+	if (req->bo->size && (req->offset > req->bo->size ||
+			      req->range > req->bo->size - req->offset))
+		return vm_reject(vm, -EINVAL,
+				 "map 0x%" PRIx64 " 0x%" PRIx64 " offset 0x%" PRIx64
+				 ": beyond the BO's size 0x%" PRIx64,
+				 req->addr, req->range, req->offset, req->bo->size);
+	return gpuva_vm_bo_obtain(vm, req->bo, vb);
+}
+
+static bool
+steps_missing(const struct gpuva_sm_steps *s, bool need_map)
+{
+	return !s || !s->remap || !s->unmap || (need_map && !s->map);
+}
+
+int
+gpuva_vm_sm_map(struct gpuva_vm *vm, const struct gpuva_map_req *req,
+		const struct gpuva_sm_steps *steps, void *priv)
+{
+	struct emitter em = { .mode = EMIT_STEPS, .steps = steps, .priv = priv,
+			      .vm = vm };
+	struct gpuva_vm_bo *vb;
+	int ret;
+
+	if (steps_missing(steps, true))
+		return vm_reject(vm, -EINVAL, "map: a step callback is missing");
+	ret = map_prepare(vm, req, &vb);
+	if (ret)
+		return ret;
+	ret = sm_map_walk(&em, vm, req, vb);
+	gpuva_vm_bo_put(vb);
+	return ret;
+}
+
+int
+gpuva_vm_sm_unmap(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
+		  const struct gpuva_sm_steps *steps, void *priv)
+{
+	struct emitter em = { .mode = EMIT_STEPS, .steps = steps, .priv = priv,
+			      .vm = vm };
+	int ret;
+
+	if (steps_missing(steps, false))
+		return vm_reject(vm, -EINVAL, "unmap: a step callback is missing");
+	ret = vm_validate_range(vm, addr, range, "unmap");
+	if (ret)
+		return ret;
+	return sm_unmap_walk(&em, vm, addr, addr + range);
+}
+
+static int
+list_failed(struct gpuva_vm *vm, struct gpuva_ops *ops, int ret)
+{
+	gpuva_ops_reset(ops);
+	if (ret == -ENOMEM)
+		return vm_reject(vm, ret, "ops: out of memory for the op list");
+	return ret;
+}
+
+int
+gpuva_vm_sm_map_ops(struct gpuva_vm *vm, const struct gpuva_map_req *req,
+		    struct gpuva_ops *ops)
+{
+	struct emitter em = { .mode = EMIT_LIST, .ops = ops, .vm = vm };
+	struct gpuva_vm_bo *vb;
+	int ret;
+
+	gpuva_ops_reset(ops);
+	ret = map_prepare(vm, req, &vb);
+	if (ret)
+		return ret;
+	ops->hold = vb;
+	ret = sm_map_walk(&em, vm, req, vb);
+	return ret ? list_failed(vm, ops, ret) : 0;
+}
+
+int
+gpuva_vm_sm_unmap_ops(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
+		      struct gpuva_ops *ops)
+{
+	struct emitter em = { .mode = EMIT_LIST, .ops = ops, .vm = vm };
+	int ret;
+
+	gpuva_ops_reset(ops);
+	ret = vm_validate_range(vm, addr, range, "unmap");
+	if (ret)
+		return ret;
+	ret = sm_unmap_walk(&em, vm, addr, addr + range);
+	return ret ? list_failed(vm, ops, ret) : 0;
+}
+
+int
+gpuva_vm_prefetch_ops(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
+		      struct gpuva_ops *ops)
+{
+	struct gpuva *v;
+
+	gpuva_ops_reset(ops);
+	if (range == 0 || addr + range < addr)
+		return vm_reject(vm, -EINVAL,
+				 "prefetch 0x%" PRIx64 " 0x%" PRIx64
+				 ": zero range or overflow", addr, range);
+	for (v = vm_first_from(vm, addr); v && v->addr < addr + range;
+	     v = gpuva_next(v)) {
+		struct gpuva_op *op = ops_slot(ops);
+
+		if (!op)
+			return list_failed(vm, ops, -ENOMEM);
+		op->type = GPUVA_OP_PREFETCH;
+		op->prefetch.va = v;
+	}
+	return 0;
+}
+
+int
+gpuva_vm_bo_unmap_ops(struct gpuva_vm_bo *vb, struct gpuva_ops *ops)
+{
+	struct gpuva *v;
+
+	gpuva_ops_reset(ops);
+	gpuva_vm_bo_for_each_va(v, vb) {
+		struct gpuva_op *op = ops_slot(ops);
+
+		if (!op)
+			return list_failed(vb->vm, ops, -ENOMEM);
+		op->type = GPUVA_OP_UNMAP;
+		op->unmap.va = v;
+		op->unmap.keep = false;
+	}
+	return 0;
+}
+
+/* ---- applying ops ------------------------------------------------------------ */
+
+static inline void
+fill(struct gpuva *va, const struct gpuva_op_map *m)
+{
+	va->node.key = m->addr;
+	va->range = m->range;
+	va->offset = m->offset;
+	va->vm_bo = NULL;
+	va->bo_link[0] = va->bo_link[1] = 0;
+	gpuva_set_flags(va, m->flags);
+}
+
+int
+gpuva_map(struct gpuva_vm *vm, struct gpuva *va, const struct gpuva_op_map *op)
+{
+	if (vm->flags & GPUVA_VM_CHECK) {
+		struct gpuva *o = vm_first_from(vm, op->addr);
+
+		if (o && o->addr < op->addr + op->range)
+			return vm_reject(vm, -EEXIST,
+					 "map op 0x%" PRIx64 " 0x%" PRIx64
+					 ": stale plan, overlaps 0x%" PRIx64,
+					 op->addr, op->range, o->addr);
+	}
+	fill(va, op);
+	tree_insert(&vm->tree, &va->node);
+	if (op->vm_bo)
+		vm_bo_link(va, op->vm_bo);
+	vm_after_change(vm);
+	return 0;
+}
+
+void
+gpuva_remap(struct gpuva_vm *vm, struct gpuva *prev, struct gpuva *next,
+	    const struct gpuva_op_remap *op)
+{
+	struct gpuva *old = op->unmap.va;
+	struct gpuva_vm_bo *vb = old->vm_bo;
+
+	/*
+	 * Each piece sits where the old mapping was in address order (the
+	 * request's range between them is empty by now), so the first piece
+	 * takes over the old node's place without rebalancing.
+	 */
+	if (op->prev.range) {
+		fill(prev, &op->prev);
+		tree_replace(&vm->tree, &old->node, &prev->node);
+		if (op->next.range) {
+			fill(next, &op->next);
+			tree_insert(&vm->tree, &next->node);
+		}
+	} else if (op->next.range) {
+		fill(next, &op->next);
+		tree_replace(&vm->tree, &old->node, &next->node);
+	} else {
+		tree_remove(&vm->tree, &old->node);
+	}
+	/* link the pieces before unlinking old, so vb cannot go away */
+	if (vb) {
+		if (op->prev.range)
+			vm_bo_link(prev, vb);
+		if (op->next.range)
+			vm_bo_link(next, vb);
+		vm_bo_unlink(old);
+	}
+	vm_after_change(vm);
+}
+
+void
+gpuva_unmap(struct gpuva_vm *vm, const struct gpuva_op_unmap *op)
+{
+	gpuva_remove(vm, op->va);
+}
+
+int
+gpuva_vm_apply_ops(struct gpuva_vm *vm, const struct gpuva_ops *ops)
+{
+	struct gpuva *pool = NULL, *va;
+	size_t need = 0;
+
+	for (size_t i = 0; i < ops->count; i++) {
+		const struct gpuva_op *op = &ops->ops[i];
+
+		if (op->type == GPUVA_OP_MAP)
+			need++;
+		else if (op->type == GPUVA_OP_REMAP)
+			need += !!op->remap.prev.range + !!op->remap.next.range;
+		else if (op->type != GPUVA_OP_UNMAP)
+			return vm_reject(vm, -EINVAL,
+					 "apply: only MAP, REMAP and UNMAP ops apply");
+	}
+	/* take every mapping first, chained through their keys, so that
+	 * running out of memory leaves the VM as it was */
+	for (size_t i = 0; i < need; i++) {
+		va = gpuva_vm_va_alloc(vm);
+		if (!va) {
+			while (pool) {
+				va = pool;
+				pool = (struct gpuva *)(uintptr_t)pool->node.key;
+				gpuva_vm_va_free(vm, va);
+			}
+			return vm_reject(vm, -ENOMEM,
+					 "apply: out of memory for %zu mappings", need);
+		}
+		va->node.key = (uint64_t)(uintptr_t)pool;
+		pool = va;
+	}
+#define TAKE() (va = pool, pool = (struct gpuva *)(uintptr_t)pool->node.key, va)
+	for (size_t i = 0; i < ops->count; i++) {
+		const struct gpuva_op *op = &ops->ops[i];
+
+		switch (op->type) {
+		case GPUVA_OP_MAP:
+			gpuva_map(vm, TAKE(), &op->map);
+			break;
+		case GPUVA_OP_REMAP: {
+			struct gpuva *p = op->remap.prev.range ? TAKE() : NULL;
+			struct gpuva *n = op->remap.next.range ? TAKE() : NULL;
+
+			gpuva_remap(vm, p, n, &op->remap);
+			gpuva_vm_va_free(vm, op->remap.unmap.va);
+			break;
+		}
+		default:
+			gpuva_unmap(vm, &op->unmap);
+			gpuva_vm_va_free(vm, op->unmap.va);
+			break;
+		}
+	}
+#undef TAKE
+	return 0;
+}

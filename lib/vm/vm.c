@@ -1,0 +1,560 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vm layer: one VA space, its mappings, and their links to BOs.
+ *
+ * It exists so that every other layer speaks of mappings and BOs, not of
+ * tree nodes: it validates ranges, keeps the per-(VM, BO) lists that
+ * eviction and BO destruction need, owns the default mapping allocator, and
+ * records why a call was rejected. It leaves out op generation (ops layer)
+ * and address allocation (heap layer).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm_internal.h"
+
+/* Mappings per slab page: 64 KiB of 64-byte slots. */
+#define SLAB_VAS 1023
+
+struct vm_slab_page {
+	struct vm_slab_page *next;
+	uint64_t pad[7];	/* keeps the slots 64-byte aligned */
+	struct gpuva va[SLAB_VAS];
+};
+
+_Static_assert(sizeof(struct gpuva) == 64, "a mapping is 64 bytes");
+
+int
+vm_reject(struct gpuva_vm *vm, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(vm->last_error, sizeof(vm->last_error), fmt, ap);
+	va_end(ap);
+	if (vm->log_fn)
+		vm->log_fn(vm->log_priv, vm->last_error);
+	return err;
+}
+
+static bool
+is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+int
+gpuva_vm_create(const struct gpuva_vm_desc *desc, struct gpuva_vm **out)
+{
+	struct gpuva_vm *vm;
+	uint64_t ps;
+
+	if (!desc || !out)
+		return -EINVAL;
+	ps = desc->page_size;
+	if (desc->range == 0 || desc->start + desc->range < desc->start)
+		return -EINVAL;
+	if (desc->reserved_range &&
+	    desc->reserved_start + desc->reserved_range < desc->reserved_start)
+		return -EINVAL;
+	if (ps && (!is_pow2(ps) || (desc->start | desc->range) & (ps - 1) ||
+		   (desc->reserved_range &&
+		    (desc->reserved_start | desc->reserved_range) & (ps - 1))))
+		return -EINVAL;
+	if (desc->flags & ~(uint32_t)GPUVA_VM_CHECK)
+		return -EINVAL;
+	if (!desc->alloc.va_alloc != !desc->alloc.va_free ||
+	    !desc->alloc.vm_bo_alloc != !desc->alloc.vm_bo_free)
+		return -EINVAL;
+
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return -ENOMEM;
+	tree_init(&vm->tree, NULL);
+	vm->start = desc->start;
+	vm->last = desc->start + desc->range - 1;
+	vm->rsv_start = desc->reserved_start;
+	vm->rsv_range = desc->reserved_range;
+	vm->page_size = ps;
+	vm->flags = desc->flags;
+	vm->alloc = desc->alloc;
+	*out = vm;
+	return 0;
+}
+
+static void
+vm_bo_free(struct gpuva_vm *vm, struct gpuva_vm_bo *vb)
+{
+	struct gpuva_vm_bo **pp;
+
+	for (pp = &vb->bo->vm_bos; *pp != vb; pp = &(*pp)->bo_next)
+		;
+	*pp = vb->bo_next;
+	if (vb->vm_prev)
+		vb->vm_prev->vm_next = vb->vm_next;
+	else
+		vm->vm_bos = vb->vm_next;
+	if (vb->vm_next)
+		vb->vm_next->vm_prev = vb->vm_prev;
+	vm->vm_bo_count--;
+	if (vm->alloc.vm_bo_free)
+		vm->alloc.vm_bo_free(vm->alloc.priv, vb);
+	else
+		free(vb);
+}
+
+void
+gpuva_vm_destroy(struct gpuva_vm *vm)
+{
+	struct gpuva *va, *tmp;
+
+	if (!vm)
+		return;
+	gpuva_vm_for_each_va_safe(va, tmp, vm) {
+		va->vm_bo = NULL;
+		gpuva_vm_va_free(vm, va);
+	}
+	while (vm->vm_bos)
+		vm_bo_free(vm, vm->vm_bos);
+	while (vm->slab_pages) {
+		struct vm_slab_page *p = vm->slab_pages;
+
+		vm->slab_pages = p->next;
+		free(p);
+	}
+	free(vm);
+}
+
+const char *
+gpuva_vm_last_error(const struct gpuva_vm *vm)
+{
+	return vm->last_error;
+}
+
+void
+gpuva_vm_set_log_fn(struct gpuva_vm *vm, gpuva_log_fn fn, void *priv)
+{
+	vm->log_fn = fn;
+	vm->log_priv = priv;
+}
+
+void
+gpuva_vm_get_info(const struct gpuva_vm *vm, struct gpuva_vm_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->start = vm->start;
+	info->range = vm->last - vm->start + 1;
+	info->reserved_start = vm->rsv_start;
+	info->reserved_range = vm->rsv_range;
+	info->page_size = vm->page_size;
+	info->flags = vm->flags;
+	info->va_count = vm->tree.count;
+	info->vm_bo_count = vm->vm_bo_count;
+	info->bytes = sizeof(*vm) + vm->slab_bytes +
+		      (vm->alloc.vm_bo_alloc ? 0 :
+		       vm->vm_bo_count * sizeof(struct gpuva_vm_bo));
+}
+
+/* Why [addr, addr + range) is not a valid request, or NULL. */
+static const char *
+range_problem(const struct gpuva_vm *vm, uint64_t addr, uint64_t range)
+{
+	uint64_t ps = vm->page_size;
+
+	if (range == 0)
+		return "range is zero";
+	if (addr + range < addr)
+		return "addr + range overflows 64 bits";
+	if (addr < vm->start || addr + range - 1 > vm->last)
+		return "outside the VM";
+	if (vm->rsv_range && addr < vm->rsv_start + vm->rsv_range &&
+	    vm->rsv_start < addr + range)
+		return "overlaps the kernel-reserved range";
+	if (ps && ((addr | range) & (ps - 1)))
+		return "not aligned to the VM's page size";
+	return NULL;
+}
+
+bool
+gpuva_vm_range_valid(const struct gpuva_vm *vm, uint64_t addr, uint64_t range)
+{
+	return !range_problem(vm, addr, range);
+}
+
+int
+vm_validate_range(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
+		  const char *what)
+{
+	const char *why = range_problem(vm, addr, range);
+
+	if (!why)
+		return 0;
+	return vm_reject(vm, -EINVAL,
+			 "%s 0x%" PRIx64 " 0x%" PRIx64 ": %s (VM 0x%" PRIx64
+			 "-0x%" PRIx64 ", reserved 0x%" PRIx64 " +0x%" PRIx64
+			 ", page size 0x%" PRIx64 ")",
+			 what, addr, range, why, vm->start, vm->last,
+			 vm->rsv_start, vm->rsv_range, vm->page_size);
+}
+
+/* ---- mapping allocation ------------------------------------------------ */
+
+struct gpuva *
+gpuva_vm_va_alloc(struct gpuva_vm *vm)
+{
+	struct gpuva *va;
+
+	if (vm->alloc.va_alloc)
+		return vm->alloc.va_alloc(vm->alloc.priv);
+	if (!vm->slab_free) {
+		struct vm_slab_page *p = malloc(sizeof(*p));
+
+		if (!p)
+			return NULL;
+		p->next = vm->slab_pages;
+		vm->slab_pages = p;
+		vm->slab_bytes += sizeof(*p);
+		for (size_t i = SLAB_VAS; i-- > 0;) {
+			p->va[i].node.link[0] = (uintptr_t)vm->slab_free;
+			vm->slab_free = &p->va[i];
+		}
+	}
+	va = vm->slab_free;
+	vm->slab_free = (struct gpuva *)va->node.link[0];
+	memset(va, 0, sizeof(*va));
+	return va;
+}
+
+void
+gpuva_vm_va_free(struct gpuva_vm *vm, struct gpuva *va)
+{
+	if (!va)
+		return;
+	if (vm->alloc.va_free) {
+		vm->alloc.va_free(vm->alloc.priv, va);
+		return;
+	}
+	va->node.link[0] = (uintptr_t)vm->slab_free;
+	vm->slab_free = va;
+}
+
+/* ---- BO links ------------------------------------------------------------ */
+
+#define LINK_TAGS ((uintptr_t)7)
+
+static inline struct gpuva *
+link_ptr(uintptr_t l)
+{
+	return (struct gpuva *)(l & ~LINK_TAGS);
+}
+
+static inline void
+set_link(uintptr_t *l, struct gpuva *p)
+{
+	*l = (uintptr_t)p | (*l & LINK_TAGS);
+}
+
+void
+gpuva_bo_init(struct gpuva_bo *bo, uint64_t size)
+{
+	bo->size = size;
+	bo->vm_bos = NULL;
+}
+
+int
+gpuva_bo_fini(struct gpuva_bo *bo)
+{
+	if (!bo)
+		return 0;
+	return bo->vm_bos ? -EBUSY : 0;
+}
+
+struct gpuva_vm_bo *
+gpuva_vm_bo_find(const struct gpuva_vm *vm, const struct gpuva_bo *bo)
+{
+	for (struct gpuva_vm_bo *vb = bo->vm_bos; vb; vb = vb->bo_next)
+		if (vb->vm == vm)
+			return vb;
+	return NULL;
+}
+
+int
+gpuva_vm_bo_obtain(struct gpuva_vm *vm, struct gpuva_bo *bo,
+		   struct gpuva_vm_bo **out)
+{
+	struct gpuva_vm_bo *vb = gpuva_vm_bo_find(vm, bo);
+
+	if (!vb) {
+		vb = vm->alloc.vm_bo_alloc ? vm->alloc.vm_bo_alloc(vm->alloc.priv)
+					   : calloc(1, sizeof(*vb));
+		if (!vb)
+			return vm_reject(vm, -ENOMEM,
+					 "vm_bo: out of memory for a new (VM, BO) link");
+		vb->vm = vm;
+		vb->bo = bo;
+		vb->bo_next = bo->vm_bos;
+		bo->vm_bos = vb;
+		vb->vm_next = vm->vm_bos;
+		if (vm->vm_bos)
+			vm->vm_bos->vm_prev = vb;
+		vm->vm_bos = vb;
+		vm->vm_bo_count++;
+	}
+	vb->refs++;
+	*out = vb;
+	return 0;
+}
+
+void
+gpuva_vm_bo_put(struct gpuva_vm_bo *vb)
+{
+	if (!vb)
+		return;
+	if (--vb->refs == 0 && vb->va_count == 0)
+		vm_bo_free(vb->vm, vb);
+}
+
+void
+vm_bo_link(struct gpuva *va, struct gpuva_vm_bo *vb)
+{
+	va->vm_bo = vb;
+	set_link(&va->bo_link[0], NULL);
+	set_link(&va->bo_link[1], vb->last);
+	if (vb->last)
+		set_link(&vb->last->bo_link[0], va);
+	else
+		vb->first = va;
+	vb->last = va;
+	vb->va_count++;
+}
+
+void
+vm_bo_unlink(struct gpuva *va)
+{
+	struct gpuva_vm_bo *vb = va->vm_bo;
+	struct gpuva *next = link_ptr(va->bo_link[0]);
+	struct gpuva *prev = link_ptr(va->bo_link[1]);
+
+	if (!vb)
+		return;
+	if (prev)
+		set_link(&prev->bo_link[0], next);
+	else
+		vb->first = next;
+	if (next)
+		set_link(&next->bo_link[1], prev);
+	else
+		vb->last = prev;
+	set_link(&va->bo_link[0], NULL);
+	set_link(&va->bo_link[1], NULL);
+	va->vm_bo = NULL;
+	if (--vb->va_count == 0 && vb->refs == 0)
+		vm_bo_free(vb->vm, vb);
+}
+
+/* ---- insert, remove, lookups ---------------------------------------------- */
+
+struct gpuva *
+vm_first_from(const struct gpuva_vm *vm, uint64_t addr)
+{
+	struct gpuva_tree_node *n = tree_find_le(&vm->tree, addr);
+
+	if (n) {
+		struct gpuva *va = vm_va_of(n);
+
+		if (addr - va->addr < va->range)
+			return va;
+		return vm_va_of(tree_next(n));
+	}
+	return vm_va_of(tree_first(&vm->tree));
+}
+
+int
+gpuva_insert(struct gpuva_vm *vm, struct gpuva *va, struct gpuva_bo *bo)
+{
+	struct gpuva_vm_bo *vb = NULL;
+	struct gpuva *o;
+	int ret;
+
+	ret = vm_validate_range(vm, va->addr, va->range, "insert");
+	if (ret)
+		return ret;
+	if (bo && bo->size && (va->offset > bo->size ||
+			       va->range > bo->size - va->offset))
+		return vm_reject(vm, -EINVAL,
+				 "insert 0x%" PRIx64 " 0x%" PRIx64 " offset 0x%" PRIx64
+				 ": beyond the BO's size 0x%" PRIx64,
+				 va->addr, va->range, va->offset, bo->size);
+	o = vm_first_from(vm, va->addr);
+	if (o && o->addr < va->addr + va->range)
+		return vm_reject(vm, -EEXIST,
+				 "insert 0x%" PRIx64 " 0x%" PRIx64
+				 ": overlaps the mapping 0x%" PRIx64 " 0x%" PRIx64,
+				 va->addr, va->range, o->addr, o->range);
+	if (bo) {
+		ret = gpuva_vm_bo_obtain(vm, bo, &vb);
+		if (ret)
+			return ret;
+	}
+	va->vm_bo = NULL;
+	tree_insert(&vm->tree, &va->node);
+	if (vb) {
+		vm_bo_link(va, vb);
+		gpuva_vm_bo_put(vb);
+	}
+	vm_after_change(vm);
+	return 0;
+}
+
+void
+gpuva_remove(struct gpuva_vm *vm, struct gpuva *va)
+{
+	tree_remove(&vm->tree, &va->node);
+	vm_bo_unlink(va);
+	vm_after_change(vm);
+}
+
+struct gpuva *
+gpuva_vm_find_first(const struct gpuva_vm *vm, uint64_t addr, uint64_t range)
+{
+	struct gpuva *va;
+
+	if (range == 0 || addr + range < addr)
+		return NULL;
+	va = vm_first_from(vm, addr);
+	return va && va->addr - addr < range ? va : NULL;
+}
+
+struct gpuva *
+gpuva_vm_find(const struct gpuva_vm *vm, uint64_t addr, uint64_t range)
+{
+	struct gpuva *va = vm_va_of(tree_find(&vm->tree, addr));
+
+	return va && va->range == range ? va : NULL;
+}
+
+struct gpuva *
+gpuva_vm_find_at(const struct gpuva_vm *vm, uint64_t addr)
+{
+	struct gpuva *va = vm_va_of(tree_find_le(&vm->tree, addr));
+
+	return va && addr - va->addr < va->range ? va : NULL;
+}
+
+struct gpuva *
+gpuva_vm_first(const struct gpuva_vm *vm)
+{
+	return vm_va_of(tree_first(&vm->tree));
+}
+
+struct gpuva *
+gpuva_vm_last(const struct gpuva_vm *vm)
+{
+	return vm_va_of(tree_last(&vm->tree));
+}
+
+struct gpuva *
+gpuva_next(const struct gpuva *va)
+{
+	return vm_va_of(tree_next(&va->node));
+}
+
+struct gpuva *
+gpuva_prev(const struct gpuva *va)
+{
+	return vm_va_of(tree_prev(&va->node));
+}
+
+size_t
+gpuva_vm_count(const struct gpuva_vm *vm)
+{
+	return vm->tree.count;
+}
+
+/* ---- invariants ------------------------------------------------------------ */
+
+int
+gpuva_vm_check(struct gpuva_vm *vm)
+{
+	const char *why;
+	struct gpuva *va, *prev = NULL;
+	size_t linked = 0, nvb = 0;
+
+	if (tree_check(&vm->tree, &why))
+		return vm_reject(vm, -EINVAL, "check: tree: %s", why);
+	gpuva_vm_for_each_va(va, vm) {
+		const char *p = range_problem(vm, va->addr, va->range);
+
+		if (p && vm->page_size && strstr(p, "aligned"))
+			p = NULL;	/* inserted mappings may be finer */
+		if (p)
+			return vm_reject(vm, -EINVAL,
+					 "check: mapping 0x%" PRIx64 " 0x%" PRIx64 ": %s",
+					 va->addr, va->range, p);
+		if (prev && gpuva_end(prev) > va->addr)
+			return vm_reject(vm, -EINVAL,
+					 "check: mappings 0x%" PRIx64 " and 0x%" PRIx64
+					 " overlap", prev->addr, va->addr);
+		if (va->vm_bo) {
+			if (va->vm_bo->vm != vm)
+				return vm_reject(vm, -EINVAL,
+						 "check: mapping 0x%" PRIx64
+						 " linked to another VM's vm_bo", va->addr);
+			linked++;
+		} else if (link_ptr(va->bo_link[0]) || link_ptr(va->bo_link[1])) {
+			return vm_reject(vm, -EINVAL,
+					 "check: NULL mapping 0x%" PRIx64
+					 " has BO links", va->addr);
+		}
+		prev = va;
+	}
+	for (struct gpuva_vm_bo *vb = vm->vm_bos; vb; vb = vb->vm_next) {
+		size_t n = 0;
+		struct gpuva *last = NULL;
+
+		nvb++;
+		if (gpuva_vm_bo_find(vm, vb->bo) != vb)
+			return vm_reject(vm, -EINVAL,
+					 "check: vm_bo missing from its BO's list");
+		for (va = vb->first; va; va = gpuva_bo_next(va)) {
+			if (va->vm_bo != vb || link_ptr(va->bo_link[1]) != last)
+				return vm_reject(vm, -EINVAL,
+						 "check: BO link list of mapping 0x%" PRIx64
+						 " broken", va->addr);
+			if (vm_va_of(tree_find(&vm->tree, va->addr)) != va)
+				return vm_reject(vm, -EINVAL,
+						 "check: linked mapping 0x%" PRIx64
+						 " is not in the tree", va->addr);
+			last = va;
+			n++;
+		}
+		if (last != vb->last || n != vb->va_count)
+			return vm_reject(vm, -EINVAL,
+					 "check: vm_bo count %zu, list holds %zu",
+					 vb->va_count, n);
+		if (n == 0 && vb->refs == 0)
+			return vm_reject(vm, -EINVAL, "check: unused vm_bo kept");
+		linked -= n;
+	}
+	if (linked != 0)
+		return vm_reject(vm, -EINVAL,
+				 "check: mappings and vm_bo lists disagree");
+	if (nvb != vm->vm_bo_count)
+		return vm_reject(vm, -EINVAL, "check: vm_bo count wrong");
+	return 0;
+}
+
+void
+vm_after_change(struct gpuva_vm *vm)
+{
+	if (!(vm->flags & GPUVA_VM_CHECK))
+		return;
+	if (gpuva_vm_check(vm)) {
+		/* a library bug, not bad input: stop where it happened */
+		fprintf(stderr, "libgpuva: GPUVA_VM_CHECK: %s\n", vm->last_error);
+		abort();
+	}
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal view of the VM, shared by the vm and ops layers (and the layers
+ * above, which reach the VM only through these helpers and vm.h).
+ */
+#ifndef GPUVA_LIB_VM_INTERNAL_H
+#define GPUVA_LIB_VM_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+#include "gpuva/vm.h"
+#include "tree/tree.h"
+
+#define VM_ERROR_MAX 256
+
+struct gpuva_vm {
+	struct gpuva_tree tree;		/* mappings keyed by addr */
+	uint64_t start, last;		/* managed: [start, last] inclusive */
+	uint64_t rsv_start, rsv_range;	/* reserved; rsv_range 0: none */
+	uint64_t page_size;		/* 0: no alignment rule */
+	uint32_t flags;
+	struct gpuva_vm_alloc alloc;
+
+	/* default allocator for mappings: 64-byte slots in malloc'd pages */
+	struct vm_slab_page *slab_pages;
+	struct gpuva *slab_free;
+	size_t slab_bytes;
+
+	/* all vm_bos of this VM, so destroy finds the unused ones too */
+	struct gpuva_vm_bo *vm_bos;
+	size_t vm_bo_count;
+
+	gpuva_log_fn log_fn;
+	void *log_priv;
+	char last_error[VM_ERROR_MAX];
+};
+
+static inline struct gpuva *
+vm_va_of(const struct gpuva_tree_node *n)
+{
+	return n ? gpuva_container_of(n, struct gpuva, node) : NULL;
+}
+
+/* Record a rejection reason, tell the log callback, return @err. */
+int vm_reject(struct gpuva_vm *vm, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/*
+ * Validate a request range; @what and @args describe the request in trace
+ * syntax for the reason ("map 0x1000 0x0 bo 0x0"). 0 or -EINVAL.
+ */
+int vm_validate_range(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
+		      const char *what);
+
+/* The mapping containing @addr or, failing that, the first one above it. */
+struct gpuva *vm_first_from(const struct gpuva_vm *vm, uint64_t addr);
+
+/* Link/unlink a mapping to/from a vm_bo, in link order. */
+void vm_bo_link(struct gpuva *va, struct gpuva_vm_bo *vm_bo);
+void vm_bo_unlink(struct gpuva *va);
+
+/* Run gpuva_vm_check() after a change when GPUVA_VM_CHECK is set. */
+void vm_after_change(struct gpuva_vm *vm);
+
+#endif /* GPUVA_LIB_VM_INTERNAL_H */
