@@ -36,7 +36,8 @@
 
 #include "shim-private.h"
 
-pthread_mutex_t shim_lock = PTHREAD_MUTEX_INITIALIZER;
+/* recursive: libc calls made under the lock may come back through our wrappers */
+pthread_mutex_t shim_lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 pthread_cond_t shim_cond;
 
 #define RENDER_NODE "/dev/dri/renderD128"
