@@ -14,5 +14,6 @@
 #include "gpuva/common.h"
 #include "gpuva/vm.h"
 #include "gpuva/ops.h"
+#include "gpuva/heap.h"
 
 #endif /* GPUVA_GPUVA_H */

@@ -119,6 +119,7 @@ gpuva_vm_destroy(struct gpuva_vm *vm)
 	}
 	while (vm->vm_bos)
 		vm_bo_free(vm, vm->vm_bos);
+	gpuva_heap_destroy(vm->heap);
 	while (vm->slab_pages) {
 		struct vm_slab_page *p = vm->slab_pages;
 

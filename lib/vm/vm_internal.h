@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 
+#include "gpuva/heap.h"
 #include "gpuva/vm.h"
 #include "tree/tree.h"
 
@@ -30,6 +31,8 @@ struct gpuva_vm {
 	/* all vm_bos of this VM, so destroy finds the unused ones too */
 	struct gpuva_vm_bo *vm_bos;
 	size_t vm_bo_count;
+
+	struct gpuva_heap *heap;	/* gpuva_vm_alloc_addr(); NULL until used */
 
 	gpuva_log_fn log_fn;
 	void *log_priv;

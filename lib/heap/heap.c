@@ -1,0 +1,818 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The heap layer: GPU address allocation over free holes, in O(log n).
+ *
+ * Why: with VM_BIND every UMD picks its own GPU addresses. Mesa's
+ * util_vma_heap keeps holes in a list and walks it on every alloc and free,
+ * which is O(n) in the number of holes; a fragmented heap with 100,000 live
+ * buffers makes each allocation walk thousands of holes.
+ *
+ * How: two trees from the tree layer. The hole tree is keyed by hole start
+ * and augmented with the largest hole size in each subtree, so a search
+ * skips every subtree whose largest hole is too small. The used tree records
+ * allocations and reservations by start, so free() can tell a live
+ * allocation from a double free or a stray pointer in O(log n). Nodes come
+ * from a per-heap slab; an operation takes the nodes it may need before it
+ * changes anything, so -ENOMEM leaves the heap as it was.
+ *
+ * Alignment: a hole of size >= size may still not fit once its start is
+ * rounded up to the alignment (a "near miss"). The subtree maximum cannot see
+ * that, so the search checks each candidate hole and moves on. To keep the
+ * cost bounded it gives up after GPUVA_HEAP_SEARCH_BUDGET near misses and
+ * searches instead for holes of size >= size + align - 1 (plus the no-span
+ * slack), which fit whatever their offset: that search is O(log n) again.
+ * Only when no such hole exists does it go through all near misses.
+ *
+ * What it leaves out: thread safety (the caller's lock, as for the VM),
+ * knowledge of mappings (the heap only hands out addresses) and partial
+ * frees (util_vma_heap allows them; here a free must match an allocation,
+ * which is what catches double frees).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "heap_internal.h"
+
+int
+heap_reject(struct gpuva_heap *heap, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(heap->last_error, sizeof(heap->last_error), fmt, ap);
+	va_end(ap);
+	if (heap->log_fn)
+		heap->log_fn(heap->log_priv, heap->last_error);
+	return err;
+}
+
+static bool
+is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+/* Last byte of [addr, addr + size); size > 0 and no overflow assumed. */
+static inline uint64_t
+last_of(uint64_t addr, uint64_t size)
+{
+	return addr + (size - 1);
+}
+
+static inline uint64_t
+sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* ---- nodes ---------------------------------------------------------- */
+
+static int
+spare_refill(struct gpuva_heap *heap, size_t want)
+{
+	while (heap->spare_count < want) {
+		struct heap_slab *s;
+
+		if (heap->fail_refill)
+			return -ENOMEM;
+		s = malloc(sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		s->next = heap->slabs;
+		heap->slabs = s;
+		heap->slab_count++;
+		for (size_t i = 0; i < HEAP_SLAB_NODES; i++) {
+			s->nodes[i].node.link[0] = (uintptr_t)heap->spare;
+			heap->spare = &s->nodes[i];
+		}
+		heap->spare_count += HEAP_SLAB_NODES;
+	}
+	return 0;
+}
+
+/* Take a spare node; spare_refill() made sure there is one. */
+static struct heap_node *
+node_get(struct gpuva_heap *heap)
+{
+	struct heap_node *n = heap->spare;
+
+	heap->spare = (struct heap_node *)n->node.link[0];
+	heap->spare_count--;
+	return n;
+}
+
+static void
+node_put(struct gpuva_heap *heap, struct heap_node *n)
+{
+	n->node.link[0] = (uintptr_t)heap->spare;
+	heap->spare = n;
+	heap->spare_count++;
+}
+
+static void
+hole_augment(struct gpuva_tree_node *tn)
+{
+	struct heap_node *h = heap_node_of(tn);
+	uint64_t m = h->size;
+
+	for (int d = 0; d < 2; d++) {
+		struct gpuva_tree_node *c = tree_child(tn, d);
+
+		if (c && heap_node_of(c)->max > m)
+			m = heap_node_of(c)->max;
+	}
+	h->max = m;
+}
+
+static struct heap_node *
+hole_root(const struct gpuva_heap *heap)
+{
+	return heap_node_of(tree_root(&heap->holes));
+}
+
+/* ---- lifecycle ------------------------------------------------------ */
+
+int
+gpuva_heap_create(uint64_t start, uint64_t range, struct gpuva_heap **out)
+{
+	struct gpuva_heap *heap;
+	struct heap_node *h;
+
+	if (!out || range == 0 || start > UINT64_MAX - (range - 1))
+		return -EINVAL;
+	heap = calloc(1, sizeof(*heap));
+	if (!heap)
+		return -ENOMEM;
+	tree_init(&heap->holes, hole_augment);
+	tree_init(&heap->used, NULL);
+	heap->start = start;
+	heap->last = last_of(start, range);
+	if (spare_refill(heap, 1)) {
+		free(heap);
+		return -ENOMEM;
+	}
+	h = node_get(heap);
+	h->node.key = start;
+	h->size = range;
+	tree_insert(&heap->holes, &h->node);
+	heap->free_bytes = range;
+	*out = heap;
+	return 0;
+}
+
+void
+gpuva_heap_destroy(struct gpuva_heap *heap)
+{
+	if (!heap)
+		return;
+	while (heap->slabs) {
+		struct heap_slab *s = heap->slabs;
+
+		heap->slabs = s->next;
+		free(s);
+	}
+	free(heap);
+}
+
+const char *
+gpuva_heap_last_error(const struct gpuva_heap *heap)
+{
+	return heap->last_error;
+}
+
+void
+gpuva_heap_set_log_fn(struct gpuva_heap *heap, gpuva_heap_log_fn fn,
+		      void *priv)
+{
+	heap->log_fn = fn;
+	heap->log_priv = priv;
+}
+
+/* ---- carving and merging -------------------------------------------- */
+
+/*
+ * Record [x, x + size), which lies inside hole @h, as used (@kind), and cut
+ * it out of @h. Needs up to two spare nodes (record, right remainder), which
+ * the caller has made sure of. Cannot fail.
+ */
+static void
+carve(struct gpuva_heap *heap, struct heap_node *h, uint64_t x, uint64_t size,
+      enum heap_kind kind)
+{
+	uint64_t s = h->node.key;
+	uint64_t left = x - s;
+	uint64_t right = h->size - left - size;
+	struct heap_node *rec;
+
+	if (left == 0 && right == 0) {
+		tree_remove(&heap->holes, &h->node);
+		node_put(heap, h);
+	} else if (left == 0) {
+		/* same in-order position: no other hole lies in between */
+		h->node.key = x + size;
+		h->size = right;
+		tree_augment_path(&heap->holes, h->node.key);
+	} else {
+		h->size = left;
+		tree_augment_path(&heap->holes, s);
+		if (right) {
+			struct heap_node *r = node_get(heap);
+
+			r->node.key = x + size;
+			r->size = right;
+			tree_insert(&heap->holes, &r->node);
+		}
+	}
+	rec = node_get(heap);
+	rec->node.key = x;
+	rec->size = size;
+	rec->kind = kind;
+	tree_insert(&heap->used, &rec->node);
+
+	heap->free_bytes -= size;
+	if (kind == HEAP_KIND_ALLOC) {
+		heap->allocations++;
+		heap->allocated_bytes += size;
+	} else {
+		heap->reservations++;
+		heap->reserved_bytes += size;
+	}
+}
+
+/*
+ * Turn the used record @rec back into free space, merging with the holes on
+ * either side. Reuses @rec's node, so it needs no memory. Cannot fail.
+ */
+static void
+release(struct gpuva_heap *heap, struct heap_node *rec)
+{
+	uint64_t addr = rec->node.key, size = rec->size;
+	struct heap_node *prev, *next;
+	bool mp, mn;
+
+	tree_remove(&heap->used, &rec->node);
+	if (rec->kind == HEAP_KIND_ALLOC) {
+		heap->allocations--;
+		heap->allocated_bytes -= size;
+	} else {
+		heap->reservations--;
+		heap->reserved_bytes -= size;
+	}
+	heap->free_bytes += size;
+
+	/* no hole starts at addr: it was used */
+	prev = heap_node_of(tree_find_le(&heap->holes, addr));
+	next = heap_node_of(prev ? tree_next(&prev->node) :
+				   tree_first(&heap->holes));
+	mp = prev && addr - prev->node.key == prev->size;
+	mn = next && next->node.key - addr == size;
+
+	if (mp && mn) {
+		prev->size += size + next->size;
+		tree_remove(&heap->holes, &next->node);
+		tree_augment_path(&heap->holes, prev->node.key);
+		node_put(heap, next);
+		node_put(heap, rec);
+	} else if (mp) {
+		prev->size += size;
+		tree_augment_path(&heap->holes, prev->node.key);
+		node_put(heap, rec);
+	} else if (mn) {
+		/* same in-order position: the range below next was used */
+		next->node.key = addr;
+		next->size += size;
+		tree_augment_path(&heap->holes, addr);
+		node_put(heap, rec);
+	} else {
+		rec->size = size;
+		tree_insert(&heap->holes, &rec->node);
+	}
+}
+
+/* ---- the search ----------------------------------------------------- */
+
+struct fit {
+	uint64_t size;
+	uint64_t mask;		/* align - 1 */
+	uint64_t lo, last;	/* window, inclusive, clipped to the heap */
+	unsigned span;		/* no-span shift, 0: none */
+	bool high;
+	uint64_t need;		/* only holes at least this big are candidates */
+	int budget;		/* near misses left; < 0: no limit */
+	uint64_t addr;		/* result */
+	struct heap_node *hole;
+};
+
+static inline bool
+crosses(unsigned span, uint64_t x, uint64_t size)
+{
+	return span && (x >> span) != (last_of(x, size) >> span);
+}
+
+/* The lowest (highest) fitting position in hole [s, s + len), if any. */
+static bool
+fit_hole(const struct fit *f, uint64_t s, uint64_t len, uint64_t *out)
+{
+	uint64_t a = s > f->lo ? s : f->lo;
+	uint64_t b = last_of(s, len) < f->last ? last_of(s, len) : f->last;
+	uint64_t x;
+
+	if (a > b || b - a < f->size - 1)
+		return false;
+	if (!f->high) {
+		if (a > UINT64_MAX - f->mask)
+			return false;
+		x = (a + f->mask) & ~f->mask;
+		if (x > b || b - x < f->size - 1)
+			return false;
+		if (crosses(f->span, x, f->size)) {
+			/*
+			 * Start at the boundary it crossed. Crossing needs
+			 * align < 2^span, so the boundary is aligned too.
+			 */
+			x = (last_of(x, f->size) >> f->span) << f->span;
+			if (x > b || b - x < f->size - 1)
+				return false;
+		}
+	} else {
+		x = (b - (f->size - 1)) & ~f->mask;
+		if (x < a)
+			return false;
+		if (crosses(f->span, x, f->size)) {
+			/* end just below the boundary; boundary >= 2^span >= size */
+			uint64_t bound = (last_of(x, f->size) >> f->span) << f->span;
+
+			x = (bound - f->size) & ~f->mask;
+			if (x < a)
+				return false;
+		}
+	}
+	*out = x;
+	return true;
+}
+
+/*
+ * In-order (reverse order for high) search of the subtree at @tn for the
+ * first hole that fits, skipping subtrees whose largest hole is below
+ * f->need and holes outside the window. 1: found, 0: none, -1: budget spent.
+ */
+static int
+search(struct fit *f, const struct gpuva_tree_node *tn)
+{
+	const struct heap_node *h;
+	bool below, above;
+	int d = f->high, r;
+
+	if (!tn)
+		return 0;
+	h = heap_node_of(tn);
+	if (h->max < f->need)
+		return 0;
+	/* below: this hole and its left subtree; above: it and its right */
+	below = last_of(tn->key, h->size) < f->lo;
+	above = tn->key > f->last;
+
+	if (!(d ? above : below)) {
+		r = search(f, tree_child(tn, d));
+		if (r)
+			return r;
+	}
+	if (!below && !above && h->size >= f->need) {
+		uint64_t x;
+
+		if (fit_hole(f, tn->key, h->size, &x)) {
+			f->addr = x;
+			f->hole = (struct heap_node *)h;
+			return 1;
+		}
+		if (f->budget > 0 && --f->budget == 0)
+			return -1;
+	}
+	if (!(d ? below : above))
+		return search(f, tree_child(tn, !d));
+	return 0;
+}
+
+static const char *
+dir_name(uint32_t flags)
+{
+	return flags & GPUVA_HEAP_HIGH ? " high" : "";
+}
+
+int
+gpuva_heap_alloc_in_range(struct gpuva_heap *heap, uint64_t size,
+			  uint64_t align, uint32_t flags, uint64_t win_addr,
+			  uint64_t win_range, uint64_t *addr)
+{
+	const uint32_t known = GPUVA_HEAP_HIGH | GPUVA_HEAP_NO_SPAN_MASK;
+	unsigned span = (flags & GPUVA_HEAP_NO_SPAN_MASK) >> 8;
+	struct fit f = { 0 };
+	uint64_t win_last;
+	int r, err;
+
+#define REQ "alloc 0x%" PRIx64 " align=0x%" PRIx64 " flags=0x%" PRIx32 \
+	" window=0x%" PRIx64 ",0x%" PRIx64
+#define REQ_ARGS size, align, flags, win_addr, win_range
+	if (!addr)
+		return heap_reject(heap, -EINVAL, REQ ": no out address", REQ_ARGS);
+	if (size == 0)
+		return heap_reject(heap, -EINVAL, REQ ": size is zero", REQ_ARGS);
+	if (!is_pow2(align))
+		return heap_reject(heap, -EINVAL,
+				   REQ ": align is not a power of two", REQ_ARGS);
+	if (flags & ~known)
+		return heap_reject(heap, -EINVAL, REQ ": unknown flags 0x%" PRIx32,
+				   REQ_ARGS, flags & ~known);
+	if (span && size > (UINT64_C(1) << span))
+		return heap_reject(heap, -EINVAL,
+				   REQ ": size above the no-span block 0x%" PRIx64,
+				   REQ_ARGS, UINT64_C(1) << span);
+	if (win_range == 0)
+		return heap_reject(heap, -EINVAL, REQ ": window is empty", REQ_ARGS);
+	if (win_addr > UINT64_MAX - (win_range - 1))
+		return heap_reject(heap, -EINVAL, REQ ": window end passes 2^64",
+				   REQ_ARGS);
+	win_last = last_of(win_addr, win_range);
+	if (win_last < heap->start || win_addr > heap->last)
+		return heap_reject(heap, -EINVAL,
+				   REQ ": window outside the heap [0x%" PRIx64
+				   ", 0x%" PRIx64 "]", REQ_ARGS, heap->start,
+				   heap->last);
+
+	f.size = size;
+	f.mask = align - 1;
+	f.lo = win_addr > heap->start ? win_addr : heap->start;
+	f.last = win_last < heap->last ? win_last : heap->last;
+	f.span = span;
+	f.high = flags & GPUVA_HEAP_HIGH;
+	f.need = size;
+	f.budget = GPUVA_HEAP_SEARCH_BUDGET;
+
+	if (!hole_root(heap) || hole_root(heap)->max < size)
+		return heap_reject(heap, -ENOSPC,
+				   REQ "%s: no hole of 0x%" PRIx64 " bytes (largest 0x%"
+				   PRIx64 ")", REQ_ARGS, dir_name(flags), size,
+				   hole_root(heap) ? hole_root(heap)->max : 0);
+	err = spare_refill(heap, 2);
+	if (err)
+		return heap_reject(heap, err, REQ ": out of memory for a node",
+				   REQ_ARGS);
+
+	r = search(&f, tree_root(&heap->holes));
+	if (r < 0) {
+		/* holes this big fit at any offset (and span slack) */
+		if (span && align < (UINT64_C(1) << span))
+			f.need = sat_add(sat_add(align, size - 1), size - 1);
+		else
+			f.need = sat_add(align, size - 1);
+		f.budget = -1;
+		r = search(&f, tree_root(&heap->holes));
+		if (r == 0) {
+			f.need = size;
+			r = search(&f, tree_root(&heap->holes));
+		}
+	}
+	if (r <= 0)
+		return heap_reject(heap, -ENOSPC, REQ "%s: no hole fits",
+				   REQ_ARGS, dir_name(flags));
+#undef REQ
+#undef REQ_ARGS
+	carve(heap, f.hole, f.addr, size, HEAP_KIND_ALLOC);
+	*addr = f.addr;
+	return 0;
+}
+
+int
+gpuva_heap_alloc(struct gpuva_heap *heap, uint64_t size, uint64_t align,
+		 uint32_t flags, uint64_t *addr)
+{
+	/* the range fits: it was one at creation */
+	return gpuva_heap_alloc_in_range(heap, size, align, flags, heap->start,
+					 heap->last - heap->start + 1, addr);
+}
+
+/* ---- fixed ranges --------------------------------------------------- */
+
+/* The used record containing @addr, or NULL. */
+static struct heap_node *
+used_at(const struct gpuva_heap *heap, uint64_t addr)
+{
+	struct heap_node *u = heap_node_of(tree_find_le(&heap->used, addr));
+
+	return u && addr - u->node.key < u->size ? u : NULL;
+}
+
+static const char *
+a_kind_name(enum heap_kind k)
+{
+	switch (k) {
+	case HEAP_KIND_ALLOC:
+		return "an allocation";
+	case HEAP_KIND_RESERVED:
+		return "a reservation";
+	default:
+		return "the kernel-reserved range";
+	}
+}
+
+static const char *
+kind_name(enum heap_kind k)
+{
+	switch (k) {
+	case HEAP_KIND_ALLOC:
+		return "allocation";
+	case HEAP_KIND_RESERVED:
+		return "reservation";
+	default:
+		return "kernel-reserved range";
+	}
+}
+
+int
+heap_take(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
+	  enum heap_kind kind, const char *what)
+{
+	struct heap_node *h, *u;
+	uint64_t taken;
+	int err;
+
+	if (size == 0)
+		return heap_reject(heap, -EINVAL, "%s 0x%" PRIx64 " 0x0: size is zero",
+				   what, addr);
+	if (addr > UINT64_MAX - (size - 1))
+		return heap_reject(heap, -EINVAL, "%s 0x%" PRIx64 " 0x%" PRIx64
+				   ": end passes 2^64", what, addr, size);
+	if (addr < heap->start || last_of(addr, size) > heap->last)
+		return heap_reject(heap, -EINVAL, "%s 0x%" PRIx64 " 0x%" PRIx64
+				   ": outside the heap [0x%" PRIx64 ", 0x%" PRIx64
+				   "]", what, addr, size, heap->start, heap->last);
+	h = heap_node_of(tree_find_le(&heap->holes, addr));
+	if (!h || addr - h->node.key >= h->size)
+		taken = addr;
+	else if (last_of(addr, size) - h->node.key >= h->size)
+		taken = h->node.key + h->size;
+	else
+		goto fits;
+	u = used_at(heap, taken);
+	return heap_reject(heap, -ENOSPC, "%s 0x%" PRIx64 " 0x%" PRIx64
+			   ": byte 0x%" PRIx64 " is taken by the %s 0x%" PRIx64
+			   " 0x%" PRIx64, what, addr, size, taken,
+			   u ? kind_name(u->kind) : "?", u ? u->node.key : 0,
+			   u ? u->size : 0);
+fits:
+	err = spare_refill(heap, 2);
+	if (err)
+		return heap_reject(heap, err, "%s 0x%" PRIx64 " 0x%" PRIx64
+				   ": out of memory for a node", what, addr, size);
+	carve(heap, h, addr, size, kind);
+	return 0;
+}
+
+int
+gpuva_heap_alloc_fixed(struct gpuva_heap *heap, uint64_t addr, uint64_t size)
+{
+	return heap_take(heap, addr, size, HEAP_KIND_ALLOC, "alloc_fixed");
+}
+
+int
+gpuva_heap_reserve(struct gpuva_heap *heap, uint64_t addr, uint64_t size)
+{
+	return heap_take(heap, addr, size, HEAP_KIND_RESERVED, "reserve");
+}
+
+/* Find the record @what wants to give back; a reason when there is none. */
+static int
+find_record(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
+	    enum heap_kind kind, const char *what, struct heap_node **out)
+{
+	struct heap_node *u;
+
+	if (size == 0)
+		return heap_reject(heap, -EINVAL, "%s 0x%" PRIx64 " 0x0: size is zero",
+				   what, addr);
+	u = used_at(heap, addr);
+	if (!u)
+		return heap_reject(heap, -EINVAL, "%s 0x%" PRIx64 " 0x%" PRIx64
+				   ": not allocated (free, freed twice or outside"
+				   " the heap)", what, addr, size);
+	if (u->node.key != addr)
+		return heap_reject(heap, -EINVAL, "%s 0x%" PRIx64 " 0x%" PRIx64
+				   ": inside the %s 0x%" PRIx64 " 0x%" PRIx64
+				   ", not at its start", what, addr, size,
+				   kind_name(u->kind), u->node.key, u->size);
+	if (u->kind != kind)
+		return heap_reject(heap, -EINVAL, "%s 0x%" PRIx64 " 0x%" PRIx64
+				   ": is %s, not %s", what, addr, size,
+				   a_kind_name(u->kind), a_kind_name(kind));
+	if (u->size != size)
+		return heap_reject(heap, -EINVAL, "%s 0x%" PRIx64 " 0x%" PRIx64
+				   ": the %s there is 0x%" PRIx64 " bytes", what,
+				   addr, size, kind_name(u->kind), u->size);
+	*out = u;
+	return 0;
+}
+
+int
+gpuva_heap_free(struct gpuva_heap *heap, uint64_t addr, uint64_t size)
+{
+	struct heap_node *u;
+	int err = find_record(heap, addr, size, HEAP_KIND_ALLOC, "free", &u);
+
+	if (err)
+		return err;
+	release(heap, u);
+	return 0;
+}
+
+int
+gpuva_heap_unreserve(struct gpuva_heap *heap, uint64_t addr, uint64_t size)
+{
+	struct heap_node *u;
+	int err = find_record(heap, addr, size, HEAP_KIND_RESERVED, "unreserve",
+			      &u);
+
+	if (err)
+		return err;
+	release(heap, u);
+	return 0;
+}
+
+/* ---- queries -------------------------------------------------------- */
+
+void
+gpuva_heap_get_stats(const struct gpuva_heap *heap,
+		     struct gpuva_heap_stats *st)
+{
+	st->start = heap->start;
+	st->range = heap->last - heap->start + 1;
+	st->free_bytes = heap->free_bytes;
+	st->largest_hole = hole_root(heap) ? hole_root(heap)->max : 0;
+	st->holes = heap->holes.count;
+	st->allocations = heap->allocations;
+	st->allocated_bytes = heap->allocated_bytes;
+	st->reservations = heap->reservations;
+	st->reserved_bytes = heap->reserved_bytes;
+	st->bytes = sizeof(*heap) + heap->slab_count * sizeof(struct heap_slab);
+}
+
+bool
+gpuva_heap_is_free(const struct gpuva_heap *heap, uint64_t addr, uint64_t size)
+{
+	struct heap_node *h;
+
+	if (size == 0 || addr > UINT64_MAX - (size - 1))
+		return false;
+	h = heap_node_of(tree_find_le(&heap->holes, addr));
+	return h && addr - h->node.key < h->size &&
+	       last_of(addr, size) - h->node.key < h->size;
+}
+
+int
+gpuva_heap_for_each_hole(const struct gpuva_heap *heap, gpuva_heap_range_fn fn,
+			 void *priv)
+{
+	for (struct gpuva_tree_node *n = tree_first(&heap->holes); n;
+	     n = tree_next(n)) {
+		struct gpuva_heap_range r = {
+			n->key, heap_node_of(n)->size, GPUVA_HEAP_HOLE
+		};
+		int ret = fn(priv, &r);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int
+gpuva_heap_for_each_range(const struct gpuva_heap *heap,
+			  gpuva_heap_range_fn fn, void *priv)
+{
+	struct gpuva_tree_node *h = tree_first(&heap->holes);
+	struct gpuva_tree_node *u = tree_first(&heap->used);
+
+	while (h || u) {
+		struct gpuva_heap_range r;
+		int ret;
+
+		if (h && (!u || h->key < u->key)) {
+			r.addr = h->key;
+			r.range = heap_node_of(h)->size;
+			r.state = GPUVA_HEAP_HOLE;
+			h = tree_next(h);
+		} else {
+			r.addr = u->key;
+			r.range = heap_node_of(u)->size;
+			r.state = heap_node_of(u)->kind == HEAP_KIND_ALLOC ?
+				  GPUVA_HEAP_ALLOCATED : GPUVA_HEAP_RESERVED;
+			u = tree_next(u);
+		}
+		ret = fn(priv, &r);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* ---- checking ------------------------------------------------------- */
+
+/* Recompute the subtree maximum into @max; false when a cached one is off. */
+static bool
+check_max(const struct gpuva_tree_node *tn, uint64_t *max)
+{
+	uint64_t m, cm;
+
+	if (!tn) {
+		*max = 0;
+		return true;
+	}
+	m = heap_node_of(tn)->size;
+	for (int d = 0; d < 2; d++) {
+		if (!check_max(tree_child(tn, d), &cm))
+			return false;
+		if (cm > m)
+			m = cm;
+	}
+	*max = m;
+	return heap_node_of(tn)->max == m;
+}
+
+struct check_walk {
+	uint64_t next;		/* where the next range must start */
+	uint64_t covered;	/* bytes seen */
+	bool prev_hole;
+	uint64_t free_b, alloc_b, rsv_b;
+	size_t holes, allocs, rsvs;
+	const char *why;
+};
+
+static int
+check_range(void *priv, const struct gpuva_heap_range *r)
+{
+	struct check_walk *w = priv;
+
+	if (r->range == 0) {
+		w->why = "empty range";
+		return -1;
+	}
+	if (r->addr != w->next) {
+		w->why = r->addr < w->next ? "ranges overlap" :
+			 "a gap between ranges";
+		return -1;
+	}
+	if (r->state == GPUVA_HEAP_HOLE && w->prev_hole) {
+		w->why = "two adjacent holes not merged";
+		return -1;
+	}
+	w->prev_hole = r->state == GPUVA_HEAP_HOLE;
+	w->next = r->addr + r->range;
+	w->covered += r->range;
+	switch (r->state) {
+	case GPUVA_HEAP_HOLE:
+		w->free_b += r->range;
+		w->holes++;
+		break;
+	case GPUVA_HEAP_ALLOCATED:
+		w->alloc_b += r->range;
+		w->allocs++;
+		break;
+	default:
+		w->rsv_b += r->range;
+		w->rsvs++;
+		break;
+	}
+	return 0;
+}
+
+int
+gpuva_heap_check(struct gpuva_heap *heap)
+{
+	struct check_walk w = { .next = heap->start };
+	const char *why;
+	uint64_t m;
+
+	if (tree_check(&heap->holes, &why))
+		return heap_reject(heap, -EINVAL, "check: hole tree: %s", why);
+	if (tree_check(&heap->used, &why))
+		return heap_reject(heap, -EINVAL, "check: used tree: %s", why);
+	if (!check_max(tree_root(&heap->holes), &m))
+		return heap_reject(heap, -EINVAL,
+				   "check: a cached largest hole is wrong");
+	if (gpuva_heap_for_each_range(heap, check_range, &w))
+		return heap_reject(heap, -EINVAL, "check: at 0x%" PRIx64 ": %s",
+				   w.next, w.why);
+	if (w.covered != heap->last - heap->start + 1 ||
+	    (w.next != heap->last + 1))
+		return heap_reject(heap, -EINVAL,
+				   "check: ranges cover 0x%" PRIx64 " bytes, heap has 0x%"
+				   PRIx64, w.covered, heap->last - heap->start + 1);
+	if (w.free_b != heap->free_bytes || w.alloc_b != heap->allocated_bytes ||
+	    w.rsv_b != heap->reserved_bytes || w.allocs != heap->allocations ||
+	    w.rsvs != heap->reservations)
+		return heap_reject(heap, -EINVAL, "check: counters disagree");
+	return 0;
+}

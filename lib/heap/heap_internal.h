@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal view of the heap, for heap.c, vm_heap.c and the white-box tests.
+ */
+#ifndef GPUVA_LIB_HEAP_INTERNAL_H
+#define GPUVA_LIB_HEAP_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gpuva/heap.h"
+#include "tree/tree.h"
+
+#define HEAP_ERROR_MAX 256
+
+/* Nodes per slab page: 256 * 40 bytes, about 10 KiB. */
+#define HEAP_SLAB_NODES 256
+
+/* What a node in the used tree is; holes live in the other tree. */
+enum heap_kind {
+	HEAP_KIND_ALLOC = 1,	/* gpuva_heap_alloc*() */
+	HEAP_KIND_RESERVED,	/* gpuva_heap_reserve() */
+	HEAP_KIND_KERNEL,	/* the VM's kernel range: never unreserved */
+};
+
+/*
+ * One hole, allocation or reservation: [node.key, node.key + size). For a
+ * hole, max is the largest hole size in its subtree (the augment); for a
+ * used range, kind says which. Spare nodes chain through node.link[0].
+ */
+struct heap_node {
+	struct gpuva_tree_node node;
+	uint64_t size;
+	union {
+		uint64_t max;
+		enum heap_kind kind;
+	};
+};
+
+struct heap_slab {
+	struct heap_slab *next;
+	struct heap_node nodes[HEAP_SLAB_NODES];
+};
+
+struct gpuva_heap {
+	struct gpuva_tree holes;	/* free ranges, augmented with max */
+	struct gpuva_tree used;		/* allocations and reservations */
+	uint64_t start, last;		/* managed: [start, last] inclusive */
+	uint64_t free_bytes;
+	uint64_t allocated_bytes;
+	uint64_t reserved_bytes;	/* includes the kernel range */
+	size_t allocations;
+	size_t reservations;		/* includes the kernel range */
+
+	struct heap_node *spare;	/* free nodes */
+	size_t spare_count;
+	struct heap_slab *slabs;
+	size_t slab_count;
+
+	/* tests: make the next slab refill fail, as malloc would */
+	bool fail_refill;
+
+	gpuva_heap_log_fn log_fn;
+	void *log_priv;
+	char last_error[HEAP_ERROR_MAX];
+};
+
+static inline struct heap_node *
+heap_node_of(const struct gpuva_tree_node *n)
+{
+	return n ? gpuva_container_of(n, struct heap_node, node) : NULL;
+}
+
+/* Record a rejection reason, tell the log callback, return @err. */
+int heap_reject(struct gpuva_heap *heap, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Reserve [addr, addr + size) as @kind; the checks of gpuva_heap_reserve(). */
+int heap_take(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
+	      enum heap_kind kind, const char *what);
+
+#endif /* GPUVA_LIB_HEAP_INTERNAL_H */

@@ -1,0 +1,975 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the heap layer: every public function, every error, and
+ * after every rejected call a check that the heap did not change.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gpuva/gpuva.h"
+#include "heap/heap_internal.h"
+
+#define BASE	UINT64_C(0x100000)	/* 1 MiB */
+#define RANGE	UINT64_C(0x10000000)	/* 256 MiB */
+#define END	(BASE + RANGE)
+#define PG	UINT64_C(0x1000)
+
+struct fx {
+	struct gpuva_heap *heap;
+};
+
+/* Every range of the heap, for before/after comparisons. */
+struct fx_saved {
+	struct gpuva_heap_range r[64];
+	size_t n;
+	struct gpuva_heap_stats st;
+};
+
+static int
+save_range(void *priv, const struct gpuva_heap_range *r)
+{
+	struct fx_saved *s = priv;
+
+	assert_true(s->n < 64);
+	s->r[s->n++] = *r;
+	return 0;
+}
+
+static struct fx_saved
+fx_save(struct gpuva_heap *heap)
+{
+	struct fx_saved s;
+
+	memset(&s, 0, sizeof(s));
+	gpuva_heap_for_each_range(heap, save_range, &s);
+	gpuva_heap_get_stats(heap, &s.st);
+	s.st.bytes = 0;	/* slab growth is not a change */
+	return s;
+}
+
+static void
+fx_assert_unchanged(struct gpuva_heap *heap, const struct fx_saved *before)
+{
+	struct fx_saved now = fx_save(heap);
+
+	assert_int_equal(gpuva_heap_check(heap), 0);
+	assert_int_equal(now.n, before->n);
+	for (size_t i = 0; i < now.n; i++) {
+		assert_int_equal(now.r[i].addr, before->r[i].addr);
+		assert_int_equal(now.r[i].range, before->r[i].range);
+		assert_int_equal(now.r[i].state, before->r[i].state);
+	}
+	assert_memory_equal(&now.st, &before->st, sizeof(now.st));
+}
+
+static void
+assert_reason(struct gpuva_heap *heap, const char *needle)
+{
+	const char *why = gpuva_heap_last_error(heap);
+
+	if (!strstr(why, needle))
+		fail_msg("reason \"%s\" lacks \"%s\"", why, needle);
+}
+
+static int
+fx_setup(void **state)
+{
+	struct fx *fx = calloc(1, sizeof(*fx));
+
+	assert_non_null(fx);
+	assert_int_equal(gpuva_heap_create(BASE, RANGE, &fx->heap), 0);
+	*state = fx;
+	return 0;
+}
+
+static int
+fx_teardown(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(gpuva_heap_check(fx->heap), 0);
+	gpuva_heap_destroy(fx->heap);
+	free(fx);
+	return 0;
+}
+
+static uint64_t
+fx_alloc(struct fx *fx, uint64_t size, uint64_t align, uint32_t flags)
+{
+	uint64_t a = 0;
+	int r = gpuva_heap_alloc(fx->heap, size, align, flags, &a);
+
+	if (r)
+		fail_msg("alloc 0x%" PRIx64 " align 0x%" PRIx64 ": %d %s", size,
+			 align, r, gpuva_heap_last_error(fx->heap));
+	assert_int_equal(gpuva_heap_check(fx->heap), 0);
+	return a;
+}
+
+static size_t
+fx_holes(struct fx *fx)
+{
+	struct gpuva_heap_stats st;
+
+	gpuva_heap_get_stats(fx->heap, &st);
+	return st.holes;
+}
+
+/* ---- lifecycle ---- */
+
+static void
+create_rejects_zero_range_overflow_and_null_out(void **state)
+{
+	struct gpuva_heap *h = NULL;
+
+	assert_int_equal(gpuva_heap_create(0, 0, &h), -EINVAL);
+	assert_int_equal(gpuva_heap_create(UINT64_MAX, 2, &h), -EINVAL);
+	assert_int_equal(gpuva_heap_create(0, 1, NULL), -EINVAL);
+	assert_null(h);
+}
+
+static void
+create_makes_one_hole_over_the_whole_range(void **state)
+{
+	struct fx *fx = *state;
+	struct gpuva_heap_stats st;
+
+	gpuva_heap_get_stats(fx->heap, &st);
+	assert_int_equal(st.start, BASE);
+	assert_int_equal(st.range, RANGE);
+	assert_int_equal(st.free_bytes, RANGE);
+	assert_int_equal(st.largest_hole, RANGE);
+	assert_int_equal(st.holes, 1);
+	assert_int_equal(st.allocations, 0);
+	assert_true(st.bytes > 0);
+	assert_string_equal(gpuva_heap_last_error(fx->heap), "");
+}
+
+static void
+destroy_accepts_null_and_a_heap_with_live_allocations(void **state)
+{
+	struct gpuva_heap *h;
+	uint64_t a;
+
+	gpuva_heap_destroy(NULL);
+	assert_int_equal(gpuva_heap_create(0, 1 << 20, &h), 0);
+	for (int i = 0; i < 600; i++)	/* more than one slab page */
+		assert_int_equal(gpuva_heap_alloc(h, 0x100, 1, 0, &a), 0);
+	assert_int_equal(gpuva_heap_reserve(h, 0xf0000, 0x100), 0);
+	gpuva_heap_destroy(h);	/* ASan: no leak */
+}
+
+static void
+a_heap_at_the_top_of_the_address_space_allocates_and_frees(void **state)
+{
+	struct gpuva_heap *h;
+	uint64_t a;
+
+	assert_int_equal(gpuva_heap_create(UINT64_MAX - 0xfffff, 0x100000, &h), 0);
+	assert_int_equal(gpuva_heap_alloc(h, 0x1000, 0x1000, GPUVA_HEAP_HIGH, &a), 0);
+	assert_int_equal(a, UINT64_MAX - 0xfff);
+	assert_int_equal(gpuva_heap_alloc(h, 0x1000, 0x10000, 0, &a), 0);
+	assert_int_equal(a, UINT64_MAX - 0xfffff);
+	assert_int_equal(gpuva_heap_alloc(h, 0x100000, 1, 0, &a), -ENOSPC);
+	assert_int_equal(gpuva_heap_alloc_fixed(h, UINT64_MAX, 1), -ENOSPC);
+	assert_int_equal(gpuva_heap_alloc_fixed(h, UINT64_MAX, 2), -EINVAL);
+	assert_int_equal(gpuva_heap_free(h, UINT64_MAX - 0xfff, 0x1000), 0);
+	assert_int_equal(gpuva_heap_free(h, UINT64_MAX - 0xfffff, 0x1000), 0);
+	assert_int_equal(gpuva_heap_check(h), 0);
+	assert_true(gpuva_heap_is_free(h, UINT64_MAX - 0xfffff, 0x100000));
+	gpuva_heap_destroy(h);
+
+	/* the whole 64-bit space but one byte */
+	assert_int_equal(gpuva_heap_create(1, UINT64_MAX, &h), 0);
+	assert_int_equal(gpuva_heap_alloc(h, 1, 1, GPUVA_HEAP_HIGH, &a), 0);
+	assert_int_equal(a, UINT64_MAX);
+	assert_int_equal(gpuva_heap_check(h), 0);
+	gpuva_heap_destroy(h);
+}
+
+/* ---- alloc: placement ---- */
+
+static void
+alloc_low_first_packs_from_the_start(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(fx_alloc(fx, 0x1000, PG, 0), BASE);
+	assert_int_equal(fx_alloc(fx, 0x3000, PG, 0), BASE + 0x1000);
+	assert_int_equal(fx_alloc(fx, 0x1000, PG, 0), BASE + 0x4000);
+	assert_int_equal(fx_holes(fx), 1);
+}
+
+static void
+alloc_high_first_packs_from_the_end(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(fx_alloc(fx, 0x1000, PG, GPUVA_HEAP_HIGH), END - 0x1000);
+	assert_int_equal(fx_alloc(fx, 0x3000, PG, GPUVA_HEAP_HIGH), END - 0x4000);
+	assert_int_equal(fx_alloc(fx, 0x1000, 0x10000, GPUVA_HEAP_HIGH),
+			 END - 0x10000);
+	assert_int_equal(fx_holes(fx), 2);
+}
+
+static void
+alloc_rounds_the_start_up_to_the_alignment(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(fx_alloc(fx, 0x1000, PG, 0), BASE);
+	assert_int_equal(fx_alloc(fx, 0x1000, 0x10000, 0), BASE + 0x10000);
+	assert_int_equal(fx_alloc(fx, 0x1, 1, 0), BASE + 0x1000);
+	assert_int_equal(fx_holes(fx), 2);
+}
+
+static void
+alloc_takes_the_lowest_exact_fit_below_a_bigger_hole(void **state)
+{
+	struct fx *fx = *state;
+	uint64_t a[4];
+
+	/* hole of exactly 0x10000 at an aligned address, then the big rest */
+	a[0] = fx_alloc(fx, 0x10000, PG, 0);
+	a[1] = fx_alloc(fx, 0x10000, PG, 0);
+	a[2] = fx_alloc(fx, 0x10000, PG, 0);
+	(void)a[2];
+	assert_int_equal(gpuva_heap_free(fx->heap, a[1], 0x10000), 0);
+	assert_int_equal(fx_alloc(fx, 0x10000, 0x10000, 0), a[1]);
+	/* the same hole misaligned is skipped */
+	assert_int_equal(gpuva_heap_free(fx->heap, a[1], 0x10000), 0);
+	a[3] = fx_alloc(fx, 0x1000, PG, 0);
+	assert_int_equal(a[3], a[1]);
+	assert_int_equal(fx_alloc(fx, 0xf000, 0x10000, 0), BASE + 0x30000);
+}
+
+static void
+alloc_settles_for_a_guaranteed_hole_after_too_many_near_misses(void **state)
+{
+	struct fx *fx = *state;
+	const uint64_t n = GPUVA_HEAP_SEARCH_BUDGET + 8;
+	uint64_t a, fit;
+
+	/* n holes of 0x2000 at odd pages: 0x2000 aligned to 0x2000 misses */
+	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, BASE, 0x1000), 0);
+	for (uint64_t i = 0; i < n; i++) {
+		assert_int_equal(fx_alloc(fx, 0x2000, PG, 0),
+				 BASE + 0x1000 + i * 0x4000);
+		assert_int_equal(fx_alloc(fx, 0x2000, PG, 0),
+				 BASE + 0x3000 + i * 0x4000);
+	}
+	/* then a 0x3000 hole that fits, a separator, and the rest */
+	fit = fx_alloc(fx, 0x2000, 0x2000, 0);
+	assert_int_equal(fit, BASE + 0x2000 + n * 0x4000);
+	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, fit + 0x2000, 0x1000), 0);
+	for (uint64_t i = 0; i < n; i++)
+		assert_int_equal(gpuva_heap_free(fx->heap,
+			BASE + 0x1000 + i * 0x4000, 0x2000), 0);
+	assert_int_equal(gpuva_heap_free(fx->heap, fit, 0x2000), 0);
+	assert_int_equal(gpuva_heap_check(fx->heap), 0);
+
+	/*
+	 * Over budget, the search takes the first hole of at least
+	 * 0x2000 + 0x1fff bytes: the rest of the heap, not the exact fit.
+	 */
+	a = fx_alloc(fx, 0x2000, 0x2000, 0);
+	assert_int_equal(a, fit + 0x4000);
+	assert_int_equal(gpuva_heap_free(fx->heap, a, 0x2000), 0);
+
+	/* with no such hole left, the exact fit is still found */
+	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, fit + 0x3000,
+						END - fit - 0x3000), 0);
+	assert_int_equal(fx_alloc(fx, 0x2000, 0x2000, 0), fit);
+	assert_int_equal(gpuva_heap_alloc(fx->heap, 0x2000, 0x2000, 0, &a),
+			 -ENOSPC);
+	/* under budget (high first meets no miss): exact fits as usual */
+	assert_int_equal(fx_alloc(fx, 0x2000, PG, GPUVA_HEAP_HIGH),
+			 BASE + 0x1000 + (n - 1) * 0x4000);
+}
+
+/* ---- alloc: errors ---- */
+
+static void
+alloc_of_zero_bytes_is_rejected_and_changes_nothing(void **state)
+{
+	struct fx *fx = *state;
+	struct fx_saved before = fx_save(fx->heap);
+	uint64_t a = 0x1234;
+
+	assert_int_equal(gpuva_heap_alloc(fx->heap, 0, PG, 0, &a), -EINVAL);
+	assert_reason(fx->heap, "size is zero");
+	assert_int_equal(a, 0x1234);
+	fx_assert_unchanged(fx->heap, &before);
+}
+
+static void
+alloc_with_an_alignment_not_a_power_of_two_is_rejected(void **state)
+{
+	struct fx *fx = *state;
+	struct fx_saved before = fx_save(fx->heap);
+	uint64_t a;
+
+	assert_int_equal(gpuva_heap_alloc(fx->heap, PG, 0x3000, 0, &a), -EINVAL);
+	assert_reason(fx->heap, "not a power of two");
+	assert_int_equal(gpuva_heap_alloc(fx->heap, PG, 0, 0, &a), -EINVAL);
+	fx_assert_unchanged(fx->heap, &before);
+}
+
+static void
+alloc_with_unknown_flags_or_no_out_pointer_is_rejected(void **state)
+{
+	struct fx *fx = *state;
+	struct fx_saved before = fx_save(fx->heap);
+	uint64_t a;
+
+	assert_int_equal(gpuva_heap_alloc(fx->heap, PG, PG, 1u << 4, &a), -EINVAL);
+	assert_reason(fx->heap, "unknown flags 0x10");
+	assert_int_equal(gpuva_heap_alloc(fx->heap, PG, PG, 0, NULL), -EINVAL);
+	fx_assert_unchanged(fx->heap, &before);
+}
+
+static void
+alloc_larger_than_any_hole_returns_enospc_and_changes_nothing(void **state)
+{
+	struct fx *fx = *state;
+	struct fx_saved before;
+	uint64_t a;
+
+	fx_alloc(fx, 0x1000, PG, 0);
+	before = fx_save(fx->heap);
+	assert_int_equal(gpuva_heap_alloc(fx->heap, RANGE, 1, 0, &a), -ENOSPC);
+	assert_reason(fx->heap, "largest 0xffff000");
+	assert_int_equal(gpuva_heap_alloc(fx->heap, UINT64_MAX, 1, 0, &a), -ENOSPC);
+	assert_int_equal(gpuva_heap_alloc(fx->heap, RANGE - 0x1000,
+					  UINT64_C(1) << 63, 0, &a), -ENOSPC);
+	fx_assert_unchanged(fx->heap, &before);
+}
+
+static void
+alloc_when_only_misaligned_room_is_left_returns_enospc(void **state)
+{
+	struct fx *fx = *state;
+	struct fx_saved before;
+	uint64_t a;
+
+	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, BASE, RANGE - 0x3000), 0);
+	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, END - 0x1000, 0x1000), 0);
+	/* hole [END - 0x3000, END - 0x1000): 0x2000 bytes, 0x1000-aligned */
+	before = fx_save(fx->heap);
+	assert_int_equal(gpuva_heap_alloc(fx->heap, 0x2000, 0x4000, 0, &a), -ENOSPC);
+	assert_reason(fx->heap, "no hole fits");
+	fx_assert_unchanged(fx->heap, &before);
+	assert_int_equal(fx_alloc(fx, 0x2000, 0x1000, 0), END - 0x3000);
+}
+
+static void
+alloc_without_memory_for_a_node_returns_enomem_and_changes_nothing(void **state)
+{
+	struct fx *fx = *state;
+	struct fx_saved before;
+	uint64_t a;
+
+	fx_alloc(fx, 0x1000, PG, 0);
+	fx_alloc(fx, 0x1000, PG, 0);
+	assert_int_equal(gpuva_heap_free(fx->heap, BASE, 0x1000), 0);
+	before = fx_save(fx->heap);
+	/* as if the slab were empty and malloc failed (the spares stay in
+	 * their slab page, freed with the heap) */
+	fx->heap->spare = NULL;
+	fx->heap->spare_count = 0;
+	fx->heap->fail_refill = true;
+	assert_int_equal(gpuva_heap_alloc(fx->heap, 0x800, 1, 0, &a), -ENOMEM);
+	assert_reason(fx->heap, "out of memory");
+	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, BASE + 0x400, 0x100),
+			 -ENOMEM);
+	assert_int_equal(gpuva_heap_reserve(fx->heap, BASE + 0x400, 0x100),
+			 -ENOMEM);
+	fx_assert_unchanged(fx->heap, &before);
+	/* free needs no memory */
+	assert_int_equal(gpuva_heap_free(fx->heap, BASE + 0x1000, 0x1000), 0);
+	assert_int_equal(fx_holes(fx), 1);
+	fx->heap->fail_refill = false;
+	fx_alloc(fx, 0x800, 1, 0);
+}
+
+/* ---- alloc_in_range ---- */
+
+static void
+alloc_in_range_stays_inside_the_window(void **state)
+{
+	struct fx *fx = *state;
+	uint64_t a;
+
+	assert_int_equal(gpuva_heap_alloc_in_range(fx->heap, 0x1000, 0x1000, 0,
+		BASE + 0x800000, 0x100000, &a), 0);
+	assert_int_equal(a, BASE + 0x800000);
+	assert_int_equal(gpuva_heap_alloc_in_range(fx->heap, 0x1000, 0x1000,
+		GPUVA_HEAP_HIGH, BASE + 0x800000, 0x100000, &a), 0);
+	assert_int_equal(a, BASE + 0x8ff000);
+	/* a window starting mid-page: the alignment rounds up inside it */
+	assert_int_equal(gpuva_heap_alloc_in_range(fx->heap, 0x1000, 0x1000, 0,
+		BASE + 0x800001, 0x3000, &a), 0);
+	assert_int_equal(a, BASE + 0x801000);
+	/* the window is now too small */
+	assert_int_equal(gpuva_heap_alloc_in_range(fx->heap, 0x2000, 0x1000, 0,
+		BASE + 0x800000, 0x3000, &a), -ENOSPC);
+	assert_int_equal(fx_holes(fx), 3);
+}
+
+static void
+alloc_in_range_clips_a_window_that_overhangs_the_heap(void **state)
+{
+	struct fx *fx = *state;
+	uint64_t a;
+
+	assert_int_equal(gpuva_heap_alloc_in_range(fx->heap, 0x1000, 1, 0, 0,
+						   BASE + 0x2000, &a), 0);
+	assert_int_equal(a, BASE);
+	assert_int_equal(gpuva_heap_alloc_in_range(fx->heap, 0x1000, 1,
+		GPUVA_HEAP_HIGH, END - 0x2000, UINT64_MAX - (END - 0x2000) + 1,
+		&a), 0);
+	assert_int_equal(a, END - 0x1000);
+}
+
+static void
+alloc_in_range_with_a_bad_window_is_rejected_and_changes_nothing(void **state)
+{
+	struct fx *fx = *state;
+	struct fx_saved before = fx_save(fx->heap);
+	uint64_t a;
+
+	assert_int_equal(gpuva_heap_alloc_in_range(fx->heap, PG, PG, 0, BASE, 0,
+						   &a), -EINVAL);
+	assert_reason(fx->heap, "window is empty");
+	assert_int_equal(gpuva_heap_alloc_in_range(fx->heap, PG, PG, 0,
+		UINT64_MAX - 0xfff, 0x2000, &a), -EINVAL);
+	assert_reason(fx->heap, "passes 2^64");
+	assert_int_equal(gpuva_heap_alloc_in_range(fx->heap, PG, PG, 0, END,
+						   0x1000, &a), -EINVAL);
+	assert_reason(fx->heap, "window outside the heap");
+	assert_int_equal(gpuva_heap_alloc_in_range(fx->heap, PG, PG, 0, 0, BASE,
+						   &a), -EINVAL);
+	fx_assert_unchanged(fx->heap, &before);
+}
+
+/* ---- no span ---- */
+
+static void
+alloc_no_span_never_crosses_the_4gib_boundary(void **state)
+{
+	struct gpuva_heap *h;
+	uint64_t four = UINT64_C(1) << 32, a;
+
+	assert_int_equal(gpuva_heap_create(four - 0x3000, 0x10000, &h), 0);
+	assert_int_equal(gpuva_heap_alloc(h, 0x1000, 0x1000, GPUVA_HEAP_NO_SPAN(32),
+					  &a), 0);
+	assert_int_equal(a, four - 0x3000);
+	/* 0x4000 from four - 0x2000 would cross: it goes to four */
+	assert_int_equal(gpuva_heap_alloc(h, 0x4000, 0x1000, GPUVA_HEAP_NO_SPAN(32),
+					  &a), 0);
+	assert_int_equal(a, four);
+	/* without the rule the gap below is used */
+	assert_int_equal(gpuva_heap_alloc(h, 0x2000, 0x1000, GPUVA_HEAP_NO_SPAN(32),
+					  &a), 0);
+	assert_int_equal(a, four - 0x2000);
+	assert_int_equal(gpuva_heap_check(h), 0);
+	gpuva_heap_destroy(h);
+}
+
+static void
+alloc_no_span_high_ends_below_the_boundary(void **state)
+{
+	struct gpuva_heap *h;
+	uint64_t four = UINT64_C(1) << 32, a;
+
+	assert_int_equal(gpuva_heap_create(four - 0x10000, 0x12000, &h), 0);
+	assert_int_equal(gpuva_heap_alloc(h, 0x4000, 0x1000,
+		GPUVA_HEAP_HIGH | GPUVA_HEAP_NO_SPAN(32), &a), 0);
+	assert_int_equal(a, four - 0x4000);
+	assert_int_equal(gpuva_heap_alloc(h, 0x2000, 0x1000,
+		GPUVA_HEAP_HIGH | GPUVA_HEAP_NO_SPAN(32), &a), 0);
+	assert_int_equal(a, four);
+	/* small blocks: 2^13 = 0x2000 */
+	assert_int_equal(gpuva_heap_alloc_in_range(h, 0x2000, 0x1000,
+		GPUVA_HEAP_NO_SPAN(13), four - 0x9000, 0x3000, &a), 0);
+	assert_int_equal(a, four - 0x8000);
+	assert_int_equal(gpuva_heap_check(h), 0);
+	gpuva_heap_destroy(h);
+}
+
+static void
+alloc_no_span_larger_than_the_block_is_rejected(void **state)
+{
+	struct fx *fx = *state;
+	struct fx_saved before = fx_save(fx->heap);
+	uint64_t a;
+
+	assert_int_equal(gpuva_heap_alloc(fx->heap, 0x2001, 1,
+					  GPUVA_HEAP_NO_SPAN(13), &a), -EINVAL);
+	assert_reason(fx->heap, "no-span block 0x2000");
+	fx_assert_unchanged(fx->heap, &before);
+	assert_int_equal(fx_alloc(fx, 0x2000, 1, GPUVA_HEAP_NO_SPAN(13)), BASE);
+}
+
+/* ---- fixed, reserve ---- */
+
+static void
+alloc_fixed_takes_exactly_the_range_and_splits_the_hole(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, BASE + 0x5000, 0x2000), 0);
+	assert_int_equal(fx_holes(fx), 2);
+	assert_false(gpuva_heap_is_free(fx->heap, BASE + 0x6fff, 1));
+	assert_true(gpuva_heap_is_free(fx->heap, BASE, 0x5000));
+	assert_true(gpuva_heap_is_free(fx->heap, BASE + 0x7000, RANGE - 0x7000));
+	assert_int_equal(fx_alloc(fx, 0x6000, PG, 0), BASE + 0x7000);
+	assert_int_equal(gpuva_heap_free(fx->heap, BASE + 0x5000, 0x2000), 0);
+}
+
+static void
+alloc_fixed_on_a_taken_byte_returns_enospc_naming_the_owner(void **state)
+{
+	struct fx *fx = *state;
+	struct fx_saved before;
+
+	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, BASE + 0x5000, 0x2000), 0);
+	assert_int_equal(gpuva_heap_reserve(fx->heap, BASE + 0x9000, 0x1000), 0);
+	before = fx_save(fx->heap);
+	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, BASE + 0x4000, 0x2000),
+			 -ENOSPC);
+	assert_reason(fx->heap, "byte 0x105000 is taken by the allocation 0x105000 0x2000");
+	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, BASE + 0x6000, 1),
+			 -ENOSPC);
+	assert_int_equal(gpuva_heap_reserve(fx->heap, BASE + 0x8000, 0x4000),
+			 -ENOSPC);
+	assert_reason(fx->heap, "taken by the reservation 0x109000 0x1000");
+	fx_assert_unchanged(fx->heap, &before);
+}
+
+static void
+alloc_fixed_with_bad_ranges_is_rejected_and_changes_nothing(void **state)
+{
+	struct fx *fx = *state;
+	struct fx_saved before = fx_save(fx->heap);
+
+	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, BASE, 0), -EINVAL);
+	assert_reason(fx->heap, "size is zero");
+	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, UINT64_MAX, 2), -EINVAL);
+	assert_reason(fx->heap, "passes 2^64");
+	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, BASE - 1, 2), -EINVAL);
+	assert_reason(fx->heap, "outside the heap");
+	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, END - 1, 2), -EINVAL);
+	assert_int_equal(gpuva_heap_reserve(fx->heap, END, 1), -EINVAL);
+	fx_assert_unchanged(fx->heap, &before);
+}
+
+static void
+reserve_keeps_allocations_out_until_unreserved(void **state)
+{
+	struct fx *fx = *state;
+	struct gpuva_heap_stats st;
+
+	assert_int_equal(gpuva_heap_reserve(fx->heap, BASE, 0x10000), 0);
+	gpuva_heap_get_stats(fx->heap, &st);
+	assert_int_equal(st.reservations, 1);
+	assert_int_equal(st.reserved_bytes, 0x10000);
+	assert_int_equal(fx_alloc(fx, 0x1000, PG, 0), BASE + 0x10000);
+	assert_int_equal(gpuva_heap_unreserve(fx->heap, BASE, 0x10000), 0);
+	assert_int_equal(fx_alloc(fx, 0x1000, PG, 0), BASE);
+	gpuva_heap_get_stats(fx->heap, &st);
+	assert_int_equal(st.reservations, 0);
+	assert_int_equal(st.allocations, 2);
+}
+
+static void
+unreserve_of_anything_but_a_reservation_is_rejected(void **state)
+{
+	struct fx *fx = *state;
+	struct fx_saved before;
+
+	assert_int_equal(gpuva_heap_reserve(fx->heap, BASE, 0x10000), 0);
+	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, BASE + 0x10000, 0x1000), 0);
+	before = fx_save(fx->heap);
+	assert_int_equal(gpuva_heap_unreserve(fx->heap, BASE + 0x10000, 0x1000),
+			 -EINVAL);
+	assert_reason(fx->heap, "is an allocation, not a reservation");
+	assert_int_equal(gpuva_heap_unreserve(fx->heap, BASE, 0x8000), -EINVAL);
+	assert_reason(fx->heap, "the reservation there is 0x10000 bytes");
+	assert_int_equal(gpuva_heap_unreserve(fx->heap, BASE + 0x20000, 0x1000),
+			 -EINVAL);
+	assert_int_equal(gpuva_heap_unreserve(fx->heap, BASE, 0), -EINVAL);
+	assert_int_equal(gpuva_heap_free(fx->heap, BASE, 0x10000), -EINVAL);
+	assert_reason(fx->heap, "is a reservation, not an allocation");
+	fx_assert_unchanged(fx->heap, &before);
+}
+
+/* ---- free ---- */
+
+static void
+free_merges_with_both_neighbours(void **state)
+{
+	struct fx *fx = *state;
+	uint64_t a = fx_alloc(fx, 0x1000, PG, 0);
+	uint64_t b = fx_alloc(fx, 0x1000, PG, 0);
+	uint64_t c = fx_alloc(fx, 0x1000, PG, 0);
+
+	fx_alloc(fx, 0x1000, PG, 0);
+	assert_int_equal(gpuva_heap_free(fx->heap, a, 0x1000), 0);
+	assert_int_equal(gpuva_heap_free(fx->heap, c, 0x1000), 0);
+	assert_int_equal(fx_holes(fx), 3);
+	assert_int_equal(gpuva_heap_free(fx->heap, b, 0x1000), 0);
+	assert_int_equal(fx_holes(fx), 2);
+	assert_true(gpuva_heap_is_free(fx->heap, BASE, 0x3000));
+}
+
+static void
+free_merges_with_the_hole_below_or_above_or_none(void **state)
+{
+	struct fx *fx = *state;
+	uint64_t a = fx_alloc(fx, 0x1000, PG, 0);
+	uint64_t b = fx_alloc(fx, 0x1000, PG, 0);
+	uint64_t c = fx_alloc(fx, 0x1000, PG, 0);
+	struct gpuva_heap_stats st;
+
+	/* above: c touches the big hole */
+	assert_int_equal(gpuva_heap_free(fx->heap, c, 0x1000), 0);
+	assert_int_equal(fx_holes(fx), 1);
+	/* none: a has the heap start below and b above */
+	assert_int_equal(gpuva_heap_free(fx->heap, a, 0x1000), 0);
+	assert_int_equal(fx_holes(fx), 2);
+	/* both */
+	assert_int_equal(gpuva_heap_free(fx->heap, b, 0x1000), 0);
+	assert_int_equal(fx_holes(fx), 1);
+	gpuva_heap_get_stats(fx->heap, &st);
+	assert_int_equal(st.free_bytes, RANGE);
+	assert_int_equal(st.largest_hole, RANGE);
+
+	/* below only: free the top block of a full heap's upper part */
+	a = fx_alloc(fx, 0x1000, PG, 0);
+	b = fx_alloc(fx, RANGE - 0x1000, PG, 0);
+	assert_int_equal(gpuva_heap_free(fx->heap, a, 0x1000), 0);
+	assert_int_equal(gpuva_heap_free(fx->heap, b, RANGE - 0x1000), 0);
+	assert_int_equal(fx_holes(fx), 1);
+}
+
+static void
+free_of_an_address_never_allocated_is_rejected_and_changes_nothing(void **state)
+{
+	struct fx *fx = *state;
+	struct fx_saved before;
+
+	fx_alloc(fx, 0x2000, PG, 0);
+	before = fx_save(fx->heap);
+	assert_int_equal(gpuva_heap_free(fx->heap, BASE + 0x10000, 0x1000), -EINVAL);
+	assert_reason(fx->heap, "not allocated");
+	assert_int_equal(gpuva_heap_free(fx->heap, 0, 0x1000), -EINVAL);
+	assert_int_equal(gpuva_heap_free(fx->heap, UINT64_MAX, 1), -EINVAL);
+	fx_assert_unchanged(fx->heap, &before);
+}
+
+static void
+double_free_is_rejected_and_changes_nothing(void **state)
+{
+	struct fx *fx = *state;
+	uint64_t a = fx_alloc(fx, 0x2000, PG, 0);
+	struct fx_saved before;
+
+	fx_alloc(fx, 0x2000, PG, 0);
+	assert_int_equal(gpuva_heap_free(fx->heap, a, 0x2000), 0);
+	before = fx_save(fx->heap);
+	assert_int_equal(gpuva_heap_free(fx->heap, a, 0x2000), -EINVAL);
+	assert_reason(fx->heap, "free 0x100000 0x2000: not allocated");
+	fx_assert_unchanged(fx->heap, &before);
+}
+
+static void
+free_with_a_wrong_size_or_inside_an_allocation_is_rejected(void **state)
+{
+	struct fx *fx = *state;
+	uint64_t a = fx_alloc(fx, 0x2000, PG, 0);
+	struct fx_saved before = fx_save(fx->heap);
+
+	assert_int_equal(gpuva_heap_free(fx->heap, a, 0x1000), -EINVAL);
+	assert_reason(fx->heap, "the allocation there is 0x2000 bytes");
+	assert_int_equal(gpuva_heap_free(fx->heap, a + 0x1000, 0x1000), -EINVAL);
+	assert_reason(fx->heap, "inside the allocation 0x100000 0x2000");
+	assert_int_equal(gpuva_heap_free(fx->heap, a, 0), -EINVAL);
+	assert_reason(fx->heap, "size is zero");
+	fx_assert_unchanged(fx->heap, &before);
+}
+
+/* ---- queries, iteration, log ---- */
+
+struct walk {
+	struct gpuva_heap_range r[16];
+	size_t n;
+	size_t stop_at;
+};
+
+static int
+walk_one(void *priv, const struct gpuva_heap_range *r)
+{
+	struct walk *w = priv;
+
+	w->r[w->n++] = *r;
+	return w->n == w->stop_at ? 42 : 0;
+}
+
+static void
+stats_count_holes_bytes_and_the_largest_hole(void **state)
+{
+	struct fx *fx = *state;
+	struct gpuva_heap_stats st;
+
+	fx_alloc(fx, 0x1000, PG, 0);
+	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, BASE + 0x3000, 0x1000), 0);
+	assert_int_equal(gpuva_heap_reserve(fx->heap, END - 0x1000, 0x1000), 0);
+	gpuva_heap_get_stats(fx->heap, &st);
+	assert_int_equal(st.holes, 2);
+	assert_int_equal(st.allocations, 2);
+	assert_int_equal(st.allocated_bytes, 0x2000);
+	assert_int_equal(st.reservations, 1);
+	assert_int_equal(st.reserved_bytes, 0x1000);
+	assert_int_equal(st.free_bytes, RANGE - 0x3000);
+	assert_int_equal(st.largest_hole, RANGE - 0x5000);
+}
+
+static void
+for_each_hole_visits_holes_in_order_and_stops_on_non_zero(void **state)
+{
+	struct fx *fx = *state;
+	struct walk w = { .stop_at = 0 };
+
+	fx_alloc(fx, 0x1000, PG, 0);
+	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, BASE + 0x3000, 0x1000), 0);
+	assert_int_equal(gpuva_heap_for_each_hole(fx->heap, walk_one, &w), 0);
+	assert_int_equal(w.n, 2);
+	assert_int_equal(w.r[0].addr, BASE + 0x1000);
+	assert_int_equal(w.r[0].range, 0x2000);
+	assert_int_equal(w.r[0].state, GPUVA_HEAP_HOLE);
+	assert_int_equal(w.r[1].addr, BASE + 0x4000);
+	memset(&w, 0, sizeof(w));
+	w.stop_at = 1;
+	assert_int_equal(gpuva_heap_for_each_hole(fx->heap, walk_one, &w), 42);
+	assert_int_equal(w.n, 1);
+}
+
+static void
+for_each_range_tiles_the_heap_with_every_state(void **state)
+{
+	struct fx *fx = *state;
+	struct walk w = { .stop_at = 0 };
+
+	fx_alloc(fx, 0x1000, PG, 0);
+	assert_int_equal(gpuva_heap_reserve(fx->heap, BASE + 0x3000, 0x1000), 0);
+	assert_int_equal(gpuva_heap_for_each_range(fx->heap, walk_one, &w), 0);
+	assert_int_equal(w.n, 4);
+	assert_int_equal(w.r[0].state, GPUVA_HEAP_ALLOCATED);
+	assert_int_equal(w.r[1].state, GPUVA_HEAP_HOLE);
+	assert_int_equal(w.r[2].state, GPUVA_HEAP_RESERVED);
+	assert_int_equal(w.r[3].state, GPUVA_HEAP_HOLE);
+	assert_int_equal(w.r[3].addr + w.r[3].range, END);
+	memset(&w, 0, sizeof(w));
+	w.stop_at = 3;
+	assert_int_equal(gpuva_heap_for_each_range(fx->heap, walk_one, &w), 42);
+}
+
+static void
+is_free_is_false_for_taken_empty_overflowing_or_outside_ranges(void **state)
+{
+	struct fx *fx = *state;
+
+	fx_alloc(fx, 0x1000, PG, 0);
+	assert_false(gpuva_heap_is_free(fx->heap, BASE, 1));
+	assert_true(gpuva_heap_is_free(fx->heap, BASE + 0x1000, 1));
+	assert_false(gpuva_heap_is_free(fx->heap, BASE + 0x1000, 0));
+	assert_false(gpuva_heap_is_free(fx->heap, UINT64_MAX, 2));
+	assert_false(gpuva_heap_is_free(fx->heap, END - 1, 2));
+	assert_false(gpuva_heap_is_free(fx->heap, 0, 1));
+}
+
+static void
+log_record(void *priv, const char *reason)
+{
+	snprintf(priv, 256, "%s", reason);
+}
+
+static void
+log_fn_receives_each_rejection_reason(void **state)
+{
+	struct fx *fx = *state;
+	char got[256] = "";
+	uint64_t a;
+
+	gpuva_heap_set_log_fn(fx->heap, log_record, got);
+	assert_int_equal(gpuva_heap_alloc(fx->heap, 0, 1, 0, &a), -EINVAL);
+	assert_string_equal(got, gpuva_heap_last_error(fx->heap));
+	gpuva_heap_set_log_fn(fx->heap, NULL, NULL);
+	got[0] = 0;
+	assert_int_equal(gpuva_heap_alloc(fx->heap, 3, 3, 0, &a), -EINVAL);
+	assert_string_equal(got, "");
+}
+
+static void
+check_reports_a_wrong_cached_maximum(void **state)
+{
+	struct fx *fx = *state;
+	struct heap_node *root;
+
+	fx_alloc(fx, 0x1000, PG, 0);
+	root = heap_node_of(tree_root(&fx->heap->holes));
+	root->max++;
+	assert_int_equal(gpuva_heap_check(fx->heap), -EINVAL);
+	assert_reason(fx->heap, "largest hole is wrong");
+	root->max--;
+	fx->heap->free_bytes++;
+	assert_int_equal(gpuva_heap_check(fx->heap), -EINVAL);
+	assert_reason(fx->heap, "counters disagree");
+	fx->heap->free_bytes--;
+}
+
+/* ---- the VM's heap ---- */
+
+static struct gpuva_vm *
+make_vm(void)
+{
+	struct gpuva_vm_desc d = {
+		.start = 0x10000, .range = 0x100000,
+		.reserved_start = 0x80000, .reserved_range = 0x10000,
+		.page_size = 0x1000,
+	};
+	struct gpuva_vm *vm;
+
+	assert_int_equal(gpuva_vm_create(&d, &vm), 0);
+	return vm;
+}
+
+static void
+vm_alloc_addr_uses_the_vm_range_minus_the_kernel_range(void **state)
+{
+	struct gpuva_vm *vm = make_vm();
+	struct gpuva_heap *heap;
+	struct gpuva_heap_stats st;
+	uint64_t a;
+
+	assert_int_equal(gpuva_vm_alloc_addr(vm, 0x1000, 1, 0, &a), 0);
+	assert_int_equal(a, 0x10000);
+	assert_int_equal(gpuva_vm_alloc_addr(vm, 0x70000, 0x1000, 0, &a), 0);
+	assert_int_equal(a, 0x90000);	/* above the kernel range */
+	assert_int_equal(gpuva_vm_alloc_addr(vm, 0x1000, 0x1000,
+					     GPUVA_HEAP_HIGH, &a), 0);
+	assert_int_equal(a, 0x10f000);
+	assert_true(gpuva_vm_range_valid(vm, a, 0x1000));
+	assert_int_equal(gpuva_vm_get_heap(vm, &heap), 0);
+	gpuva_heap_get_stats(heap, &st);
+	assert_int_equal(st.start, 0x10000);
+	assert_int_equal(st.range, 0x100000);
+	assert_int_equal(st.reserved_bytes, 0x10000);
+	assert_int_equal(gpuva_vm_free_addr(vm, a, 0x1000), 0);
+	assert_int_equal(gpuva_heap_check(heap), 0);
+	gpuva_vm_destroy(vm);	/* frees the heap with live allocations */
+}
+
+static void
+vm_alloc_addr_rejects_sizes_off_the_page_size(void **state)
+{
+	struct gpuva_vm *vm = make_vm();
+	uint64_t a;
+
+	assert_int_equal(gpuva_vm_alloc_addr(vm, 0x800, 1, 0, &a), -EINVAL);
+	assert_non_null(strstr(gpuva_vm_last_error(vm), "page size 0x1000"));
+	assert_int_equal(gpuva_vm_alloc_addr(vm, 0x1000, 3, 0, &a), -EINVAL);
+	assert_non_null(strstr(gpuva_vm_last_error(vm), "power of two"));
+	assert_int_equal(gpuva_vm_alloc_addr(vm, 0x200000, 1, 0, &a), -ENOSPC);
+	assert_int_equal(gpuva_vm_free_addr(vm, 0x10000, 0x1000), -EINVAL);
+	assert_non_null(strstr(gpuva_vm_last_error(vm), "not allocated"));
+	gpuva_vm_destroy(vm);
+}
+
+static void
+vm_free_addr_before_any_alloc_is_rejected(void **state)
+{
+	struct gpuva_vm *vm = make_vm();
+
+	assert_int_equal(gpuva_vm_free_addr(vm, 0x10000, 0x1000), -EINVAL);
+	assert_non_null(strstr(gpuva_vm_last_error(vm), "not allocated"));
+	gpuva_vm_destroy(vm);
+}
+
+static void
+vm_kernel_range_cannot_be_unreserved(void **state)
+{
+	struct gpuva_vm *vm = make_vm();
+	struct gpuva_heap *heap, *again;
+
+	assert_int_equal(gpuva_vm_get_heap(vm, &heap), 0);
+	assert_int_equal(gpuva_vm_get_heap(vm, &again), 0);
+	assert_ptr_equal(heap, again);
+	assert_int_equal(gpuva_heap_unreserve(heap, 0x80000, 0x10000), -EINVAL);
+	assert_non_null(strstr(gpuva_heap_last_error(heap),
+			       "kernel-reserved range"));
+	assert_false(gpuva_heap_is_free(heap, 0x80000, 1));
+	gpuva_vm_destroy(vm);
+}
+
+#define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(create_rejects_zero_range_overflow_and_null_out),
+		T(create_makes_one_hole_over_the_whole_range),
+		cmocka_unit_test(destroy_accepts_null_and_a_heap_with_live_allocations),
+		cmocka_unit_test(a_heap_at_the_top_of_the_address_space_allocates_and_frees),
+		T(alloc_low_first_packs_from_the_start),
+		T(alloc_high_first_packs_from_the_end),
+		T(alloc_rounds_the_start_up_to_the_alignment),
+		T(alloc_takes_the_lowest_exact_fit_below_a_bigger_hole),
+		T(alloc_settles_for_a_guaranteed_hole_after_too_many_near_misses),
+		T(alloc_of_zero_bytes_is_rejected_and_changes_nothing),
+		T(alloc_with_an_alignment_not_a_power_of_two_is_rejected),
+		T(alloc_with_unknown_flags_or_no_out_pointer_is_rejected),
+		T(alloc_larger_than_any_hole_returns_enospc_and_changes_nothing),
+		T(alloc_when_only_misaligned_room_is_left_returns_enospc),
+		T(alloc_without_memory_for_a_node_returns_enomem_and_changes_nothing),
+		T(alloc_in_range_stays_inside_the_window),
+		T(alloc_in_range_clips_a_window_that_overhangs_the_heap),
+		T(alloc_in_range_with_a_bad_window_is_rejected_and_changes_nothing),
+		cmocka_unit_test(alloc_no_span_never_crosses_the_4gib_boundary),
+		cmocka_unit_test(alloc_no_span_high_ends_below_the_boundary),
+		T(alloc_no_span_larger_than_the_block_is_rejected),
+		T(alloc_fixed_takes_exactly_the_range_and_splits_the_hole),
+		T(alloc_fixed_on_a_taken_byte_returns_enospc_naming_the_owner),
+		T(alloc_fixed_with_bad_ranges_is_rejected_and_changes_nothing),
+		T(reserve_keeps_allocations_out_until_unreserved),
+		T(unreserve_of_anything_but_a_reservation_is_rejected),
+		T(free_merges_with_both_neighbours),
+		T(free_merges_with_the_hole_below_or_above_or_none),
+		T(free_of_an_address_never_allocated_is_rejected_and_changes_nothing),
+		T(double_free_is_rejected_and_changes_nothing),
+		T(free_with_a_wrong_size_or_inside_an_allocation_is_rejected),
+		T(stats_count_holes_bytes_and_the_largest_hole),
+		T(for_each_hole_visits_holes_in_order_and_stops_on_non_zero),
+		T(for_each_range_tiles_the_heap_with_every_state),
+		T(is_free_is_false_for_taken_empty_overflowing_or_outside_ranges),
+		T(log_fn_receives_each_rejection_reason),
+		T(check_reports_a_wrong_cached_maximum),
+		cmocka_unit_test(vm_alloc_addr_uses_the_vm_range_minus_the_kernel_range),
+		cmocka_unit_test(vm_alloc_addr_rejects_sizes_off_the_page_size),
+		cmocka_unit_test(vm_free_addr_before_any_alloc_is_rejected),
+		cmocka_unit_test(vm_kernel_range_cannot_be_unreserved),
+	};
+
+	return cmocka_run_group_tests_name("heap", tests, NULL, NULL);
+}
