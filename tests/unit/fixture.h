@@ -31,7 +31,7 @@ struct fx_opts {
 	uint64_t rsv_start, rsv_range;
 	uint64_t page_size;
 	uint32_t flags;
-	bool custom_alloc;	/* mappings from fx's malloc-based callbacks */
+	bool custom_alloc;	/* mappings and vm_bos from fx's callbacks */
 };
 
 struct fx_bo {
@@ -63,6 +63,8 @@ struct fx {
 	unsigned va_frees;		/* calls to va_free */
 	unsigned fail_va_alloc_at;	/* nth va_alloc call returns NULL; 0 never */
 	long live_vas;			/* allocated and not freed */
+	bool fail_vm_bo_alloc;		/* vm_bo_alloc returns NULL */
+	long live_vm_bos;		/* allocated and not freed */
 
 	char link_buf[1024];		/* fx_link_order() */
 };

@@ -459,11 +459,15 @@ sm_unmap_case_12_invalid_requests_are_rejected_and_change_nothing(void **state)
 
 /* Appendix B of ops-semantics.md, request by request. */
 static void
-golden_trace_of_appendix_b_gives_the_same_ops_in_both_modes(void **state)
+golden_trace_of_appendix_b(struct fx *fx, uint32_t vm_flags)
 {
-	struct fx *fx = *state;
+	struct fx_opts o = fx_default_opts();
 
-	use_case_12_vm(fx);
+	o.range = 0x100000000ull;
+	o.rsv_start = 0xffff0000ull;
+	o.rsv_range = 0x10000;
+	o.flags = vm_flags;
+	fx_recreate(fx, &o);
 	FX_FOR_EACH_MODE(fx) {
 		assert_int_equal(fx_map(fx, 0x10000, 0x4000, 1, 0x0), 0);
 		fx_assert_ops(fx, "map 0x10000 0x4000 1 0x0");
@@ -520,6 +524,19 @@ golden_trace_of_appendix_b_gives_the_same_ops_in_both_modes(void **state)
 			"va 0x13800 0x800 1 0xb800",
 			"va 0x47000 0x9000 0 0x7000");
 	}
+}
+
+static void
+golden_trace_of_appendix_b_gives_the_same_ops_in_both_modes(void **state)
+{
+	golden_trace_of_appendix_b(*state, GPUVA_VM_NO_FLAGS);
+}
+
+/* GPUVA_VM_CHECK: every invariant holds after each single change */
+static void
+golden_trace_of_appendix_b_keeps_every_invariant_after_each_change(void **state)
+{
+	golden_trace_of_appendix_b(*state, GPUVA_VM_CHECK);
 }
 
 /* ---- section 7: validation, in both modes ---------------------------------------- */
@@ -1184,6 +1201,94 @@ apply_ops_of_an_empty_list_does_nothing(void **state)
 	gpuva_ops_fini(&plan);
 }
 
+static void
+map_of_a_new_bo_without_memory_for_its_vm_bo_is_enomem_and_calls_nothing(void **state)
+{
+	struct fx *fx = *state;
+	struct fx_opts o = fx_default_opts();
+
+	o.custom_alloc = true;
+	fx_recreate(fx, &o);
+	FX_FOR_EACH_MODE(fx) {
+		struct fx_saved before;
+
+		fx_given(fx, 0x10000, 0x4000, A, 0x0);
+		fill_list(fx);
+		fx->fail_vm_bo_alloc = true;
+		before = fx_save(fx);
+		assert_int_equal(fx_map(fx, 0x11000, 0x1000, C, 0x0), -ENOMEM);
+		assert_non_null(strstr(gpuva_vm_last_error(fx->vm), "memory"));
+		assert_int_equal(fx->calls, 0);
+		assert_int_equal(fx->ops.count, 0);
+		fx_assert_no_ops(fx);
+		fx_assert_unchanged(fx, &before);
+		/* BOs that already have a vm_bo, and NULL maps, need none */
+		assert_int_equal(fx_map(fx, 0x11000, 0x1000, A, 0x1000), 0);
+		assert_int_equal(fx_map(fx, 0x12000, 0x1000, NOBO, 0x0), 0);
+		fx_assert_state(fx,
+			"va 0x10000 0x1000 1 0x0",
+			"va 0x11000 0x1000 1 0x1000",
+			"va 0x12000 0x1000 0 0x0",
+			"va 0x13000 0x1000 1 0x3000");
+		fx->fail_vm_bo_alloc = false;
+	}
+}
+
+static void
+map_op_applied_to_a_stale_tree_under_vm_check_is_eexist_and_changes_nothing(void **state)
+{
+	struct fx *fx = *state;
+	struct fx_opts o = fx_default_opts();
+	struct gpuva_ops plan = { 0 };
+	const struct gpuva_map_req req = {
+		.addr = 0x20000, .range = 0x2000, .bo = fx_bo(fx, C),
+	};
+	struct fx_saved before;
+	struct gpuva *va;
+
+	o.flags = GPUVA_VM_CHECK;
+	fx_recreate(fx, &o);
+	assert_int_equal(gpuva_vm_sm_map_ops(fx->vm, &req, &plan), 0);
+	assert_int_equal(plan.count, 1);
+	fx_given(fx, 0x21000, 0x1000, A, 0x0);	/* the plan is now stale */
+	before = fx_save(fx);
+	va = gpuva_vm_va_alloc(fx->vm);
+	assert_int_equal(gpuva_map(fx->vm, va, &plan.ops[0].map), -EEXIST);
+	assert_non_null(strstr(gpuva_vm_last_error(fx->vm), "stale"));
+	fx_assert_unchanged(fx, &before);
+	gpuva_vm_va_free(fx->vm, va);
+	gpuva_ops_fini(&plan);
+}
+
+/*
+ * LIBRARY BUG: gpuva_vm_apply_ops() ignores gpuva_map()'s result. Under
+ * GPUVA_VM_CHECK a stale MAP op is refused by gpuva_map() (-EEXIST), but
+ * apply_ops returns 0 and the mapping it took from va_alloc is never
+ * inserted nor freed (leaked with a driver allocator). ops-semantics.md
+ * 6.3: "libgpuva's equivalents must return errors".
+ */
+static void
+apply_ops_of_a_stale_plan_under_vm_check_reports_the_error(void **state)
+{
+	struct fx *fx = *state;
+	struct fx_opts o = fx_default_opts();
+	struct gpuva_ops plan = { 0 };
+	const struct gpuva_map_req req = {
+		.addr = 0x20000, .range = 0x2000, .bo = fx_bo(fx, C),
+	};
+	struct fx_saved before;
+
+	o.flags = GPUVA_VM_CHECK;
+	o.custom_alloc = true;
+	fx_recreate(fx, &o);
+	assert_int_equal(gpuva_vm_sm_map_ops(fx->vm, &req, &plan), 0);
+	fx_given(fx, 0x21000, 0x1000, A, 0x0);	/* the plan is now stale */
+	before = fx_save(fx);
+	assert_int_equal(gpuva_vm_apply_ops(fx->vm, &plan), -EEXIST);
+	gpuva_ops_fini(&plan);
+	fx_assert_unchanged(fx, &before);
+}
+
 /* ---- prefetch ----------------------------------------------------------------------- */
 
 static void
@@ -1369,6 +1474,7 @@ main(void)
 		T(sm_map_case_12_invalid_requests_are_rejected_and_change_nothing),
 		T(sm_unmap_case_12_invalid_requests_are_rejected_and_change_nothing),
 		T(golden_trace_of_appendix_b_gives_the_same_ops_in_both_modes),
+		T(golden_trace_of_appendix_b_keeps_every_invariant_after_each_change),
 		T(map_and_unmap_with_zero_range_are_rejected),
 		T(map_and_unmap_whose_end_overflows_64_bits_are_rejected),
 		T(map_and_unmap_outside_the_vm_are_rejected_and_its_edges_are_fine),
@@ -1394,6 +1500,9 @@ main(void)
 		T(apply_ops_out_of_mappings_at_any_point_returns_enomem_and_changes_nothing),
 		T(apply_ops_refuses_a_prefetch_list_and_changes_nothing),
 		T(apply_ops_of_an_empty_list_does_nothing),
+		T(map_of_a_new_bo_without_memory_for_its_vm_bo_is_enomem_and_calls_nothing),
+		T(map_op_applied_to_a_stale_tree_under_vm_check_is_eexist_and_changes_nothing),
+		T(apply_ops_of_a_stale_plan_under_vm_check_reports_the_error),
 		T(prefetch_lists_whole_overlapping_vas_in_address_order),
 		T(prefetch_of_a_hole_is_an_empty_list),
 		T(prefetch_does_not_need_a_range_inside_the_vm),
