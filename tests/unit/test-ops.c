@@ -539,6 +539,44 @@ golden_trace_of_appendix_b_keeps_every_invariant_after_each_change(void **state)
 	golden_trace_of_appendix_b(*state, GPUVA_VM_CHECK);
 }
 
+/* Splits deep inside a big tree (remap replaces nodes that have parents). */
+static void
+splits_and_unmaps_inside_a_tree_of_many_vas_keep_it_consistent(void **state)
+{
+	struct fx *fx = *state;
+
+	FX_FOR_EACH_MODE(fx) {
+		struct gpuva *va;
+		uint64_t expect = 0;
+
+		for (unsigned i = 0; i < 200; i++)
+			fx_given(fx, 0x1000 * (uint64_t)i, 0x800, 1 + i % 3,
+				 0x800 * (uint64_t)i);
+		/* cut every VA in [0x40000, 0x80000) in its middle */
+		for (uint64_t a = 0x40000; a < 0x80000; a += 0x1000) {
+			assert_int_equal(fx_unmap(fx, a + 0x200, 0x400), 0);
+			assert_int_equal(fx->log_len > 0, 1);
+		}
+		assert_int_equal(gpuva_vm_count(fx->vm), 200 + 64);
+		/* one map over the middle of it all */
+		assert_int_equal(fx_map(fx, 0x20400, 0x80000, C, 0x0), 0);
+		/* one remap at each end, every VA in between unmapped */
+		assert_non_null(strstr(fx->log,
+			"remap 0x20000 0x800 keep=0 prev=0x20000,0x400,3,0x10000 next=-\n"
+			"unmap 0x21000 0x800 1 0x10800 keep=0\n"));
+		assert_non_null(strstr(fx->log,
+			"remap 0xa0000 0x800 keep=0 prev=- next=0xa0400,0x400,2,0x50400\n"
+			"map 0x20400 0x80000 3 0x0\n"));
+		gpuva_vm_for_each_va(va, fx->vm) {
+			assert_true(va->addr >= expect);
+			expect = gpuva_end(va);
+		}
+		assert_int_equal(fx_unmap(fx, 0x0, 0x100000), 0);
+		fx_assert_empty(fx);
+		assert_null(gpuva_vm_bo_find(fx->vm, fx_bo(fx, A)));
+	}
+}
+
 /* ---- section 7: validation, in both modes ---------------------------------------- */
 
 static void
@@ -1475,6 +1513,7 @@ main(void)
 		T(sm_unmap_case_12_invalid_requests_are_rejected_and_change_nothing),
 		T(golden_trace_of_appendix_b_gives_the_same_ops_in_both_modes),
 		T(golden_trace_of_appendix_b_keeps_every_invariant_after_each_change),
+		T(splits_and_unmaps_inside_a_tree_of_many_vas_keep_it_consistent),
 		T(map_and_unmap_with_zero_range_are_rejected),
 		T(map_and_unmap_whose_end_overflows_64_bits_are_rejected),
 		T(map_and_unmap_outside_the_vm_are_rejected_and_its_edges_are_fine),
