@@ -4,6 +4,8 @@
  *
  *   gpuva replay [--ops-list] [--check] [--stats] [FILE|-]
  *   gpuva bench SCENARIO [--n N] [--seed S] [--ops-list] [--check]
+ *   gpuva bench heap-churn|heap-frag [--n N] [--ops M] [--list-ops L] [--seed S]
+ *   gpuva heap-map [FILE|-]
  *
  * `replay` prints exactly what shared/docs/trace-format.md specifies; other
  * tools diff against it, so its default output never changes. `bench` runs
@@ -22,7 +24,8 @@ usage(FILE *f)
 {
 	fputs("usage: gpuva replay [--ops-list] [--check] [--stats] [FILE|-]\n"
 	      "       gpuva bench SCENARIO [--n N] [--seed S] [--ops-list] [--check]\n"
-	      "       gpuva bench heap-churn|heap-frag [--n N] [--seed S]\n"
+	      "       gpuva bench heap-churn|heap-frag [--n N] [--ops M] [--list-ops L] [--seed S]\n"
+	      "       gpuva heap-map [FILE|-]\n"
 	      "\n"
 	      "replay: run a bind trace (shared/docs/trace-format.md), print the\n"
 	      "        generated ops and every dump.\n"
@@ -30,7 +33,14 @@ usage(FILE *f)
 	      "              (default: step callbacks); the output is the same\n"
 	      "  --check     check every invariant after each request\n"
 	      "  --stats     print counters and ops_hash to stderr at the end\n"
-	      "bench:  scenarios random, sparse-seq, big-remap, populate\n", f);
+	      "bench:  scenarios random, sparse-seq, big-remap, populate\n"
+	      "        heap-churn, heap-frag: the VA heap against a first-fit hole\n"
+	      "        list (util_vma_heap's way), ns/op of both and the ratio;\n"
+	      "        without --n, at 100000 and at 100 live allocations\n"
+	      "heap-map: run an allocation script on a heap and print the map:\n"
+	      "        heap START RANGE | alloc NAME SIZE [align=A] [high] [nospan=K]\n"
+	      "        [window=ADDR,RANGE] | fixed NAME ADDR SIZE | reserve ADDR SIZE |\n"
+	      "        unreserve ADDR SIZE | free NAME | free ADDR SIZE | map\n", f);
 }
 
 static int
@@ -85,8 +95,12 @@ main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "replay"))
 		return cmd_replay(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "bench") && argc > 2 && bench_heap_handles(argv[2]))
+		return cmd_bench_heap(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "bench"))
 		return cmd_bench(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "heap-map"))
+		return cmd_heap_map(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		usage(stdout);
 		return 0;

@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gpuva bench heap-churn|heap-frag: the VA allocator against a first-fit
+ * hole list.
+ *
+ * The list is written here the way Mesa's util_vma_heap works: holes in a
+ * sorted linked list, alloc walks it for the first hole that fits after
+ * alignment, free walks it to find the neighbours and merges, one malloc per
+ * hole. Both run the same pre-generated request sequence in the same run,
+ * so the ratio does not depend on the machine's mood. Only request
+ * processing is timed, never generation.
+ *
+ *   heap-churn  n live allocations of 4 KiB..64 MiB, aligned 4 KiB..16 MiB,
+ *               then --ops random frees and allocations (live stays near n)
+ *   heap-frag   n 16 KiB blocks, every other one freed (n/2 small holes),
+ *               then rounds of: alloc 64 KiB (fits no small hole), alloc
+ *               4..12 KiB (splits the lowest hole), free both
+ *
+ * Without --n both n=100000 and n=100 run. The list is slow by design; with
+ * many live allocations it runs only the first --list-ops operations, and
+ * the ratio compares the same prefix on both.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gpuva/heap.h"
+#include "tools.h"
+
+#define KIB UINT64_C(1024)
+#define MIB (KIB * 1024)
+#define HEAP_START (UINT64_C(1) << 20)
+#define HEAP_RANGE (UINT64_C(1) << 47)
+
+static uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t rng;
+
+static uint64_t
+rnd(void)
+{
+	uint64_t z = (rng += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+/* ---- the request sequence ---- */
+
+enum { REQ_ALLOC, REQ_FREE };
+
+struct req {
+	uint8_t kind;
+	uint32_t slot;		/* free: index into the live slots */
+	uint64_t size, align;	/* alloc */
+};
+
+struct seq {
+	struct req *r;
+	size_t n, cap;
+	size_t fill;		/* the first @fill requests set the scene */
+	size_t max_live;
+};
+
+static void
+seq_push(struct seq *s, struct req r)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 1024;
+		s->r = realloc(s->r, s->cap * sizeof(*s->r));
+		if (!s->r) {
+			fprintf(stderr, "gpuva bench: out of memory\n");
+			exit(1);
+		}
+	}
+	s->r[s->n++] = r;
+}
+
+static uint64_t
+churn_size(void)
+{
+	return 4 * KIB * (1 + rnd() % (UINT64_C(1) << (rnd() % 15)));
+}
+
+static uint64_t
+churn_align(void)
+{
+	static const uint64_t a[] = { 4 * KIB, 4 * KIB, 4 * KIB, 4 * KIB,
+				      64 * KIB, 64 * KIB, 2 * MIB, 16 * MIB };
+
+	return a[rnd() % 8];
+}
+
+/* Frees pick a live slot; slots are kept dense (last moves into the hole). */
+static void
+gen_churn(struct seq *s, uint64_t n, uint64_t ops)
+{
+	size_t live = 0;
+
+	for (uint64_t i = 0; i < n; i++, live++)
+		seq_push(s, (struct req){ REQ_ALLOC, 0, churn_size(), churn_align() });
+	s->fill = s->n;
+	for (uint64_t i = 0; i < ops; i++) {
+		if (live == 0 || (live < 2 * n && rnd() & 1)) {
+			seq_push(s, (struct req){ REQ_ALLOC, 0, churn_size(),
+						  churn_align() });
+			live++;
+		} else {
+			seq_push(s, (struct req){ REQ_FREE, (uint32_t)(rnd() % live),
+						  0, 0 });
+			live--;
+		}
+		if (live > s->max_live)
+			s->max_live = live;
+	}
+	if (s->fill > s->max_live)
+		s->max_live = s->fill;
+}
+
+static void
+gen_frag(struct seq *s, uint64_t n, uint64_t ops)
+{
+	uint32_t *id_at = malloc(n * sizeof(*id_at));	/* slot -> block */
+	uint32_t *slot_of = malloc(n * sizeof(*slot_of));	/* block -> slot */
+	size_t live = n;
+
+	if (!id_at || !slot_of) {
+		fprintf(stderr, "gpuva bench: out of memory\n");
+		exit(1);
+	}
+	/* n blocks in address order, then every other one freed */
+	for (uint32_t i = 0; i < n; i++) {
+		seq_push(s, (struct req){ REQ_ALLOC, 0, 16 * KIB, 4 * KIB });
+		id_at[i] = slot_of[i] = i;
+	}
+	for (uint32_t b = 0; b < n; b += 2) {
+		uint32_t sl = slot_of[b], last = id_at[--live];
+
+		seq_push(s, (struct req){ REQ_FREE, sl, 0, 0 });
+		id_at[sl] = last;
+		slot_of[last] = sl;
+	}
+	free(id_at);
+	free(slot_of);
+	s->fill = s->n;
+	s->max_live = n + 2;
+	/*
+	 * Rounds: a 64 KiB block, which no small hole takes, and a small one,
+	 * which splits the lowest hole; then both go again.
+	 */
+	for (uint64_t i = 0; i + 4 <= ops; i += 4) {
+		seq_push(s, (struct req){ REQ_ALLOC, 0, 64 * KIB, 64 * KIB });
+		seq_push(s, (struct req){ REQ_ALLOC, 0, 4 * KIB * (1 + rnd() % 3),
+					  4 * KIB });
+		seq_push(s, (struct req){ REQ_FREE, (uint32_t)live, 0, 0 });
+		seq_push(s, (struct req){ REQ_FREE, (uint32_t)live, 0, 0 });
+	}
+}
+
+/* ---- the first-fit list (util_vma_heap's way) ---- */
+
+struct lhole {
+	struct lhole *next, *prev;
+	uint64_t start, size;
+};
+
+struct list_heap {
+	struct lhole head;	/* sentinel, address order */
+	size_t holes;
+};
+
+static void
+list_init(struct list_heap *l, uint64_t start, uint64_t size)
+{
+	struct lhole *h = malloc(sizeof(*h));
+
+	h->start = start;
+	h->size = size;
+	l->head.next = l->head.prev = h;
+	h->next = h->prev = &l->head;
+	l->holes = 1;
+}
+
+static void
+list_fini(struct list_heap *l)
+{
+	struct lhole *h = l->head.next;
+
+	while (h != &l->head) {
+		struct lhole *n = h->next;
+
+		free(h);
+		h = n;
+	}
+}
+
+static void
+list_unlink(struct list_heap *l, struct lhole *h)
+{
+	h->prev->next = h->next;
+	h->next->prev = h->prev;
+	free(h);
+	l->holes--;
+}
+
+static struct lhole *
+list_insert_after(struct list_heap *l, struct lhole *at, uint64_t start,
+		  uint64_t size)
+{
+	struct lhole *h = malloc(sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->start = start;
+	h->size = size;
+	h->prev = at;
+	h->next = at->next;
+	at->next->prev = h;
+	at->next = h;
+	l->holes++;
+	return h;
+}
+
+static int
+list_alloc(struct list_heap *l, uint64_t size, uint64_t align, uint64_t *out)
+{
+	for (struct lhole *h = l->head.next; h != &l->head; h = h->next) {
+		uint64_t x, left, right;
+
+		if (h->size < size)
+			continue;
+		x = (h->start + align - 1) & ~(align - 1);
+		if (x - h->start > h->size - size)
+			continue;
+		left = x - h->start;
+		right = h->size - left - size;
+		if (!left && !right) {
+			list_unlink(l, h);
+		} else if (!left) {
+			h->start += size;
+			h->size = right;
+		} else {
+			h->size = left;
+			if (right && !list_insert_after(l, h, x + size, right))
+				return -ENOMEM;
+		}
+		*out = x;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+static void
+list_free(struct list_heap *l, uint64_t addr, uint64_t size)
+{
+	struct lhole *h = l->head.next;
+	struct lhole *prev;
+
+	/* the first hole above addr, and the one before it */
+	while (h != &l->head && h->start < addr)
+		h = h->next;
+	prev = h->prev;
+	if (prev != &l->head && prev->start + prev->size == addr) {
+		prev->size += size;
+		if (h != &l->head && addr + size == h->start) {
+			prev->size += h->size;
+			list_unlink(l, h);
+		}
+	} else if (h != &l->head && addr + size == h->start) {
+		h->start = addr;
+		h->size += size;
+	} else {
+		list_insert_after(l, prev, addr, size);
+	}
+}
+
+/* ---- running a sequence ---- */
+
+struct slot {
+	uint64_t addr, size;
+};
+
+struct run {
+	uint64_t fill_ns;	/* the scene */
+	uint64_t ops_ns;	/* all requests after the scene */
+	uint64_t prefix_ns;	/* the first list_ops of them */
+	size_t holes;
+};
+
+struct impl {
+	struct gpuva_heap *heap;
+	struct list_heap list;
+	bool is_list;
+};
+
+static int
+impl_alloc(struct impl *im, uint64_t size, uint64_t align, uint64_t *addr)
+{
+	if (im->is_list)
+		return list_alloc(&im->list, size, align, addr);
+	return gpuva_heap_alloc(im->heap, size, align, 0, addr);
+}
+
+static int
+impl_free(struct impl *im, uint64_t addr, uint64_t size)
+{
+	if (im->is_list) {
+		list_free(&im->list, addr, size);
+		return 0;
+	}
+	return gpuva_heap_free(im->heap, addr, size);
+}
+
+/* Run requests [from, to) of @s; the slots move exactly as generated. */
+static int
+run_reqs(struct impl *im, const struct seq *s, size_t from, size_t to,
+	 struct slot *slots, size_t *live)
+{
+	for (size_t i = from; i < to; i++) {
+		const struct req *r = &s->r[i];
+		int err;
+
+		if (r->kind == REQ_ALLOC) {
+			err = impl_alloc(im, r->size, r->align, &slots[*live].addr);
+			slots[*live].size = r->size;
+			(*live)++;
+		} else {
+			struct slot *sl = &slots[r->slot];
+
+			err = impl_free(im, sl->addr, sl->size);
+			*sl = slots[--(*live)];
+		}
+		if (err) {
+			fprintf(stderr, "gpuva bench: %s request %zu failed: %d %s\n",
+				im->is_list ? "list" : "heap", i, err,
+				im->is_list ? "" : gpuva_heap_last_error(im->heap));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int
+run_seq(bool is_list, const struct seq *s, size_t list_ops, struct run *out)
+{
+	struct impl im = { .is_list = is_list };
+	struct slot *slots = calloc(s->max_live + 1, sizeof(*slots));
+	size_t live = 0, mid = s->fill + list_ops;
+	uint64_t t0, t1, t2, t3;
+	int ret;
+
+	if (!slots)
+		return 1;
+	if (is_list)
+		list_init(&im.list, HEAP_START, HEAP_RANGE);
+	else if (gpuva_heap_create(HEAP_START, HEAP_RANGE, &im.heap))
+		return 1;
+	if (mid > s->n)
+		mid = s->n;
+	t0 = now_ns();
+	ret = run_reqs(&im, s, 0, s->fill, slots, &live);
+	t1 = now_ns();
+	if (!ret)
+		ret = run_reqs(&im, s, s->fill, mid, slots, &live);
+	t2 = now_ns();
+	if (!ret && !is_list)
+		ret = run_reqs(&im, s, mid, s->n, slots, &live);
+	t3 = now_ns();
+	out->fill_ns = t1 - t0;
+	out->prefix_ns = t2 - t1;
+	out->ops_ns = is_list ? t2 - t1 : t3 - t1;
+	if (is_list) {
+		out->holes = im.list.holes;
+		list_fini(&im.list);
+	} else {
+		struct gpuva_heap_stats st;
+
+		gpuva_heap_get_stats(im.heap, &st);
+		out->holes = st.holes;
+		if (gpuva_heap_check(im.heap)) {
+			fprintf(stderr, "gpuva bench: %s\n",
+				gpuva_heap_last_error(im.heap));
+			ret = 1;
+		}
+		gpuva_heap_destroy(im.heap);
+	}
+	free(slots);
+	return ret;
+}
+
+static double
+per(uint64_t a, uint64_t b)
+{
+	return b ? (double)a / (double)b : 0.0;
+}
+
+static int
+bench_one(const char *name, uint64_t n, uint64_t ops, uint64_t list_ops_opt,
+	  uint64_t seed)
+{
+	struct seq s = { 0 };
+	struct run h, l;
+	size_t nops, list_ops;
+
+	rng = seed;
+	if (!strcmp(name, "heap-churn"))
+		gen_churn(&s, n, ops);
+	else
+		gen_frag(&s, n, ops);
+	nops = s.n - s.fill;
+	/* the list is O(live) per request: bound its share of the run */
+	list_ops = list_ops_opt ? list_ops_opt : n > 10000 ? 20000 : nops;
+	if (list_ops > nops)
+		list_ops = nops;
+
+	if (run_seq(false, &s, list_ops, &h) || run_seq(true, &s, list_ops, &l)) {
+		free(s.r);
+		return 1;
+	}
+	printf("scenario %s n=%" PRIu64 " ops=%zu seed=%" PRIu64 "\n", name, n,
+	       nops, seed);
+	printf("  heap fill_ns_per_op %.1f ns_per_op %.1f (all %zu ops)"
+	       " prefix_ns_per_op %.1f holes %zu\n",
+	       per(h.fill_ns, s.fill), per(h.ops_ns, nops), nops,
+	       per(h.prefix_ns, list_ops), h.holes);
+	printf("  list fill_ns_per_op %.1f ns_per_op %.1f (first %zu ops)"
+	       " holes %zu\n",
+	       per(l.fill_ns, s.fill), per(l.prefix_ns, list_ops), list_ops,
+	       l.holes);
+	printf("  ratio list/heap %.2f (same %zu ops)\n",
+	       per(l.prefix_ns, list_ops) / per(h.prefix_ns, list_ops), list_ops);
+	free(s.r);
+	return 0;
+}
+
+static bool
+parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (!s || !*s || *s == '-')
+		return false;
+	*v = strtoull(s, &end, 0);
+	return !*end;
+}
+
+bool
+bench_heap_handles(const char *scenario)
+{
+	return scenario && (!strcmp(scenario, "heap-churn") ||
+			    !strcmp(scenario, "heap-frag"));
+}
+
+int
+cmd_bench_heap(int argc, char **argv)
+{
+	uint64_t n = 0, ops = 0, list_ops = 0, seed = 1;
+	const char *name = NULL;
+	int ret = 0;
+
+	for (int i = 0; i < argc; i++) {
+		uint64_t *v = !strcmp(argv[i], "--n") ? &n :
+			      !strcmp(argv[i], "--ops") ? &ops :
+			      !strcmp(argv[i], "--list-ops") ? &list_ops :
+			      !strcmp(argv[i], "--seed") ? &seed : NULL;
+
+		if (v && i + 1 < argc && parse_u64(argv[i + 1], v)) {
+			i++;
+		} else if (!v && !name && bench_heap_handles(argv[i])) {
+			name = argv[i];
+		} else {
+			fprintf(stderr, "usage: gpuva bench heap-churn|heap-frag [--n N]"
+				" [--ops M] [--list-ops L] [--seed S]\n");
+			return 2;
+		}
+	}
+	if (!name || n > UINT32_MAX / 4)
+		return 2;
+	if (!ops)
+		ops = !strcmp(name, "heap-churn") ? 1000000 : 400000;
+	if (n)
+		return bench_one(name, n, ops, list_ops, seed);
+	ret = bench_one(name, 100000, ops, list_ops, seed);
+	if (!ret)
+		ret = bench_one(name, 100, ops, list_ops, seed);
+	return ret;
+}
