@@ -56,8 +56,9 @@ uint64_t gpuva_shim_digest(int fd, uint32_t vm_id);
 
 /**
  * Print the record as coalesced runs, one per line, in address order:
- * "0x<start> 0x<size> bo <handle> 0x<bo_offset> flags 0x<flags>",
- * "... null flags 0x..", "... sparse". Returns 0 or a negative errno.
+ * "0x<start> 0x<size> bo <handle> 0x<bo_offset> flags 0x<flags>" or
+ * "0x<start> 0x<size> null flags 0x<flags>", then nouveau's sparse regions
+ * as "0x<start> 0x<size> sparse region". Returns 0 or a negative errno.
  */
 int gpuva_shim_dump(int fd, uint32_t vm_id, FILE *out);
 
