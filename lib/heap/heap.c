@@ -128,6 +128,34 @@ hole_augment(struct gpuva_tree_node *tn)
 	h->max = m;
 }
 
+/*
+ * The hole at @key changed size: redo the cached maxima on its path, bottom
+ * up, stopping at the first ancestor whose maximum does not change (none
+ * above it can). tree_augment_path() would redo the whole path.
+ */
+static void
+fix_max(struct gpuva_heap *heap, uint64_t key)
+{
+	struct gpuva_tree_node *stk[TREE_MAX_DEPTH];
+	struct gpuva_tree_node *p = tree_root(&heap->holes);
+	int k = 0;
+
+	while (p) {
+		stk[k++] = p;
+		if (p->key == key)
+			break;
+		p = tree_child(p, p->key < key);
+	}
+	hole_augment(stk[--k]);
+	while (k-- > 0) {
+		uint64_t old = heap_node_of(stk[k])->max;
+
+		hole_augment(stk[k]);
+		if (heap_node_of(stk[k])->max == old)
+			break;
+	}
+}
+
 static struct heap_node *
 hole_root(const struct gpuva_heap *heap)
 {
@@ -215,10 +243,10 @@ carve(struct gpuva_heap *heap, struct heap_node *h, uint64_t x, uint64_t size,
 		/* same in-order position: no other hole lies in between */
 		h->node.key = x + size;
 		h->size = right;
-		tree_augment_path(&heap->holes, h->node.key);
+		fix_max(heap, h->node.key);
 	} else {
 		h->size = left;
-		tree_augment_path(&heap->holes, s);
+		fix_max(heap, s);
 		if (right) {
 			struct heap_node *r = node_get(heap);
 
@@ -272,20 +300,23 @@ release(struct gpuva_heap *heap, struct heap_node *rec)
 	mn = next && next->node.key - addr == size;
 
 	if (mp && mn) {
-		prev->size += size + next->size;
+		/* remove first: fix_max() needs every other node's max right */
+		uint64_t grow = size + next->size;
+
 		tree_remove(&heap->holes, &next->node);
-		tree_augment_path(&heap->holes, prev->node.key);
+		prev->size += grow;
+		fix_max(heap, prev->node.key);
 		node_put(heap, next);
 		node_put(heap, rec);
 	} else if (mp) {
 		prev->size += size;
-		tree_augment_path(&heap->holes, prev->node.key);
+		fix_max(heap, prev->node.key);
 		node_put(heap, rec);
 	} else if (mn) {
 		/* same in-order position: the range below next was used */
 		next->node.key = addr;
 		next->size += size;
-		tree_augment_path(&heap->holes, addr);
+		fix_max(heap, addr);
 		node_put(heap, rec);
 	} else {
 		rec->size = size;
