@@ -129,31 +129,83 @@ hole_augment(struct gpuva_tree_node *tn)
 }
 
 /*
- * The hole at @key changed size: redo the cached maxima on its path, bottom
- * up, stopping at the first ancestor whose maximum does not change (none
- * above it can). tree_augment_path() would redo the whole path.
+ * A root-to-node path in the hole tree. The lookups that find a hole keep
+ * the path they took, so that when the hole then changes size its cached
+ * maxima are redone bottom-up from that path, without a second descent
+ * from the root.
  */
+struct hole_path {
+	struct gpuva_tree_node *n[TREE_MAX_DEPTH];
+	int k;			/* n[k - 1] is the hole */
+};
+
+/*
+ * The hole at the end of @p changed size: redo the cached maxima on its
+ * path, bottom up, stopping at the first ancestor whose maximum does not
+ * change (none above it can). The tree's shape must not have changed since
+ * @p was recorded.
+ */
+static void
+fix_path(const struct hole_path *p)
+{
+	int k = p->k;
+
+	hole_augment(p->n[--k]);
+	while (k-- > 0) {
+		uint64_t old = heap_node_of(p->n[k])->max;
+
+		hole_augment(p->n[k]);
+		if (heap_node_of(p->n[k])->max == old)
+			break;
+	}
+}
+
+/*
+ * Descend towards @key and keep the whole path in @p. The hole with the
+ * largest key <= @key is p->n[*le - 1], the one with the smallest key > @key
+ * is p->n[*gt - 1] (0: no such hole). Both lie on this one descent: they
+ * are the last nodes where it turned right and left, so setting p->k to
+ * *le or *gt gives that hole's path.
+ */
+static void
+hole_descend(const struct gpuva_heap *heap, uint64_t key, struct hole_path *p,
+	     int *le, int *gt)
+{
+	struct gpuva_tree_node *n = tree_root(&heap->holes);
+	int k = 0;
+
+	*le = *gt = 0;
+	while (n) {
+		p->n[k++] = n;
+		if (n->key == key) {
+			*le = k;
+			break;
+		}
+		if (n->key < key)
+			*le = k;
+		else
+			*gt = k;
+		n = tree_child(n, n->key < key);
+	}
+	p->k = k;
+}
+
+static struct heap_node *
+path_node(const struct hole_path *p, int k)
+{
+	return k ? heap_node_of(p->n[k - 1]) : NULL;
+}
+
+/* The hole at @key changed size; redo the maxima on its path. */
 static void
 fix_max(struct gpuva_heap *heap, uint64_t key)
 {
-	struct gpuva_tree_node *stk[TREE_MAX_DEPTH];
-	struct gpuva_tree_node *p = tree_root(&heap->holes);
-	int k = 0;
+	struct hole_path p;
+	int le, gt;
 
-	while (p) {
-		stk[k++] = p;
-		if (p->key == key)
-			break;
-		p = tree_child(p, p->key < key);
-	}
-	hole_augment(stk[--k]);
-	while (k-- > 0) {
-		uint64_t old = heap_node_of(stk[k])->max;
-
-		hole_augment(stk[k]);
-		if (heap_node_of(stk[k])->max == old)
-			break;
-	}
+	hole_descend(heap, key, &p, &le, &gt);
+	p.k = le;
+	fix_path(&p);
 }
 
 static struct heap_node *
@@ -223,14 +275,15 @@ gpuva_heap_set_log_fn(struct gpuva_heap *heap, gpuva_heap_log_fn fn,
 /* ---- carving and merging -------------------------------------------- */
 
 /*
- * Record [x, x + size), which lies inside hole @h, as used (@kind), and cut
- * it out of @h. Needs up to two spare nodes (record, right remainder), which
- * the caller has made sure of. Cannot fail.
+ * Record [x, x + size), which lies inside the hole at the end of @path, as
+ * used (@kind), and cut it out of that hole. Needs up to two spare nodes
+ * (record, right remainder), which the caller has made sure of. Cannot fail.
  */
 static void
-carve(struct gpuva_heap *heap, struct heap_node *h, uint64_t x, uint64_t size,
-      enum heap_kind kind)
+carve(struct gpuva_heap *heap, const struct hole_path *path, uint64_t x,
+      uint64_t size, enum heap_kind kind)
 {
+	struct heap_node *h = path_node(path, path->k);
 	uint64_t s = h->node.key;
 	uint64_t left = x - s;
 	uint64_t right = h->size - left - size;
@@ -243,10 +296,11 @@ carve(struct gpuva_heap *heap, struct heap_node *h, uint64_t x, uint64_t size,
 		/* same in-order position: no other hole lies in between */
 		h->node.key = x + size;
 		h->size = right;
-		fix_max(heap, h->node.key);
+		fix_path(path);
 	} else {
+		/* maxima first: the insertion below reshapes the path */
 		h->size = left;
-		fix_max(heap, s);
+		fix_path(path);
 		if (right) {
 			struct heap_node *r = node_get(heap);
 
@@ -279,7 +333,9 @@ static void
 release(struct gpuva_heap *heap, struct heap_node *rec)
 {
 	uint64_t addr = rec->node.key, size = rec->size;
+	struct hole_path path;
 	struct heap_node *prev, *next;
+	int le, gt;
 	bool mp, mn;
 
 	tree_remove(&heap->used, &rec->node);
@@ -292,10 +348,10 @@ release(struct gpuva_heap *heap, struct heap_node *rec)
 	}
 	heap->free_bytes += size;
 
-	/* no hole starts at addr: it was used */
-	prev = heap_node_of(tree_find_le(&heap->holes, addr));
-	next = heap_node_of(prev ? tree_next(&prev->node) :
-				   tree_first(&heap->holes));
+	/* no hole starts at addr (it was used): one descent finds both */
+	hole_descend(heap, addr, &path, &le, &gt);
+	prev = path_node(&path, le);
+	next = path_node(&path, gt);
 	mp = prev && addr - prev->node.key == prev->size;
 	mn = next && next->node.key - addr == size;
 
@@ -310,13 +366,15 @@ release(struct gpuva_heap *heap, struct heap_node *rec)
 		node_put(heap, rec);
 	} else if (mp) {
 		prev->size += size;
-		fix_max(heap, prev->node.key);
+		path.k = le;
+		fix_path(&path);
 		node_put(heap, rec);
 	} else if (mn) {
 		/* same in-order position: the range below next was used */
 		next->node.key = addr;
 		next->size += size;
-		fix_max(heap, addr);
+		path.k = gt;
+		fix_path(&path);
 		node_put(heap, rec);
 	} else {
 		rec->size = size;
@@ -335,7 +393,7 @@ struct fit {
 	uint64_t need;		/* only holes at least this big are candidates */
 	int budget;		/* near misses left; < 0: no limit */
 	uint64_t addr;		/* result */
-	struct heap_node *hole;
+	struct hole_path path;	/* to the hole it lies in; carve() wants it */
 };
 
 static inline bool
@@ -392,7 +450,7 @@ fit_hole(const struct fit *f, uint64_t s, uint64_t len, uint64_t *out)
  * f->need and holes outside the window. 1: found, 0: none, -1: budget spent.
  */
 static int
-search(struct fit *f, const struct gpuva_tree_node *tn)
+search(struct fit *f, struct gpuva_tree_node *tn, int depth)
 {
 	const struct heap_node *h;
 	bool below, above;
@@ -403,12 +461,14 @@ search(struct fit *f, const struct gpuva_tree_node *tn)
 	h = heap_node_of(tn);
 	if (h->max < f->need)
 		return 0;
+	/* the recursion's own path: entries above depth are its ancestors */
+	f->path.n[depth] = tn;
 	/* below: this hole and its left subtree; above: it and its right */
 	below = last_of(tn->key, h->size) < f->lo;
 	above = tn->key > f->last;
 
 	if (!(d ? above : below)) {
-		r = search(f, tree_child(tn, d));
+		r = search(f, tree_child(tn, d), depth + 1);
 		if (r)
 			return r;
 	}
@@ -417,14 +477,14 @@ search(struct fit *f, const struct gpuva_tree_node *tn)
 
 		if (fit_hole(f, tn->key, h->size, &x)) {
 			f->addr = x;
-			f->hole = (struct heap_node *)h;
+			f->path.k = depth + 1;
 			return 1;
 		}
 		if (f->budget > 0 && --f->budget == 0)
 			return -1;
 	}
 	if (!(d ? below : above))
-		return search(f, tree_child(tn, !d));
+		return search(f, tree_child(tn, !d), depth + 1);
 	return 0;
 }
 
@@ -441,7 +501,7 @@ gpuva_heap_alloc_in_range(struct gpuva_heap *heap, uint64_t size,
 {
 	const uint32_t known = GPUVA_HEAP_HIGH | GPUVA_HEAP_NO_SPAN_MASK;
 	unsigned span = (flags & GPUVA_HEAP_NO_SPAN_MASK) >> 8;
-	struct fit f = { 0 };
+	struct fit f;	/* not zeroed: the path alone is 768 bytes */
 	uint64_t win_last;
 	int r, err;
 
@@ -493,7 +553,7 @@ gpuva_heap_alloc_in_range(struct gpuva_heap *heap, uint64_t size,
 		return heap_reject(heap, err, REQ ": out of memory for a node",
 				   REQ_ARGS);
 
-	r = search(&f, tree_root(&heap->holes));
+	r = search(&f, tree_root(&heap->holes), 0);
 	if (r < 0) {
 		/* holes this big fit at any offset (and span slack) */
 		if (span && align < (UINT64_C(1) << span))
@@ -501,10 +561,10 @@ gpuva_heap_alloc_in_range(struct gpuva_heap *heap, uint64_t size,
 		else
 			f.need = sat_add(align, size - 1);
 		f.budget = -1;
-		r = search(&f, tree_root(&heap->holes));
+		r = search(&f, tree_root(&heap->holes), 0);
 		if (r == 0) {
 			f.need = size;
-			r = search(&f, tree_root(&heap->holes));
+			r = search(&f, tree_root(&heap->holes), 0);
 		}
 	}
 	if (r <= 0)
@@ -512,7 +572,7 @@ gpuva_heap_alloc_in_range(struct gpuva_heap *heap, uint64_t size,
 				   REQ_ARGS, dir_name(flags));
 #undef REQ
 #undef REQ_ARGS
-	carve(heap, f.hole, f.addr, size, HEAP_KIND_ALLOC);
+	carve(heap, &f.path, f.addr, size, HEAP_KIND_ALLOC);
 	*addr = f.addr;
 	return 0;
 }
@@ -567,9 +627,10 @@ int
 heap_take(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
 	  enum heap_kind kind, const char *what)
 {
+	struct hole_path path;
 	struct heap_node *h, *u;
 	uint64_t taken;
-	int err;
+	int le, gt, err;
 
 	if (size == 0)
 		return heap_reject(heap, -EINVAL, "%s 0x%" PRIx64 " 0x0: size is zero",
@@ -581,7 +642,9 @@ heap_take(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
 		return heap_reject(heap, -EINVAL, "%s 0x%" PRIx64 " 0x%" PRIx64
 				   ": outside the heap [0x%" PRIx64 ", 0x%" PRIx64
 				   "]", what, addr, size, heap->start, heap->last);
-	h = heap_node_of(tree_find_le(&heap->holes, addr));
+	hole_descend(heap, addr, &path, &le, &gt);
+	path.k = le;
+	h = path_node(&path, le);
 	if (!h || addr - h->node.key >= h->size)
 		taken = addr;
 	else if (last_of(addr, size) - h->node.key >= h->size)
@@ -599,7 +662,7 @@ fits:
 	if (err)
 		return heap_reject(heap, err, "%s 0x%" PRIx64 " 0x%" PRIx64
 				   ": out of memory for a node", what, addr, size);
-	carve(heap, h, addr, size, kind);
+	carve(heap, &path, addr, size, kind);
 	return 0;
 }
 
