@@ -16,7 +16,8 @@
  *               then rounds of: alloc 64 KiB (fits no small hole), alloc
  *               4..12 KiB (splits the lowest hole), free both
  *
- * Without --n both n=100000 and n=100 run. The list is slow by design; with
+ * Each side runs --reps times (default 5), alternating which goes first;
+ * the figures are medians. Without --n both n=100000 and n=100 run. The list is slow by design; with
  * many live allocations it runs only the first --list-ops operations, and
  * the ratio compares the same prefix on both.
  */
@@ -232,9 +233,17 @@ list_insert_after(struct list_heap *l, struct lhole *at, uint64_t start,
 	return h;
 }
 
+/*
+ * Fairness: the list rejects what it can see in the same walk, as
+ * util_vma_heap asserts it (size 0, a bad alignment, a free that overlaps a
+ * hole), so neither side runs unchecked. The heap also catches frees of the
+ * wrong size or inside an allocation, which a hole list cannot know.
+ */
 static int
 list_alloc(struct list_heap *l, uint64_t size, uint64_t align, uint64_t *out)
 {
+	if (size == 0 || !align || (align & (align - 1)))
+		return -EINVAL;
 	for (struct lhole *h = l->head.next; h != &l->head; h = h->next) {
 		uint64_t x, left, right;
 
@@ -261,16 +270,21 @@ list_alloc(struct list_heap *l, uint64_t size, uint64_t align, uint64_t *out)
 	return -ENOSPC;
 }
 
-static void
+static int
 list_free(struct list_heap *l, uint64_t addr, uint64_t size)
 {
 	struct lhole *h = l->head.next;
 	struct lhole *prev;
 
+	if (size == 0 || addr > UINT64_MAX - size)
+		return -EINVAL;
 	/* the first hole above addr, and the one before it */
 	while (h != &l->head && h->start < addr)
 		h = h->next;
 	prev = h->prev;
+	if ((h != &l->head && addr + size > h->start) ||
+	    (prev != &l->head && prev->start + prev->size > addr))
+		return -EINVAL;	/* overlaps free space: a double free */
 	if (prev != &l->head && prev->start + prev->size == addr) {
 		prev->size += size;
 		if (h != &l->head && addr + size == h->start) {
@@ -280,9 +294,10 @@ list_free(struct list_heap *l, uint64_t addr, uint64_t size)
 	} else if (h != &l->head && addr + size == h->start) {
 		h->start = addr;
 		h->size += size;
-	} else {
-		list_insert_after(l, prev, addr, size);
+	} else if (!list_insert_after(l, prev, addr, size)) {
+		return -ENOMEM;
 	}
+	return 0;
 }
 
 /* ---- running a sequence ---- */
@@ -315,10 +330,8 @@ impl_alloc(struct impl *im, uint64_t size, uint64_t align, uint64_t *addr)
 static int
 impl_free(struct impl *im, uint64_t addr, uint64_t size)
 {
-	if (im->is_list) {
-		list_free(&im->list, addr, size);
-		return 0;
-	}
+	if (im->is_list)
+		return list_free(&im->list, addr, size);
 	return gpuva_heap_free(im->heap, addr, size);
 }
 
@@ -406,9 +419,35 @@ per(uint64_t a, uint64_t b)
 }
 
 static int
-bench_one(const char *name, uint64_t n, uint64_t ops, uint64_t list_ops_opt,
-	  uint64_t seed)
+cmp_u64(const void *a, const void *b)
 {
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median of @n values; sorts them. */
+static uint64_t
+median(uint64_t *v, unsigned n)
+{
+	qsort(v, n, sizeof(*v), cmp_u64);
+	return v[n / 2];
+}
+
+#define MAX_REPS 64
+
+/*
+ * Runs the sequence @reps times on each side, alternating which side goes
+ * first so that neither always gets the warmer caches, and reports medians:
+ * one noisy run (other jobs on the machine) does not decide the ratio.
+ */
+static int
+bench_one(const char *name, uint64_t n, uint64_t ops, uint64_t list_ops_opt,
+	  uint64_t seed, unsigned reps)
+{
+	uint64_t h_fill[MAX_REPS], h_ops[MAX_REPS], h_pre[MAX_REPS];
+	uint64_t l_fill[MAX_REPS], l_pre[MAX_REPS];
+	double rmin = 0, rmax = 0;
 	struct seq s = { 0 };
 	struct run h, l;
 	size_t nops, list_ops;
@@ -424,22 +463,40 @@ bench_one(const char *name, uint64_t n, uint64_t ops, uint64_t list_ops_opt,
 	if (list_ops > nops)
 		list_ops = nops;
 
-	if (run_seq(false, &s, list_ops, &h) || run_seq(true, &s, list_ops, &l)) {
-		free(s.r);
-		return 1;
+	for (unsigned i = 0; i < reps; i++) {
+		bool list_first = i & 1;
+		double r;
+
+		if ((list_first && run_seq(true, &s, list_ops, &l)) ||
+		    run_seq(false, &s, list_ops, &h) ||
+		    (!list_first && run_seq(true, &s, list_ops, &l))) {
+			free(s.r);
+			return 1;
+		}
+		h_fill[i] = h.fill_ns;
+		h_ops[i] = h.ops_ns;
+		h_pre[i] = h.prefix_ns;
+		l_fill[i] = l.fill_ns;
+		l_pre[i] = l.prefix_ns;
+		r = per(l.prefix_ns, h.prefix_ns);
+		if (i == 0 || r < rmin)
+			rmin = r;
+		if (i == 0 || r > rmax)
+			rmax = r;
 	}
-	printf("scenario %s n=%" PRIu64 " ops=%zu seed=%" PRIu64 "\n", name, n,
-	       nops, seed);
+	printf("scenario %s n=%" PRIu64 " ops=%zu seed=%" PRIu64 " reps=%u"
+	       " (medians)\n", name, n, nops, seed, reps);
 	printf("  heap fill_ns_per_op %.1f ns_per_op %.1f (all %zu ops)"
 	       " prefix_ns_per_op %.1f holes %zu\n",
-	       per(h.fill_ns, s.fill), per(h.ops_ns, nops), nops,
-	       per(h.prefix_ns, list_ops), h.holes);
+	       per(median(h_fill, reps), s.fill), per(median(h_ops, reps), nops),
+	       nops, per(median(h_pre, reps), list_ops), h.holes);
 	printf("  list fill_ns_per_op %.1f ns_per_op %.1f (first %zu ops)"
 	       " holes %zu\n",
-	       per(l.fill_ns, s.fill), per(l.prefix_ns, list_ops), list_ops,
-	       l.holes);
-	printf("  ratio list/heap %.2f (same %zu ops)\n",
-	       per(l.prefix_ns, list_ops) / per(h.prefix_ns, list_ops), list_ops);
+	       per(median(l_fill, reps), s.fill),
+	       per(median(l_pre, reps), list_ops), list_ops, l.holes);
+	printf("  ratio list/heap %.2f (same %zu ops; per run %.2f..%.2f)\n",
+	       per(median(l_pre, reps), median(h_pre, reps)), list_ops, rmin,
+	       rmax);
 	free(s.r);
 	return 0;
 }
@@ -465,7 +522,7 @@ bench_heap_handles(const char *scenario)
 int
 cmd_bench_heap(int argc, char **argv)
 {
-	uint64_t n = 0, ops = 0, list_ops = 0, seed = 1;
+	uint64_t n = 0, ops = 0, list_ops = 0, seed = 1, reps = 5;
 	const char *name = NULL;
 	int ret = 0;
 
@@ -473,7 +530,8 @@ cmd_bench_heap(int argc, char **argv)
 		uint64_t *v = !strcmp(argv[i], "--n") ? &n :
 			      !strcmp(argv[i], "--ops") ? &ops :
 			      !strcmp(argv[i], "--list-ops") ? &list_ops :
-			      !strcmp(argv[i], "--seed") ? &seed : NULL;
+			      !strcmp(argv[i], "--seed") ? &seed :
+			      !strcmp(argv[i], "--reps") ? &reps : NULL;
 
 		if (v && i + 1 < argc && parse_u64(argv[i + 1], v)) {
 			i++;
@@ -481,18 +539,18 @@ cmd_bench_heap(int argc, char **argv)
 			name = argv[i];
 		} else {
 			fprintf(stderr, "usage: gpuva bench heap-churn|heap-frag [--n N]"
-				" [--ops M] [--list-ops L] [--seed S]\n");
+				" [--ops M] [--list-ops L] [--seed S] [--reps R]\n");
 			return 2;
 		}
 	}
-	if (!name || n > UINT32_MAX / 4)
+	if (!name || n > UINT32_MAX / 4 || reps == 0 || reps > MAX_REPS)
 		return 2;
 	if (!ops)
 		ops = !strcmp(name, "heap-churn") ? 1000000 : 400000;
 	if (n)
-		return bench_one(name, n, ops, list_ops, seed);
-	ret = bench_one(name, 100000, ops, list_ops, seed);
+		return bench_one(name, n, ops, list_ops, seed, (unsigned)reps);
+	ret = bench_one(name, 100000, ops, list_ops, seed, (unsigned)reps);
 	if (!ret)
-		ret = bench_one(name, 100, ops, list_ops, seed);
+		ret = bench_one(name, 100, ops, list_ops, seed, (unsigned)reps);
 	return ret;
 }

@@ -203,7 +203,8 @@ player_dump(struct player *p)
 
 	if (!p->out)
 		return;
-	gpuva_vm_for_each_va(va, p->vm)
+	if (p->vm)
+		gpuva_vm_for_each_va(va, p->vm)
 		fprintf(p->out, "va 0x%" PRIx64 " 0x%" PRIx64 " %" PRIu32
 			" 0x%" PRIx64 "\n", va->addr, va->range,
 			bo_id(gpuva_bo_of(va)), va->offset);
@@ -221,12 +222,23 @@ make_vm(struct player *p, const struct trace_req *r)
 	};
 	int ret;
 
-	if (p->out) {
-		fprintf(p->out, "> vm 0x%" PRIx64 " 0x%" PRIx64, r->addr, r->range);
-		if (r->nargs == 4)
-			fprintf(p->out, " 0x%" PRIx64 " 0x%" PRIx64,
-				r->rstart, r->rrange);
-		fputc('\n', p->out);
+	if (p->out)
+		trace_print_req(p->out, r);
+	/*
+	 * drm_gpuvm computes start + range and reserved start + range in 64
+	 * bits and only warns when they wrap; requests are then checked
+	 * against the wrapped ends. Reproduce that here, so that replay
+	 * answers as drm_gpuvm does on any trace.
+	 */
+	if (r->addr + r->range <= r->addr) {
+		p->vm_degenerate = true;	/* every request: -EINVAL */
+		return 0;
+	}
+	if (r->rrange && r->rstart + r->rrange <= r->rstart) {
+		p->rsv_wraps = true;
+		p->rsv_start = r->rstart;
+		p->rsv_end = r->rstart + r->rrange;
+		desc.reserved_start = desc.reserved_range = 0;
 	}
 	ret = gpuva_vm_create(&desc, &p->vm);
 	if (ret)
@@ -246,17 +258,37 @@ run_ops(struct player *p, int ret)
 	return gpuva_vm_apply_ops(p->vm, &p->ops);
 }
 
+/* A request drm_gpuvm rejects only because of a wrapped VM geometry. */
+static bool
+quirk_rejects(const struct player *p, const struct trace_req *r)
+{
+	uint64_t end = r->addr + r->range;
+
+	if (p->vm_degenerate)
+		return true;
+	return p->rsv_wraps && end > r->addr && r->addr < p->rsv_end &&
+	       p->rsv_start < end;
+}
+
 int
 player_run(struct player *p, const struct trace_req *r)
 {
 	int ret;
+
+	if (r->kind != TRACE_VM && r->kind != TRACE_DUMP && quirk_rejects(p, r)) {
+		if (p->out)
+			trace_print_req(p->out, r);
+		ret = -EINVAL;
+		p->st.requests++;
+		goto rejected;
+	}
 
 	switch (r->kind) {
 	case TRACE_VM:
 		return make_vm(p, r);
 	case TRACE_DUMP:
 		if (p->out)
-			fputs("> dump\n", p->out);
+			trace_print_req(p->out, r);
 		player_dump(p);
 		return 0;
 	case TRACE_MAP: {
@@ -268,9 +300,7 @@ player_run(struct player *p, const struct trace_req *r)
 		if (r->bo && !req.bo)
 			return -ENOMEM;
 		if (p->out)
-			fprintf(p->out, "> map 0x%" PRIx64 " 0x%" PRIx64 " %" PRIu32
-				" 0x%" PRIx64 "\n", r->addr, r->range, r->bo,
-				r->offset);
+			trace_print_req(p->out, r);
 		if (p->list_mode)
 			ret = run_ops(p, gpuva_vm_sm_map_ops(p->vm, &req, &p->ops));
 		else
@@ -279,8 +309,7 @@ player_run(struct player *p, const struct trace_req *r)
 	}
 	default:
 		if (p->out)
-			fprintf(p->out, "> unmap 0x%" PRIx64 " 0x%" PRIx64 "\n",
-				r->addr, r->range);
+			trace_print_req(p->out, r);
 		if (p->list_mode)
 			ret = run_ops(p, gpuva_vm_sm_unmap_ops(p->vm, r->addr,
 							       r->range, &p->ops));
@@ -289,6 +318,7 @@ player_run(struct player *p, const struct trace_req *r)
 		break;
 	}
 	p->st.requests++;
+rejected:
 	if (ret == -EINVAL) {
 		/* rejected before anything was generated: print and go on */
 		p->st.errors++;
@@ -301,6 +331,8 @@ player_run(struct player *p, const struct trace_req *r)
 		fprintf(stderr, "gpuva: %s\n", gpuva_vm_last_error(p->vm));
 		return ret;
 	}
+	if (!p->vm)
+		return 0;
 	if (gpuva_vm_count(p->vm) > p->peak_live)
 		p->peak_live = gpuva_vm_count(p->vm);
 	if (p->check && gpuva_vm_check(p->vm)) {

@@ -34,6 +34,15 @@ struct player {
 	struct gpuva_ops ops;		/* reused by every request (list mode) */
 	struct player_stats st;
 	uint64_t hash;			/* running ops_hash, before finalising */
+	/*
+	 * drm_gpuvm quirks on degenerate vm lines, reproduced by the player
+	 * (the library itself refuses such VMs): a VM whose end wraps the
+	 * 64-bit space (or of range 0) rejects every request; a reserved
+	 * range whose end wraps is checked with the wrapped end.
+	 */
+	bool vm_degenerate;
+	bool rsv_wraps;
+	uint64_t rsv_start, rsv_end;	/* rsv_end wrapped, as the kernel has it */
 	uint64_t peak_live;
 	size_t peak_bytes;
 };

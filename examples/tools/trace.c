@@ -5,6 +5,7 @@
  * make requests exactly as `gpuva replay` does.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,29 @@ trace_buf_fini(struct trace_buf *b)
 	free(b->r);
 	free(b->ph);
 	memset(b, 0, sizeof(*b));
+}
+
+void
+trace_print_req(FILE *f, const struct trace_req *r)
+{
+	switch (r->kind) {
+	case TRACE_VM:
+		fprintf(f, "> vm 0x%" PRIx64 " 0x%" PRIx64, r->addr, r->range);
+		if (r->nargs == 4)
+			fprintf(f, " 0x%" PRIx64 " 0x%" PRIx64, r->rstart, r->rrange);
+		fputc('\n', f);
+		break;
+	case TRACE_MAP:
+		fprintf(f, "> map 0x%" PRIx64 " 0x%" PRIx64 " %" PRIu32 " 0x%" PRIx64
+			"\n", r->addr, r->range, r->bo, r->offset);
+		break;
+	case TRACE_UNMAP:
+		fprintf(f, "> unmap 0x%" PRIx64 " 0x%" PRIx64 "\n", r->addr, r->range);
+		break;
+	default:
+		fputs("> dump\n", f);
+		break;
+	}
 }
 
 /* Hex with 0x, or decimal (a leading 0 is not octal); no sign, no blanks. */

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define TRACE_MAX_BO 1000000u
 
@@ -57,5 +58,8 @@ int trace_generate(const char *name, uint64_t n, uint64_t seed,
 uint64_t trace_default_n(const char *name);
 
 void trace_buf_fini(struct trace_buf *b);
+
+/* Echo a request as replay does: "> " and the normalised command. */
+void trace_print_req(FILE *f, const struct trace_req *r);
 
 #endif

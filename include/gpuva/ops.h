@@ -242,8 +242,9 @@ gpuva_map(struct gpuva_vm *vm, struct gpuva *va, const struct gpuva_op_map *op);
 /**
  * Apply a REMAP op: the old mapping leaves the tree and its vm_bo; @p prev
  * and @p next (each needed only if the op has that piece; else may be NULL)
- * are filled, given the old mapping's flags, inserted and linked to the old
- * mapping's vm_bo. The old mapping's memory stays the caller's.
+ * are filled from the op's pieces (with the flags they carry: the old
+ * mapping's flags when the op was generated), inserted and linked to the
+ * old mapping's vm_bo. The old mapping's memory stays the caller's.
  * Cannot fail. Complexity: O(log n).
  * @since 0.1
  */
@@ -263,6 +264,12 @@ gpuva_unmap(struct gpuva_vm *vm, const struct gpuva_op_unmap *op);
  * Apply a whole list in order, taking new mappings from the VM's allocator
  * and freeing removed ones to it. All mappings needed are allocated first,
  * so on -ENOMEM nothing was changed. Only for lists of MAP/REMAP/UNMAP.
+ *
+ * @retval -ENOMEM  the allocator failed (nothing changed)
+ * @retval -EINVAL  a PREFETCH op in the list (nothing changed)
+ * @retval -EEXIST  under GPUVA_VM_CHECK: the plan is stale, i.e. a mapping
+ *                  it removes is gone or a new one would overlap a mapping
+ *                  it does not remove (nothing changed)
  * @since 0.1
  */
 GPUVA_EXPORT int

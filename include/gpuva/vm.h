@@ -140,7 +140,10 @@ struct gpuva_vm_desc {
 	uint64_t range;			/**< bytes managed, > 0, start + range <= 2^64 */
 	uint64_t reserved_start;	/**< kernel-reserved range, if reserved_range */
 	uint64_t reserved_range;	/**< 0: none */
-	/** 0, or a power of two: addr, range and BO offset must be multiples */
+	/**
+	 * 0, or a power of two: a request's addr and range, and a BO-backed
+	 * map's offset, must be multiples (a NULL map's offset is not used)
+	 */
 	uint64_t page_size;
 	uint32_t flags;			/**< enum gpuva_vm_flags */
 	struct gpuva_vm_alloc alloc;	/**< allocation callbacks, may be zero */
@@ -158,7 +161,8 @@ typedef void (*gpuva_log_fn)(void *priv, const char *reason);
  * @retval -EINVAL  zero range, start + range past 2^64, reserved range
  *                  overflowing, page_size not a power of
  *                  two or start/range/reserved range not multiples of it,
- *                  unknown flags, only one of va_alloc/va_free set
+ *                  unknown flags, only one of va_alloc/va_free or of
+ *                  vm_bo_alloc/vm_bo_free set
  * @retval -ENOMEM  out of memory
  *
  * Ownership: the caller owns the VM; free it with gpuva_vm_destroy().
@@ -179,8 +183,9 @@ GPUVA_EXPORT void
 gpuva_vm_destroy(struct gpuva_vm *vm);
 
 /**
- * The reason for the last rejected call on this VM: the request in trace
- * syntax, a colon, the broken rule with its numbers. "" if none yet.
+ * The reason for the last rejected call on this VM: the request (its verb,
+ * address and range, as in a trace), a colon, the broken rule with its
+ * numbers. "" if none yet.
  * Valid until the next call on the VM. Cannot fail.
  * @since 0.1
  */
@@ -351,7 +356,8 @@ GPUVA_EXPORT void
 gpuva_bo_init(struct gpuva_bo *bo, uint64_t size);
 
 /**
- * Finish a BO. @retval -EBUSY a VM still maps it (nothing changed).
+ * Finish a BO. @retval -EBUSY a VM still maps it, or someone holds a vm_bo
+ * of it from gpuva_vm_bo_obtain() (nothing changed).
  * Accepts NULL or a zeroed BO.
  */
 GPUVA_EXPORT int

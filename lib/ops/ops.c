@@ -458,6 +458,52 @@ gpuva_unmap(struct gpuva_vm *vm, const struct gpuva_op_unmap *op)
 	gpuva_remove(vm, op->va);
 }
 
+/* Is @va removed by one of the list's first @n ops? */
+static bool
+removed_by(const struct gpuva_ops *ops, size_t n, const struct gpuva *va)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct gpuva_op *op = &ops->ops[i];
+
+		if ((op->type == GPUVA_OP_UNMAP && op->unmap.va == va) ||
+		    (op->type == GPUVA_OP_REMAP && op->remap.unmap.va == va))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * GPUVA_VM_CHECK: is the plan still valid against the tree? Every mapping
+ * it removes must be in the tree, and every mapping it creates may only
+ * overlap mappings removed before it. O(k^2 + k log n); a debugging aid.
+ */
+static int
+plan_check(struct gpuva_vm *vm, const struct gpuva_ops *ops)
+{
+	for (size_t i = 0; i < ops->count; i++) {
+		const struct gpuva_op *op = &ops->ops[i];
+		const struct gpuva *va, *o;
+
+		if (op->type != GPUVA_OP_MAP) {
+			va = op->type == GPUVA_OP_REMAP ? op->remap.unmap.va
+							: op->unmap.va;
+			if (vm_va_of(tree_find(&vm->tree, va->addr)) != va)
+				return vm_reject(vm, -EEXIST,
+						 "apply: stale plan, the mapping 0x%" PRIx64
+						 " it removes is gone", va->addr);
+			continue;
+		}
+		for (o = vm_first_from(vm, op->map.addr);
+		     o && o->addr < op->map.addr + op->map.range; o = gpuva_next(o))
+			if (!removed_by(ops, i, o))
+				return vm_reject(vm, -EEXIST,
+						 "apply: stale plan, map 0x%" PRIx64 " 0x%" PRIx64
+						 " overlaps 0x%" PRIx64, op->map.addr,
+						 op->map.range, o->addr);
+	}
+	return 0;
+}
+
 int
 gpuva_vm_apply_ops(struct gpuva_vm *vm, const struct gpuva_ops *ops)
 {
@@ -475,6 +521,8 @@ gpuva_vm_apply_ops(struct gpuva_vm *vm, const struct gpuva_ops *ops)
 			return vm_reject(vm, -EINVAL,
 					 "apply: only MAP, REMAP and UNMAP ops apply");
 	}
+	if ((vm->flags & GPUVA_VM_CHECK) && plan_check(vm, ops))
+		return -EEXIST;
 	/* take every mapping first, chained through their keys, so that
 	 * running out of memory leaves the VM as it was */
 	for (size_t i = 0; i < need; i++) {

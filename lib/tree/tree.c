@@ -215,7 +215,14 @@ tree_insert(struct gpuva_tree *t, node_t *n)
 	n->link[dir] = p->link[dir] & ~TREE_HEAVY;
 	n->link[!dir] = (uintptr_t)p | TREE_THREAD;
 	set_child(p, dir, n);
+	/*
+	 * Augmented data first, bottom-up along the path: a rotation keeps
+	 * the set of nodes under the subtree root, so the nodes above a
+	 * rotation stay right, and the rotation redoes only the nodes it
+	 * moves, from children that are right by then.
+	 */
 	augment(t, n);
+	augment_stack(t, stk, k);
 
 	for (int i = k - 1; i >= 0; i--) {
 		p = stk[i];
@@ -241,7 +248,6 @@ tree_insert(struct gpuva_tree *t, node_t *n)
 		relink(t, stk, dirs, i, top);
 		break;
 	}
-	augment_stack(t, stk, k);
 }
 
 /* Rightmost node of @n's left subtree, whose right thread points at @n. */
@@ -355,6 +361,9 @@ tree_remove(struct gpuva_tree *t, node_t *n)
 		}
 	}
 
+	/* augmented data before rotations, as in tree_insert() */
+	augment_stack(t, stk, top + 1);
+
 	/* Rebalance: the subtree on side dirs[i] of stk[i] got shorter. */
 	int i;
 
@@ -389,7 +398,6 @@ tree_remove(struct gpuva_tree *t, node_t *n)
 		}
 		relink(t, stk, dirs, i, nt);
 	}
-	augment_stack(t, stk, top + 1);
 }
 
 void

@@ -55,10 +55,11 @@ gpuva_vm_create(const struct gpuva_vm_desc *desc, struct gpuva_vm **out)
 	if (!desc || !out)
 		return -EINVAL;
 	ps = desc->page_size;
-	if (desc->range == 0 || desc->start + desc->range < desc->start)
+	/* ending exactly at 2^64 is fine: the last byte is what must fit */
+	if (desc->range == 0 || desc->range - 1 > UINT64_MAX - desc->start)
 		return -EINVAL;
 	if (desc->reserved_range &&
-	    desc->reserved_start + desc->reserved_range < desc->reserved_start)
+	    desc->reserved_range - 1 > UINT64_MAX - desc->reserved_start)
 		return -EINVAL;
 	if (ps && (!is_pow2(ps) || (desc->start | desc->range) & (ps - 1) ||
 		   (desc->reserved_range &&
@@ -171,8 +172,9 @@ range_problem(const struct gpuva_vm *vm, uint64_t addr, uint64_t range)
 		return "addr + range overflows 64 bits";
 	if (addr < vm->start || addr + range - 1 > vm->last)
 		return "outside the VM";
-	if (vm->rsv_range && addr < vm->rsv_start + vm->rsv_range &&
-	    vm->rsv_start < addr + range)
+	/* inclusive ends: a reserved range may end exactly at 2^64 */
+	if (vm->rsv_range && addr <= vm->rsv_start + (vm->rsv_range - 1) &&
+	    vm->rsv_start <= addr + (range - 1))
 		return "overlaps the kernel-reserved range";
 	if (ps && ((addr | range) & (ps - 1)))
 		return "not aligned to the VM's page size";
@@ -425,8 +427,9 @@ gpuva_vm_find_first(const struct gpuva_vm *vm, uint64_t addr, uint64_t range)
 
 	if (range == 0 || addr + range < addr)
 		return NULL;
+	/* vm_first_from() gives the mapping containing addr, or the next */
 	va = vm_first_from(vm, addr);
-	return va && va->addr - addr < range ? va : NULL;
+	return va && (va->addr <= addr || va->addr - addr < range) ? va : NULL;
 }
 
 struct gpuva *

@@ -50,8 +50,8 @@ int vm_reject(struct gpuva_vm *vm, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /*
- * Validate a request range; @what and @args describe the request in trace
- * syntax for the reason ("map 0x1000 0x0 bo 0x0"). 0 or -EINVAL.
+ * Validate a request range; @what names the request for the reason, which
+ * reads "map 0x1000 0x0: range is zero (VM ...)". 0 or -EINVAL.
  */
 int vm_validate_range(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
 		      const char *what);

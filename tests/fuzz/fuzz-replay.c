@@ -50,7 +50,9 @@ same_stats(const struct player *a, const struct player *b,
 	    a->st.unmaps != b->st.unmaps || a->st.keeps != b->st.keeps ||
 	    a->st.errors != b->st.errors || a->st.requests != b->st.requests)
 		die("step and op-list modes generated different ops", r);
-	if (gpuva_vm_count(a->vm) != gpuva_vm_count(b->vm))
+	if (!a->vm != !b->vm)
+		die("one mode has a VM, the other not", r);
+	if (a->vm && gpuva_vm_count(a->vm) != gpuva_vm_count(b->vm))
 		die("step and op-list modes hold different mapping counts", r);
 }
 

@@ -1299,11 +1299,8 @@ map_op_applied_to_a_stale_tree_under_vm_check_is_eexist_and_changes_nothing(void
 }
 
 /*
- * LIBRARY BUG: gpuva_vm_apply_ops() ignores gpuva_map()'s result. Under
- * GPUVA_VM_CHECK a stale MAP op is refused by gpuva_map() (-EEXIST), but
- * apply_ops returns 0 and the mapping it took from va_alloc is never
- * inserted nor freed (leaked with a driver allocator). ops-semantics.md
- * 6.3: "libgpuva's equivalents must return errors".
+ * Under GPUVA_VM_CHECK a stale plan is refused as a whole, before anything
+ * is applied (ops-semantics.md 6.3: apply helpers must return errors).
  */
 static void
 apply_ops_of_a_stale_plan_under_vm_check_reports_the_error(void **state)
@@ -1324,12 +1321,15 @@ apply_ops_of_a_stale_plan_under_vm_check_reports_the_error(void **state)
 	fx_given(fx, 0x21000, 0x1000, A, 0x0);	/* the plan is now stale */
 	before = fx_save(fx);
 	ret = gpuva_vm_apply_ops(fx->vm, &plan);
-	gpuva_ops_fini(&plan);
 	if (ret != -EEXIST) {
 		free(before.text);
+		gpuva_ops_fini(&plan);
 		fail_msg("apply_ops of a stale MAP returned %d, not -EEXIST", ret);
 	}
+	assert_non_null(strstr(gpuva_vm_last_error(fx->vm), "stale"));
+	/* compared while the plan still holds its vm_bo, as when saved */
 	fx_assert_unchanged(fx, &before);
+	gpuva_ops_fini(&plan);
 }
 
 /* ---- prefetch ----------------------------------------------------------------------- */

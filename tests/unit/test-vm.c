@@ -6,8 +6,7 @@
  * primitives, lookups, iteration, BOs and vm_bos (refcounts, link order,
  * one BO in two VMs). Every public function of vm.h is called here.
  *
- * Tests marked "LIBRARY BUG" fail on purpose until lib/ is fixed; the
- * comment above each says what the header promises and what happens.
+ * Tests marked "regression" pin down bugs these tests once found.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -156,12 +155,8 @@ vm_create_fills_info_from_the_description(void **state)
 }
 
 /*
- * LIBRARY BUG: vm.h documents struct gpuva_vm_desc.range as "start + range
- * <= 2^64" and -EINVAL only for "start + range past 2^64", but
- * gpuva_vm_create() computes start + range in 64 bits and rejects the sum
- * wrapping to 0, i.e. a VM ending exactly at 2^64 (lib/vm/vm.c,
- * `desc->start + desc->range < desc->start`). Same for a reserved range
- * ending at 2^64.
+ * Regression: vm.h allows "start + range <= 2^64"; the sum wrapping to 0
+ * (a VM or reserved range ending exactly at 2^64) once was -EINVAL.
  */
 static void
 vm_create_accepts_a_vm_ending_exactly_at_2_pow_64(void **state)
@@ -183,6 +178,24 @@ vm_create_accepts_a_vm_ending_exactly_at_2_pow_64(void **state)
 	assert_int_equal(info.range, 0x100000000ull);
 	/* the last page cannot be requested (its end overflows), the one
 	 * before can */
+	assert_true(gpuva_vm_range_valid(vm, 0xfffffffffffe0000ull, 0x10000));
+	gpuva_vm_destroy(vm);
+}
+
+/* Regression: a reserved range ending at 2^64 once blocked nothing. */
+static void
+a_reserved_range_ending_at_2_pow_64_blocks_requests(void **state)
+{
+	const struct gpuva_vm_desc d = {
+		.start = 0, .range = UINT64_MAX,
+		.reserved_start = 0xffffffffffff0000ull,
+		.reserved_range = 0x10000,
+	};
+	struct gpuva_vm *vm = NULL;
+
+	assert_int_equal(gpuva_vm_create(&d, &vm), 0);
+	assert_false(gpuva_vm_range_valid(vm, 0xffffffffffff0000ull, 0x10));
+	assert_false(gpuva_vm_range_valid(vm, 0xfffffffffffe8000ull, 0x10000));
 	assert_true(gpuva_vm_range_valid(vm, 0xfffffffffffe0000ull, 0x10000));
 	gpuva_vm_destroy(vm);
 }
@@ -733,8 +746,8 @@ find_first_returns_the_lowest_mapping_starting_in_the_range(void **state)
 }
 
 /*
- * LIBRARY BUG: gpuva_vm_find_first() misses a mapping that starts before
- * addr and covers it. vm.h: "The lowest mapping overlapping [addr, addr +
+ * Regression: gpuva_vm_find_first() once missed a mapping that starts
+ * before addr and covers it. vm.h: "The lowest mapping overlapping [addr, addr +
  * range)"; ops-semantics.md 1.5 (drm_gpuva_find_first) likewise. lib/vm/vm.c
  * tests `va->addr - addr < range` in unsigned arithmetic, which wraps for
  * va->addr < addr. With [0x10000, +0x3000) mapped, find_first(0x11000,
@@ -866,7 +879,7 @@ for_each_va_range_walks_mappings_starting_in_the_range(void **state)
 }
 
 /*
- * LIBRARY BUG (same as find_first above): a range starting inside a
+ * Regression (same as find_first above): a range starting inside a
  * mapping must visit that mapping (ops-semantics.md 1.5: range iteration
  * is find_first over [start, end), then successors). With [0x10000,
  * +0x2000) mapped, the range [0x11000, 0x40000) visits nothing at all.
@@ -1071,6 +1084,7 @@ main(void)
 		T(vm_create_rejects_each_invalid_description_leaving_out_untouched),
 		T(vm_create_fills_info_from_the_description),
 		T(vm_create_accepts_a_vm_ending_exactly_at_2_pow_64),
+		T(a_reserved_range_ending_at_2_pow_64_blocks_requests),
 		T(vm_destroy_accepts_null),
 		T(vm_destroy_frees_remaining_mappings_and_vm_bos_even_held_ones),
 		T(vm_destroy_hands_remaining_mappings_to_va_free_and_vm_bos_to_vm_bo_free),

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Randomised test of the tree layer against a naive sorted array.
+ *
+ * Random inserts, removes and in-place replaces; after every operation the
+ * tree must pass tree_check() (order, threads, AVL balance and tags,
+ * count), hold exactly the model's keys in order (walked forwards with
+ * tree_next and backwards with tree_prev), answer tree_find_le/tree_find
+ * like the model at random probes, and carry correct augmented data (here:
+ * the largest value in each subtree, as the heap keeps its largest hole).
+ *
+ *   property-tree [--seed S] [--count N] [--keys K]
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "gpuva/common.h"
+#include "tree/tree.h"
+
+struct item {
+	struct gpuva_tree_node node;
+	uint64_t value, max;	/* max: largest value in the subtree */
+	bool in;
+};
+
+static struct {
+	uint64_t seed;
+	size_t count, keys;
+} opt = { 1, 200000, 4096 };
+
+static uint64_t rng;
+
+static uint64_t
+rnd(void)
+{
+	uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static struct item *
+item_of(const struct gpuva_tree_node *n)
+{
+	return n ? gpuva_container_of(n, struct item, node) : NULL;
+}
+
+static void
+augment_max(struct gpuva_tree_node *n)
+{
+	struct item *it = item_of(n);
+
+	it->max = it->value;
+	for (int d = 0; d < 2; d++) {
+		struct item *c = item_of(tree_child(n, d));
+
+		if (c && c->max > it->max)
+			it->max = c->max;
+	}
+}
+
+/* Recompute every subtree's max the slow way and compare. */
+static uint64_t
+verify_max(const struct gpuva_tree_node *n, bool *ok)
+{
+	uint64_t m;
+
+	if (!n)
+		return 0;
+	m = item_of(n)->value;
+	for (int d = 0; d < 2; d++) {
+		uint64_t c = verify_max(tree_child(n, d), ok);
+
+		m = c > m ? c : m;
+	}
+	if (m != item_of(n)->max)
+		*ok = false;
+	return m;
+}
+
+#define FAIL_AT(step, what) \
+	fail_msg("seed 0x%" PRIx64 " step %zu: %s", opt.seed, (step), (what))
+
+static void
+check_all(struct gpuva_tree *t, struct item *items, size_t step)
+{
+	const char *why = NULL;
+	struct gpuva_tree_node *n;
+	size_t k = 0, in = 0;
+	bool ok = true;
+
+	if (tree_check(t, &why))
+		FAIL_AT(step, why);
+	verify_max(tree_root(t), &ok);
+	if (!ok)
+		FAIL_AT(step, "augmented max wrong");
+	/* forwards: exactly the present keys, ascending (key == index * 2) */
+	for (n = tree_first(t); n; n = tree_next(n)) {
+		while (k < opt.keys && !items[k].in)
+			k++;
+		if (k == opt.keys || n != &items[k].node)
+			FAIL_AT(step, "forward walk differs from the model");
+		k++;
+		in++;
+	}
+	if (in != t->count)
+		FAIL_AT(step, "walk length differs from count");
+	/* backwards */
+	k = opt.keys;
+	for (n = tree_last(t); n; n = tree_prev(n)) {
+		while (k > 0 && !items[k - 1].in)
+			k--;
+		if (k == 0 || n != &items[k - 1].node)
+			FAIL_AT(step, "backward walk differs from the model");
+		k--;
+	}
+}
+
+static void
+probe(struct gpuva_tree *t, struct item *items, size_t step)
+{
+	uint64_t key = rnd() % (opt.keys * 2 + 2);
+	struct item *want = NULL;
+	/* key 2i + 1 belongs to item i: scan down from the probe */
+	size_t i = key == 0 ? 0 : (key - 1) / 2 + 1;
+
+	if (i > opt.keys)
+		i = opt.keys;
+	while (i-- > 0) {
+		if (items[i].in) {
+			want = &items[i];
+			break;
+		}
+	}
+	if (item_of(tree_find_le(t, key)) != want)
+		FAIL_AT(step, "tree_find_le differs from the model");
+	if (item_of(tree_find(t, key)) !=
+	    (want && want->node.key == key ? want : NULL))
+		FAIL_AT(step, "tree_find differs from the model");
+}
+
+static void
+random_operations_keep_every_invariant(void **state)
+{
+	struct item *items = calloc(opt.keys, sizeof(*items));
+	struct item *spare = calloc(1, sizeof(*spare));
+	struct gpuva_tree t;
+
+	(void)state;
+	assert_non_null(items);
+	assert_non_null(spare);
+	rng = opt.seed;
+	tree_init(&t, augment_max);
+	for (size_t i = 0; i < opt.keys; i++)
+		items[i].node.key = 2 * i + 1;	/* gaps for probes */
+
+	for (size_t step = 0; step < opt.count; step++) {
+		size_t i = rnd() % opt.keys;
+		struct item *it = &items[i];
+		uint64_t r = rnd() % 10;
+
+		if (!it->in) {
+			it->value = rnd() % 1000000;
+			tree_insert(&t, &it->node);
+			it->in = true;
+		} else if (r < 6) {
+			tree_remove(&t, &it->node);
+			it->in = false;
+		} else if (r < 8) {
+			/* move the node to another struct in place */
+			*spare = *it;
+			spare->value = rnd() % 1000000;
+			tree_replace(&t, &it->node, &spare->node);
+			it->value = spare->value;
+			tree_replace(&t, &spare->node, &it->node);
+		} else {
+			/* the node's own data changed: fix the path */
+			it->value = rnd() % 1000000;
+			tree_augment_path(&t, it->node.key);
+		}
+		/* full checks are O(n): every step while small, else sampled */
+		if (opt.keys <= 512 || step % 1024 == 0 || step + 1 == opt.count)
+			check_all(&t, items, step);
+		probe(&t, items, step);
+	}
+	free(items);
+	free(spare);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(random_operations_keep_every_invariant),
+	};
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--seed") && i + 1 < argc)
+			opt.seed = strtoull(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--count") && i + 1 < argc)
+			opt.count = strtoull(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--keys") && i + 1 < argc)
+			opt.keys = strtoull(argv[++i], NULL, 0);
+		else {
+			fprintf(stderr, "usage: %s [--seed S] [--count N] [--keys K]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	if (!opt.keys) {
+		fprintf(stderr, "--keys must be positive\n");
+		return 2;
+	}
+	printf("property-tree: seed 0x%" PRIx64 ", %zu operations, %zu keys\n",
+	       opt.seed, opt.count, opt.keys);
+	return cmocka_run_group_tests_name("property-tree", tests, NULL, NULL);
+}
