@@ -30,12 +30,25 @@ struct gpuva_tree_node {
 	uintptr_t link[2];	/**< private: left/right child or thread, tag bits */
 };
 
+/**
+ * Private: the path of the last cached lookup, so that the insert, remove
+ * or replace right after it need not descend from the root again.
+ */
+struct gpuva_tree_path {
+	struct gpuva_tree_node *node[96];	/**< root first */
+	unsigned char dir[96];			/**< direction taken at each */
+	unsigned depth;				/**< entries; 0: no path */
+	uint64_t lo, hi;			/**< keys bounding the last subtree */
+	unsigned char has_lo, has_hi;		/**< whether lo/hi bound it */
+};
+
 /** A tree root. Private fields; zero-initialised means empty, no augment. */
 struct gpuva_tree {
 	struct gpuva_tree_node *root;	/**< private */
 	size_t count;			/**< number of nodes */
 	/** private: recompute a node's augmented data from its children */
 	void (*augment)(struct gpuva_tree_node *node);
+	struct gpuva_tree_path path;	/**< private: lookup cache */
 };
 
 #endif /* GPUVA_TREE_H */

@@ -170,14 +170,15 @@ sm_map_walk(struct emitter *em, struct gpuva_vm *vm,
 {
 	const uint64_t A = req->addr, E = req->addr + req->range;
 	const uint64_t F = req->offset;
-	struct gpuva *v = vm_first_from(vm, A);
+	struct gpuva *v = vm_walk_start(vm, A);
 	struct gpuva_op tmp, *op;
 	int ret;
 
 	while (v && v->addr < E) {
-		/* captured first: a step callback may remove v */
-		struct gpuva *next = gpuva_next(v);
 		uint64_t a = v->addr, e = a + v->range, f = v->offset;
+		/* captured first (a step callback may remove v), and only if
+		 * the walk goes on: the next mapping is often a cache miss */
+		struct gpuva *next = e < E ? gpuva_next(v) : NULL;
 		bool keep = v->vm_bo && v->vm_bo == vb;
 
 		if (a == A)
@@ -211,11 +212,11 @@ sm_map_walk(struct emitter *em, struct gpuva_vm *vm,
 static inline int
 sm_unmap_walk(struct emitter *em, struct gpuva_vm *vm, uint64_t A, uint64_t E)
 {
-	struct gpuva *v = vm_first_from(vm, A);
+	struct gpuva *v = vm_walk_start(vm, A);
 
 	while (v && v->addr < E) {
-		struct gpuva *next = gpuva_next(v);
 		uint64_t e = gpuva_end(v);
+		struct gpuva *next = e < E ? gpuva_next(v) : NULL;
 		int ret = emit_cut(em, v, A, E, false);
 
 		if (ret)

@@ -18,6 +18,7 @@
  * subtree". Both heavy bits clear means balanced.
  */
 #include <stddef.h>
+#include <string.h>
 
 #include "tree.h"
 
@@ -78,6 +79,7 @@ tree_init(struct gpuva_tree *t, tree_augment_fn fn)
 	t->root = NULL;
 	t->count = 0;
 	t->augment = fn;
+	t->path.depth = 0;
 }
 
 node_t *
@@ -100,6 +102,13 @@ tree_find_le(const struct gpuva_tree *t, uint64_t key)
 	while (n) {
 		int dir;
 
+		/*
+		 * Lookups in a big VM are bound by cache misses, one per
+		 * level. Asking for both children while this key is compared
+		 * overlaps the next miss with this level's work.
+		 */
+		__builtin_prefetch(tree_link_ptr(n->link[0]));
+		__builtin_prefetch(tree_link_ptr(n->link[1]));
 		if (n->key == key)
 			return n;
 		dir = n->key < key;
@@ -110,6 +119,55 @@ tree_find_le(const struct gpuva_tree *t, uint64_t key)
 		n = tree_link_ptr(n->link[dir]);
 	}
 	return best;
+}
+
+node_t *
+tree_find_le_path(struct gpuva_tree *t, uint64_t key)
+{
+	struct gpuva_tree_path *pa = &t->path;
+	node_t *n = t->root, *best = NULL;
+	unsigned k = 0;
+
+	pa->has_lo = pa->has_hi = 0;
+	while (n) {
+		int dir;
+
+		__builtin_prefetch(tree_link_ptr(n->link[0]));
+		__builtin_prefetch(tree_link_ptr(n->link[1]));
+		pa->node[k] = n;
+		if (n->key == key) {
+			pa->dir[k++] = 0;
+			best = n;
+			break;
+		}
+		dir = n->key < key;
+		pa->dir[k++] = (unsigned char)dir;
+		if (dir)
+			best = n;
+		if (is_thread(n, dir))
+			break;
+		/* everything below lies strictly beyond n's key */
+		if (dir) {
+			pa->lo = n->key;
+			pa->has_lo = 1;
+		} else {
+			pa->hi = n->key;
+			pa->has_hi = 1;
+		}
+		n = tree_link_ptr(n->link[dir]);
+	}
+	pa->depth = k;
+	return best;
+}
+
+/* Index of @n on the cached path, or -1. */
+static int
+path_index(const struct gpuva_tree *t, const node_t *n)
+{
+	for (int i = (int)t->path.depth - 1; i >= 0; i--)
+		if (t->path.node[i] == n)
+			return i;
+	return -1;
 }
 
 node_t *
@@ -193,10 +251,23 @@ tree_insert(struct gpuva_tree *t, node_t *n)
 {
 	node_t *stk[TREE_MAX_DEPTH];
 	unsigned char dirs[TREE_MAX_DEPTH];
+	const struct gpuva_tree_path *pa = &t->path;
 	node_t *p = t->root;
 	int k = 0, dir = 0;
 
 	t->count++;
+	/*
+	 * A key inside the bounds of the cached path's last subtree takes
+	 * the same turns as that path down to it: start there.
+	 */
+	if (pa->depth && (!pa->has_lo || pa->lo < n->key) &&
+	    (!pa->has_hi || n->key < pa->hi)) {
+		k = (int)pa->depth - 1;
+		memcpy(stk, pa->node, (size_t)k * sizeof(stk[0]));
+		memcpy(dirs, pa->dir, (size_t)k);
+		p = pa->node[k];
+	}
+	t->path.depth = 0;	/* rotations below may change any path */
 	if (!p) {
 		n->link[0] = n->link[1] = TREE_THREAD;
 		t->root = n;
@@ -290,14 +361,29 @@ find_path(const struct gpuva_tree *t, uint64_t key, node_t **stk,
 	return k;
 }
 
+/* Path to @n: from the cached path when @n is on it, else a descent. */
+static int
+cached_path(const struct gpuva_tree *t, const node_t *n, node_t **stk,
+	    unsigned char *dirs)
+{
+	int i = path_index(t, n);
+
+	if (i < 0)
+		return find_path(t, n->key, stk, dirs);
+	memcpy(stk, t->path.node, (size_t)i * sizeof(stk[0]));
+	memcpy(dirs, t->path.dir, (size_t)i);
+	return i;
+}
+
 void
 tree_remove(struct gpuva_tree *t, node_t *n)
 {
 	node_t *stk[TREE_MAX_DEPTH];
 	unsigned char dirs[TREE_MAX_DEPTH];
-	int k = find_path(t, n->key, stk, dirs);
+	int k = cached_path(t, n, stk, dirs);
 	int top;
 
+	t->path.depth = 0;
 	t->count--;
 	if (is_thread(n, 1)) {
 		/* No right child: the left child, if any, is a leaf (AVL). */
@@ -405,8 +491,20 @@ tree_replace(struct gpuva_tree *t, node_t *old, node_t *new)
 {
 	node_t *stk[TREE_MAX_DEPTH];
 	unsigned char dirs[TREE_MAX_DEPTH];
-	int k = find_path(t, old->key, stk, dirs);
+	struct gpuva_tree_path *pa = &t->path;
+	int i = path_index(t, old);
+	int k = cached_path(t, old, stk, dirs);
 
+	/*
+	 * The shape does not change, so a cached path stays right with new
+	 * in old's place; but if old was above the path's last node, the
+	 * subtree bounds may have come from old's key.
+	 */
+	if (i >= 0) {
+		pa->node[i] = new;
+		if (i + 1 < (int)pa->depth && new->key != old->key)
+			pa->depth = 0;
+	}
 	new->link[0] = old->link[0];
 	new->link[1] = old->link[1];
 	if (!is_thread(old, 0))

@@ -21,6 +21,8 @@
 
 /* Deeper than any AVL tree that fits in a 64-bit address space. */
 #define TREE_MAX_DEPTH	96
+_Static_assert(TREE_MAX_DEPTH == sizeof(((struct gpuva_tree_path *)0)->dir),
+	       "the cached path holds a whole descent");
 
 typedef void (*tree_augment_fn)(struct gpuva_tree_node *node);
 
@@ -106,6 +108,14 @@ void tree_replace(struct gpuva_tree *t, struct gpuva_tree_node *old,
 
 /* Node with the largest key <= @key, or NULL. O(log n). */
 struct gpuva_tree_node *tree_find_le(const struct gpuva_tree *t, uint64_t key);
+
+/*
+ * As tree_find_le(), and remember the path: a tree_insert(), tree_remove()
+ * or tree_replace() right after it (the typical "look up, then change"
+ * pattern of op application) starts from that path instead of the root.
+ * Any insert or remove forgets it; replace keeps it up to date.
+ */
+struct gpuva_tree_node *tree_find_le_path(struct gpuva_tree *t, uint64_t key);
 
 /* Node with exactly @key, or NULL. O(log n). */
 struct gpuva_tree_node *tree_find(const struct gpuva_tree *t, uint64_t key);

@@ -26,6 +26,7 @@ struct vm_slab_page {
 };
 
 _Static_assert(sizeof(struct gpuva) == 64, "a mapping is 64 bytes");
+_Static_assert(sizeof(struct vm_slab_page) % 64 == 0, "slab pages are whole lines");
 
 int
 vm_reject(struct gpuva_vm *vm, int err, const char *fmt, ...)
@@ -213,7 +214,9 @@ gpuva_vm_va_alloc(struct gpuva_vm *vm)
 	if (vm->alloc.va_alloc)
 		return vm->alloc.va_alloc(vm->alloc.priv);
 	if (!vm->slab_free) {
-		struct vm_slab_page *p = malloc(sizeof(*p));
+		/* cache-line aligned: each mapping is then exactly one line,
+		 * and a tree descent touches one line per level, not two */
+		struct vm_slab_page *p = aligned_alloc(64, sizeof(*p));
 
 		if (!p)
 			return NULL;
@@ -360,11 +363,11 @@ vm_bo_unlink(struct gpuva *va)
 
 /* ---- insert, remove, lookups ---------------------------------------------- */
 
-struct gpuva *
-vm_first_from(const struct gpuva_vm *vm, uint64_t addr)
+/* From a tree_find_le() answer to "containing, or else the next one". */
+static inline struct gpuva *
+first_from_le(const struct gpuva_vm *vm, struct gpuva_tree_node *n,
+	      uint64_t addr)
 {
-	struct gpuva_tree_node *n = tree_find_le(&vm->tree, addr);
-
 	if (n) {
 		struct gpuva *va = vm_va_of(n);
 
@@ -373,6 +376,18 @@ vm_first_from(const struct gpuva_vm *vm, uint64_t addr)
 		return vm_va_of(tree_next(n));
 	}
 	return vm_va_of(tree_first(&vm->tree));
+}
+
+struct gpuva *
+vm_first_from(const struct gpuva_vm *vm, uint64_t addr)
+{
+	return first_from_le(vm, tree_find_le(&vm->tree, addr), addr);
+}
+
+struct gpuva *
+vm_walk_start(struct gpuva_vm *vm, uint64_t addr)
+{
+	return first_from_le(vm, tree_find_le_path(&vm->tree, addr), addr);
 }
 
 int

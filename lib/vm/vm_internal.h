@@ -59,6 +59,12 @@ int vm_validate_range(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
 /* The mapping containing @addr or, failing that, the first one above it. */
 struct gpuva *vm_first_from(const struct gpuva_vm *vm, uint64_t addr);
 
+/*
+ * The same, for the start of an op walk: the lookup's path is kept, so
+ * that applying the first ops needs no second descent (tree_find_le_path).
+ */
+struct gpuva *vm_walk_start(struct gpuva_vm *vm, uint64_t addr);
+
 /* Link/unlink a mapping to/from a vm_bo, in link order. */
 void vm_bo_link(struct gpuva *va, struct gpuva_vm_bo *vm_bo);
 void vm_bo_unlink(struct gpuva *va);

@@ -8,6 +8,8 @@
  * tree_next and backwards with tree_prev), answer tree_find_le/tree_find
  * like the model at random probes, and carry correct augmented data (here:
  * the largest value in each subtree, as the heap keeps its largest hole).
+ * Lookups through tree_find_le_path() before changes make inserts, removes
+ * and replaces start from the cached path, as op application does.
  *
  *   property-tree [--seed S] [--count N] [--keys K]
  */
@@ -143,6 +145,9 @@ probe(struct gpuva_tree *t, struct item *items, size_t step)
 	}
 	if (item_of(tree_find_le(t, key)) != want)
 		FAIL_AT(step, "tree_find_le differs from the model");
+	/* the caching lookup answers the same */
+	if (item_of(tree_find_le_path(t, key)) != want)
+		FAIL_AT(step, "tree_find_le_path differs from the model");
 	if (item_of(tree_find(t, key)) !=
 	    (want && want->node.key == key ? want : NULL))
 		FAIL_AT(step, "tree_find differs from the model");
@@ -167,6 +172,14 @@ random_operations_keep_every_invariant(void **state)
 		size_t i = rnd() % opt.keys;
 		struct item *it = &items[i];
 		uint64_t r = rnd() % 10;
+
+		/*
+		 * Look up right before changing, as op application does, so
+		 * that insert/remove/replace start from the cached path: at
+		 * the key itself, next to it, or (via probe) anywhere.
+		 */
+		if (rnd() % 2)
+			tree_find_le_path(&t, it->node.key - rnd() % 3 + 1);
 
 		if (!it->in) {
 			it->value = rnd() % 1000000;
