@@ -137,6 +137,13 @@ emit_cut(struct emitter *em, struct gpuva *v, uint64_t A, uint64_t E, bool keep)
 	struct gpuva_op tmp, *op = op_begin(em, &tmp);
 	uint64_t a = v->addr, e = a + v->range;
 
+	/*
+	 * Applying this op unlinks v from its BO's list, which writes its
+	 * two neighbours there: usually cache misses far from v. Start
+	 * loading them now, while the op is built and the tree changes.
+	 */
+	__builtin_prefetch((void *)(v->bo_link[0] & ~(uintptr_t)7), 1);
+	__builtin_prefetch((void *)(v->bo_link[1] & ~(uintptr_t)7), 1);
 	if (!op)
 		return -ENOMEM;
 	if (a >= A && e <= E) {

@@ -125,39 +125,37 @@ node_t *
 tree_find_le_path(struct gpuva_tree *t, uint64_t key)
 {
 	struct gpuva_tree_path *pa = &t->path;
-	node_t *n = t->root, *best = NULL;
+	node_t *n = t->root, *turn[2] = { NULL, NULL };
 	unsigned k = 0;
 
-	pa->has_lo = pa->has_hi = 0;
-	while (n) {
+	pa->depth = 0;
+	if (!n)
+		return NULL;
+	for (;;) {
+		uintptr_t l;
 		int dir;
 
 		__builtin_prefetch(tree_link_ptr(n->link[0]));
 		__builtin_prefetch(tree_link_ptr(n->link[1]));
 		pa->node[k] = n;
 		if (n->key == key) {
-			pa->dir[k++] = 0;
-			best = n;
+			k++;
 			break;
 		}
 		dir = n->key < key;
 		pa->dir[k++] = (unsigned char)dir;
-		if (dir)
-			best = n;
-		if (is_thread(n, dir))
+		l = n->link[dir];
+		if (l & TREE_THREAD)
 			break;
-		/* everything below lies strictly beyond n's key */
-		if (dir) {
-			pa->lo = n->key;
-			pa->has_lo = 1;
-		} else {
-			pa->hi = n->key;
-			pa->has_hi = 1;
-		}
-		n = tree_link_ptr(n->link[dir]);
+		/* n bounds every key below it on this side */
+		turn[dir] = n;
+		n = tree_link_ptr(l);
 	}
 	pa->depth = k;
-	return best;
+	pa->lo = turn[1];
+	pa->hi = turn[0];
+	/* the answer: n on a hit or a right turn, else the last right turn */
+	return n->key <= key ? n : turn[1];
 }
 
 /* Index of @n on the cached path, or -1. */
@@ -249,9 +247,10 @@ augment_stack(const struct gpuva_tree *t, node_t **stk, int k)
 void
 tree_insert(struct gpuva_tree *t, node_t *n)
 {
-	node_t *stk[TREE_MAX_DEPTH];
-	unsigned char dirs[TREE_MAX_DEPTH];
-	const struct gpuva_tree_path *pa = &t->path;
+	/* the path arrays double as the stack: any path is stale after */
+	struct gpuva_tree_path *pa = &t->path;
+	node_t **stk = pa->node;
+	unsigned char *dirs = pa->dir;
 	node_t *p = t->root;
 	int k = 0, dir = 0;
 
@@ -260,14 +259,12 @@ tree_insert(struct gpuva_tree *t, node_t *n)
 	 * A key inside the bounds of the cached path's last subtree takes
 	 * the same turns as that path down to it: start there.
 	 */
-	if (pa->depth && (!pa->has_lo || pa->lo < n->key) &&
-	    (!pa->has_hi || n->key < pa->hi)) {
+	if (pa->depth && (!pa->lo || pa->lo->key < n->key) &&
+	    (!pa->hi || n->key < pa->hi->key)) {
 		k = (int)pa->depth - 1;
-		memcpy(stk, pa->node, (size_t)k * sizeof(stk[0]));
-		memcpy(dirs, pa->dir, (size_t)k);
 		p = pa->node[k];
 	}
-	t->path.depth = 0;	/* rotations below may change any path */
+	pa->depth = 0;
 	if (!p) {
 		n->link[0] = n->link[1] = TREE_THREAD;
 		t->root = n;
@@ -361,29 +358,27 @@ find_path(const struct gpuva_tree *t, uint64_t key, node_t **stk,
 	return k;
 }
 
-/* Path to @n: from the cached path when @n is on it, else a descent. */
+/*
+ * Depth of @n with the path to it in t->path's arrays: the cached path
+ * when @n is on it, else a fresh descent written over it.
+ */
 static int
-cached_path(const struct gpuva_tree *t, const node_t *n, node_t **stk,
-	    unsigned char *dirs)
+cached_path(struct gpuva_tree *t, const node_t *n)
 {
 	int i = path_index(t, n);
 
-	if (i < 0)
-		return find_path(t, n->key, stk, dirs);
-	memcpy(stk, t->path.node, (size_t)i * sizeof(stk[0]));
-	memcpy(dirs, t->path.dir, (size_t)i);
-	return i;
+	return i >= 0 ? i : find_path(t, n->key, t->path.node, t->path.dir);
 }
 
 void
 tree_remove(struct gpuva_tree *t, node_t *n)
 {
-	node_t *stk[TREE_MAX_DEPTH];
-	unsigned char dirs[TREE_MAX_DEPTH];
-	int k = cached_path(t, n, stk, dirs);
+	node_t **stk = t->path.node;
+	unsigned char *dirs = t->path.dir;
+	int k = cached_path(t, n);
 	int top;
 
-	t->path.depth = 0;
+	t->path.depth = 0;	/* the arrays are the stack from here on */
 	t->count--;
 	if (is_thread(n, 1)) {
 		/* No right child: the left child, if any, is a leaf (AVL). */
@@ -489,21 +484,27 @@ tree_remove(struct gpuva_tree *t, node_t *n)
 void
 tree_replace(struct gpuva_tree *t, node_t *old, node_t *new)
 {
-	node_t *stk[TREE_MAX_DEPTH];
-	unsigned char dirs[TREE_MAX_DEPTH];
 	struct gpuva_tree_path *pa = &t->path;
+	node_t **stk = pa->node;
+	unsigned char *dirs = pa->dir;
 	int i = path_index(t, old);
-	int k = cached_path(t, old, stk, dirs);
+	int k = cached_path(t, old);
 
 	/*
 	 * The shape does not change, so a cached path stays right with new
-	 * in old's place; but if old was above the path's last node, the
-	 * subtree bounds may have come from old's key.
+	 * in old's place; but if old bounded the path's last subtree, the
+	 * bound moves with its key.
 	 */
-	if (i >= 0) {
+	if (i < 0) {
+		pa->depth = 0;	/* cached_path() descended over it */
+	} else {
 		pa->node[i] = new;
-		if (i + 1 < (int)pa->depth && new->key != old->key)
-			pa->depth = 0;
+		if (pa->lo == old || pa->hi == old) {
+			if (new->key != old->key)
+				pa->depth = 0;
+			pa->lo = pa->lo == old ? new : pa->lo;
+			pa->hi = pa->hi == old ? new : pa->hi;
+		}
 	}
 	new->link[0] = old->link[0];
 	new->link[1] = old->link[1];
