@@ -33,8 +33,13 @@
  * offset, and more near-misses than that exist, does it fall back to a full
  * search of the near-misses, O(k log n) for k of them. Free, fixed
  * allocation, reservation and the statistics are O(log n) or O(1), as stated
- * per function. Nodes come from a per-heap slab, so the hot path does not
- * call malloc.
+ * per function. Nodes come from a per-heap slab, and allocations are found
+ * by address in a hash table, so the hot path does not call malloc; the
+ * table doubles when full, which makes the calls that add an allocation or
+ * reservation O(log n) amortised. A rejection whose reason names the
+ * allocation or reservation around an address (a free inside one, a fixed
+ * range on a taken byte) costs O(log n + k) instead, k being the
+ * allocations and reservations between that address and the hole below it.
  *
  * Standalone or per VM: a heap is usable on its own, like util_vma_heap
  * (gpuva_heap_create()), or owned by a VM over its range minus the
@@ -117,7 +122,7 @@ struct gpuva_heap_stats {
 	uint64_t allocated_bytes;	/**< bytes in live allocations */
 	size_t reservations;		/**< live reservations */
 	uint64_t reserved_bytes;	/**< bytes in reservations */
-	/** library memory: the heap and its node slab pages */
+	/** library memory: the heap, its node slab pages, its allocation table */
 	size_t bytes;
 };
 
@@ -192,10 +197,11 @@ gpuva_heap_set_log_fn(struct gpuva_heap *heap, gpuva_heap_log_fn fn,
  * @retval -EINVAL  zero size, align not a power of two, unknown flags, size
  *                  above the no-span block 2^k
  * @retval -ENOSPC  no hole fits
- * @retval -ENOMEM  a tree node could not be allocated (heap unchanged)
+ * @retval -ENOMEM  a node or a bigger allocation table could not be
+ *                  allocated (heap unchanged)
  *
- * Complexity: O(log n); see the file overview for the bounded near-miss
- * search and its fallback.
+ * Complexity: O(log n) amortised; see the file overview for the bounded
+ * near-miss search and its fallback.
  * @since 0.1
  */
 GPUVA_EXPORT int
@@ -220,9 +226,10 @@ gpuva_heap_alloc(struct gpuva_heap *heap, uint64_t size, uint64_t align,
  * @retval -EINVAL  as gpuva_heap_alloc(), plus: zero window, window end past
  *                  2^64, window outside the heap
  * @retval -ENOSPC  no hole fits inside the window
- * @retval -ENOMEM  a tree node could not be allocated (heap unchanged)
+ * @retval -ENOMEM  a node or a bigger allocation table could not be
+ *                  allocated (heap unchanged)
  *
- * Complexity: O(log n), as gpuva_heap_alloc().
+ * Complexity: O(log n) amortised, as gpuva_heap_alloc().
  * @since 0.1
  */
 GPUVA_EXPORT int
@@ -237,9 +244,11 @@ gpuva_heap_alloc_in_range(struct gpuva_heap *heap, uint64_t size,
  *
  * @retval -EINVAL  zero size, addr + size past 2^64, outside the heap
  * @retval -ENOSPC  some byte of the range is allocated or reserved
- * @retval -ENOMEM  a tree node could not be allocated (heap unchanged)
+ * @retval -ENOMEM  a node or a bigger allocation table could not be
+ *                  allocated (heap unchanged)
  *
- * Complexity: O(log n).
+ * Complexity: O(log n) amortised; O(log n + k) for -ENOSPC, whose reason
+ * names the owner of the taken byte (see the file overview).
  * @since 0.1
  */
 GPUVA_EXPORT int
@@ -254,7 +263,8 @@ gpuva_heap_alloc_fixed(struct gpuva_heap *heap, uint64_t addr, uint64_t size);
  *                  reservation (use gpuva_heap_unreserve()); size mismatch
  *
  * Never needs memory, so never fails for a live allocation.
- * Complexity: O(log n).
+ * Complexity: O(log n); O(log n + k) for a rejected @p addr that is not
+ * the start of an allocation (see the file overview).
  * @since 0.1
  */
 GPUVA_EXPORT int
@@ -267,9 +277,11 @@ gpuva_heap_free(struct gpuva_heap *heap, uint64_t addr, uint64_t size);
  *
  * @retval -EINVAL  zero size, addr + size past 2^64, outside the heap
  * @retval -ENOSPC  some byte of the range is allocated or reserved
- * @retval -ENOMEM  a tree node could not be allocated (heap unchanged)
+ * @retval -ENOMEM  a node or a bigger allocation table could not be
+ *                  allocated (heap unchanged)
  *
- * Complexity: O(log n).
+ * Complexity: O(log n) amortised; O(log n + k) for -ENOSPC, as
+ * gpuva_heap_alloc_fixed().
  * @since 0.1
  */
 GPUVA_EXPORT int
@@ -281,7 +293,8 @@ gpuva_heap_reserve(struct gpuva_heap *heap, uint64_t addr, uint64_t size);
  * @retval -EINVAL  no such reservation (an allocation, a hole, a different
  *                  size), or the range a VM reserved for the kernel
  *
- * Complexity: O(log n).
+ * Complexity: O(log n); O(log n + k) for a rejected @p addr that is not
+ * the start of a reservation, as gpuva_heap_free().
  * @since 0.1
  */
 GPUVA_EXPORT int
@@ -336,9 +349,11 @@ gpuva_heap_for_each_range(const struct gpuva_heap *heap,
 			  gpuva_heap_range_fn fn, void *priv);
 
 /**
- * Check every invariant: both trees ordered and balanced, the cached
- * largest-hole values right, holes non-empty and never adjacent, holes,
- * allocations and reservations tiling the heap, counters right.
+ * Check every invariant: the hole tree ordered and balanced, the cached
+ * largest-hole values right, holes non-empty and never adjacent, every
+ * allocation and reservation in its bucket of the allocation table and
+ * listed once, holes, allocations and reservations tiling the heap,
+ * counters right.
  *
  * @return 0, or -EINVAL with the broken rule in gpuva_heap_last_error()
  * Complexity: O(n); for tests and debugging.
@@ -393,7 +408,8 @@ gpuva_vm_alloc_addr(struct gpuva_vm *vm, uint64_t size, uint64_t align,
  *
  * @retval -EINVAL  not a live allocation of that size (see gpuva_heap_free())
  *
- * The reason is left in gpuva_vm_last_error(). Complexity: O(log n).
+ * The reason is left in gpuva_vm_last_error(). Complexity: as
+ * gpuva_heap_free().
  * @since 0.1
  */
 GPUVA_EXPORT int

@@ -7,13 +7,18 @@
  * which is O(n) in the number of holes; a fragmented heap with 100,000 live
  * buffers makes each allocation walk thousands of holes.
  *
- * How: two trees from the tree layer. The hole tree is keyed by hole start
- * and augmented with the largest hole size in each subtree, so a search
- * skips every subtree whose largest hole is too small. The used tree records
- * allocations and reservations by start, so free() can tell a live
- * allocation from a double free or a stray pointer in O(log n). Nodes come
- * from a per-heap slab; an operation takes the nodes it may need before it
- * changes anything, so -ENOMEM leaves the heap as it was.
+ * How: a tree from the tree layer and a hash table. The hole tree is keyed
+ * by hole start and augmented with the largest hole size in each subtree,
+ * so a search skips every subtree whose largest hole is too small. The
+ * record table hashes allocations and reservations by start, so free() can
+ * tell a live allocation from a double free or a stray pointer in O(1)
+ * expected, where a second tree cost three descents per alloc/free pair.
+ * Records need no order of their own: they tile the gaps between holes, so
+ * the hole tree gives iteration order and, for error reasons only, the
+ * record around an address (O(log n + k)). Nodes come from a per-heap slab;
+ * an operation takes the nodes and table room it may need before it
+ * changes anything, so -ENOMEM leaves the heap as it was. The table doubles
+ * when full (amortised O(1)) and never shrinks.
  *
  * Alignment: a hole of size >= size may still not fit once its start is
  * rounded up to the alignment (a "near miss"). The subtree maximum cannot see
@@ -113,6 +118,107 @@ node_put(struct gpuva_heap *heap, struct heap_node *n)
 	heap->spare_count++;
 }
 
+/* ---- the record table ----------------------------------------------- */
+
+/*
+ * Allocations and reservations are looked up only by their exact start
+ * (free, unreserve), so a hash table does it in O(1) where a tree took a
+ * descent to insert, one to find and one to remove, each rebalancing. The
+ * records tile the gaps between holes, so the hole tree still gives address
+ * order (iteration) and the record around an address (error reasons).
+ */
+
+static inline struct heap_node *
+rec_next(const struct heap_node *r)
+{
+	return (struct heap_node *)r->node.link[0];
+}
+
+static inline size_t
+rec_bucket(const struct gpuva_heap *heap, uint64_t addr)
+{
+	/* Fibonacci hashing: the top bits depend on every bit of addr */
+	return (size_t)((addr * UINT64_C(0x9e3779b97f4a7c15)) >> heap->hash_shift);
+}
+
+static size_t
+rec_count(const struct gpuva_heap *heap)
+{
+	return heap->allocations + heap->reservations;
+}
+
+/* The record starting exactly at @addr, or NULL. O(1) expected. */
+static struct heap_node *
+rec_find(const struct gpuva_heap *heap, uint64_t addr)
+{
+	if (!heap->hash_size)
+		return NULL;
+	for (struct heap_node *r = heap->buckets[rec_bucket(heap, addr)]; r;
+	     r = rec_next(r)) {
+		if (r->node.key == addr)
+			return r;
+	}
+	return NULL;
+}
+
+static void
+rec_link(struct gpuva_heap *heap, struct heap_node *r)
+{
+	struct heap_node **b = &heap->buckets[rec_bucket(heap, r->node.key)];
+
+	r->node.link[0] = (uintptr_t)*b;
+	*b = r;
+}
+
+static void
+rec_unlink(struct gpuva_heap *heap, struct heap_node *r)
+{
+	struct heap_node **p = &heap->buckets[rec_bucket(heap, r->node.key)];
+
+	while (*p != r)
+		p = (struct heap_node **)&(*p)->node.link[0];
+	*p = rec_next(r);
+}
+
+/*
+ * Make room for one more record: double the table (rehashing every record)
+ * when the next one would raise the load above one record per bucket. Runs
+ * before the operation changes anything, so -ENOMEM leaves the heap as it
+ * was. O(1) amortised.
+ */
+static int
+rec_reserve(struct gpuva_heap *heap)
+{
+	size_t size = heap->hash_size ? heap->hash_size * 2 : HEAP_HASH_MIN;
+	unsigned shift = heap->hash_size ? heap->hash_shift - 1 : 60;
+	struct heap_node **old = heap->buckets, **b;
+	size_t old_size = heap->hash_size;
+
+	_Static_assert(HEAP_HASH_MIN == 1u << (64 - 60), "shift matches");
+	if (rec_count(heap) < heap->hash_size)
+		return 0;
+	if (heap->fail_refill || shift == 0 || size > SIZE_MAX / sizeof(*b))
+		return -ENOMEM;
+	b = calloc(size, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	heap->buckets = b;
+	heap->hash_size = size;
+	heap->hash_shift = shift;
+	for (size_t i = 0; i < old_size; i++) {
+		struct heap_node *r = old[i];
+
+		while (r) {
+			struct heap_node *next = rec_next(r);
+
+			rec_link(heap, r);
+			r = next;
+		}
+	}
+	free(old);
+	return 0;
+}
+
 static void
 hole_augment(struct gpuva_tree_node *tn)
 {
@@ -196,18 +302,6 @@ path_node(const struct hole_path *p, int k)
 	return k ? heap_node_of(p->n[k - 1]) : NULL;
 }
 
-/* The hole at @key changed size; redo the maxima on its path. */
-static void
-fix_max(struct gpuva_heap *heap, uint64_t key)
-{
-	struct hole_path p;
-	int le, gt;
-
-	hole_descend(heap, key, &p, &le, &gt);
-	p.k = le;
-	fix_path(&p);
-}
-
 static struct heap_node *
 hole_root(const struct gpuva_heap *heap)
 {
@@ -228,7 +322,6 @@ gpuva_heap_create(uint64_t start, uint64_t range, struct gpuva_heap **out)
 	if (!heap)
 		return -ENOMEM;
 	tree_init(&heap->holes, hole_augment);
-	tree_init(&heap->used, NULL);
 	heap->start = start;
 	heap->last = last_of(start, range);
 	if (spare_refill(heap, 1)) {
@@ -255,6 +348,7 @@ gpuva_heap_destroy(struct gpuva_heap *heap)
 		heap->slabs = s->next;
 		free(s);
 	}
+	free(heap->buckets);
 	free(heap);
 }
 
@@ -277,7 +371,8 @@ gpuva_heap_set_log_fn(struct gpuva_heap *heap, gpuva_heap_log_fn fn,
 /*
  * Record [x, x + size), which lies inside the hole at the end of @path, as
  * used (@kind), and cut it out of that hole. Needs up to two spare nodes
- * (record, right remainder), which the caller has made sure of. Cannot fail.
+ * (record, right remainder) and room in the record table, which the caller
+ * has made sure of. Cannot fail.
  */
 static void
 carve(struct gpuva_heap *heap, const struct hole_path *path, uint64_t x,
@@ -297,23 +392,26 @@ carve(struct gpuva_heap *heap, const struct hole_path *path, uint64_t x,
 		h->node.key = x + size;
 		h->size = right;
 		fix_path(path);
-	} else {
-		/* maxima first: the insertion below reshapes the path */
+	} else if (right == 0) {
 		h->size = left;
 		fix_path(path);
-		if (right) {
-			struct heap_node *r = node_get(heap);
+	} else {
+		/*
+		 * r is h's in-order successor, so it goes in below h: the
+		 * insertion redoes the maxima of h and all its ancestors.
+		 */
+		struct heap_node *r = node_get(heap);
 
-			r->node.key = x + size;
-			r->size = right;
-			tree_insert(&heap->holes, &r->node);
-		}
+		h->size = left;
+		r->node.key = x + size;
+		r->size = right;
+		tree_insert(&heap->holes, &r->node);
 	}
 	rec = node_get(heap);
 	rec->node.key = x;
 	rec->size = size;
 	rec->kind = kind;
-	tree_insert(&heap->used, &rec->node);
+	rec_link(heap, rec);
 
 	heap->free_bytes -= size;
 	if (kind == HEAP_KIND_ALLOC) {
@@ -338,7 +436,7 @@ release(struct gpuva_heap *heap, struct heap_node *rec)
 	int le, gt;
 	bool mp, mn;
 
-	tree_remove(&heap->used, &rec->node);
+	rec_unlink(heap, rec);
 	if (rec->kind == HEAP_KIND_ALLOC) {
 		heap->allocations--;
 		heap->allocated_bytes -= size;
@@ -356,13 +454,27 @@ release(struct gpuva_heap *heap, struct heap_node *rec)
 	mn = next && next->node.key - addr == size;
 
 	if (mp && mn) {
-		/* remove first: fix_max() needs every other node's max right */
-		uint64_t grow = size + next->size;
+		/*
+		 * prev and next are neighbours in order, so one is the other's
+		 * ancestor. Grow the upper one and remove the lower: the
+		 * removal redoes the maxima on the whole path down to it,
+		 * through the upper one, so no second pass is needed. Keys
+		 * stay put until after the removal, which descends by key.
+		 */
+		uint64_t total = prev->size + size + next->size;
 
-		tree_remove(&heap->holes, &next->node);
-		prev->size += grow;
-		fix_max(heap, prev->node.key);
-		node_put(heap, next);
+		if (le < gt) {
+			prev->size = total;
+			tree_remove(&heap->holes, &next->node);
+			node_put(heap, next);
+		} else {
+			uint64_t key = prev->node.key;
+
+			next->size = total;
+			tree_remove(&heap->holes, &prev->node);
+			next->node.key = key;	/* same in-order position */
+			node_put(heap, prev);
+		}
 		node_put(heap, rec);
 	} else if (mp) {
 		prev->size += size;
@@ -488,6 +600,76 @@ search(struct fit *f, struct gpuva_tree_node *tn, int depth)
 	return 0;
 }
 
+/*
+ * search() without a window, as a loop: the same holes in the same order,
+ * the same budget, so the same answer, without a call per node. The path
+ * doubles as the stack; first[j] says whether n[j + 1] is n[j]'s child on
+ * the side searched first.
+ */
+static int
+search_all(struct fit *f, struct gpuva_tree_node *tn)
+{
+	bool first[TREE_MAX_DEPTH];
+	int d = f->high, k = 0;
+	struct gpuva_tree_node *c;
+	uint64_t x;
+
+	if (!tn || heap_node_of(tn)->max < f->need)
+		return 0;
+descend:
+	/* tn's subtree holds a hole of f->need bytes: go to the first */
+	for (;;) {
+		f->path.n[k] = tn;
+		c = tree_child(tn, d);
+		if (c && heap_node_of(c)->max >= f->need) {
+			first[k++] = true;
+			tn = c;
+		} else if (heap_node_of(tn)->size >= f->need) {
+			break;
+		} else {
+			/* neither that side nor tn: the other side has it */
+			first[k++] = false;
+			tn = tree_child(tn, !d);
+		}
+	}
+	for (;;) {
+		/* tn = n[k] is a candidate */
+		if (fit_hole(f, tn->key, heap_node_of(tn)->size, &x)) {
+			f->addr = x;
+			f->path.k = k + 1;
+			return 1;
+		}
+		if (f->budget > 0 && --f->budget == 0)
+			return -1;
+		/* then the rest of its subtree, then the next ancestor */
+		for (;;) {
+			c = tree_child(tn, !d);
+			if (c && heap_node_of(c)->max >= f->need) {
+				first[k++] = false;
+				tn = c;
+				goto descend;
+			}
+			do {
+				if (k == 0)
+					return 0;
+				k--;
+			} while (!first[k]);
+			tn = f->path.n[k];
+			if (heap_node_of(tn)->size >= f->need)
+				break;
+		}
+	}
+}
+
+/* The first fit for @f in the hole tree; 1, 0 or -1 as search(). */
+static int
+find_fit(struct gpuva_heap *heap, struct fit *f)
+{
+	if (f->lo == heap->start && f->last == heap->last)
+		return search_all(f, tree_root(&heap->holes));
+	return search(f, tree_root(&heap->holes), 0);
+}
+
 static const char *
 dir_name(uint32_t flags)
 {
@@ -549,11 +731,13 @@ gpuva_heap_alloc_in_range(struct gpuva_heap *heap, uint64_t size,
 				   PRIx64 ")", REQ_ARGS, dir_name(flags), size,
 				   hole_root(heap) ? hole_root(heap)->max : 0);
 	err = spare_refill(heap, 2);
+	if (!err)
+		err = rec_reserve(heap);
 	if (err)
 		return heap_reject(heap, err, REQ ": out of memory for a node",
 				   REQ_ARGS);
 
-	r = search(&f, tree_root(&heap->holes), 0);
+	r = find_fit(heap, &f);
 	if (r < 0) {
 		/* holes this big fit at any offset (and span slack) */
 		if (span && align < (UINT64_C(1) << span))
@@ -561,10 +745,10 @@ gpuva_heap_alloc_in_range(struct gpuva_heap *heap, uint64_t size,
 		else
 			f.need = sat_add(align, size - 1);
 		f.budget = -1;
-		r = search(&f, tree_root(&heap->holes), 0);
+		r = find_fit(heap, &f);
 		if (r == 0) {
 			f.need = size;
-			r = search(&f, tree_root(&heap->holes), 0);
+			r = find_fit(heap, &f);
 		}
 	}
 	if (r <= 0)
@@ -588,13 +772,27 @@ gpuva_heap_alloc(struct gpuva_heap *heap, uint64_t size, uint64_t align,
 
 /* ---- fixed ranges --------------------------------------------------- */
 
-/* The used record containing @addr, or NULL. */
+/*
+ * The used record containing @addr, or NULL. For error reasons only: the
+ * records between the hole below @addr and @addr are walked one by one, so
+ * this is O(log n + k), k = records in that run.
+ */
 static struct heap_node *
 used_at(const struct gpuva_heap *heap, uint64_t addr)
 {
-	struct heap_node *u = heap_node_of(tree_find_le(&heap->used, addr));
+	struct heap_node *h, *u;
+	uint64_t x;
 
-	return u && addr - u->node.key < u->size ? u : NULL;
+	if (addr < heap->start || addr > heap->last)
+		return NULL;
+	h = heap_node_of(tree_find_le(&heap->holes, addr));
+	if (h && addr - h->node.key < h->size)
+		return NULL;
+	/* the hole ends at or below addr <= last: no overflow */
+	x = h ? h->node.key + h->size : heap->start;
+	while ((u = rec_find(heap, x)) && addr - x >= u->size)
+		x += u->size;
+	return u;
 }
 
 static const char *
@@ -659,6 +857,8 @@ heap_take(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
 			   u ? u->size : 0);
 fits:
 	err = spare_refill(heap, 2);
+	if (!err)
+		err = rec_reserve(heap);
 	if (err)
 		return heap_reject(heap, err, "%s 0x%" PRIx64 " 0x%" PRIx64
 				   ": out of memory for a node", what, addr, size);
@@ -688,7 +888,9 @@ find_record(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
 	if (size == 0)
 		return heap_reject(heap, -EINVAL, "%s 0x%" PRIx64 " 0x0: size is zero",
 				   what, addr);
-	u = used_at(heap, addr);
+	u = rec_find(heap, addr);
+	if (!u)
+		u = used_at(heap, addr);
 	if (!u)
 		return heap_reject(heap, -EINVAL, "%s 0x%" PRIx64 " 0x%" PRIx64
 				   ": not allocated (free, freed twice or outside"
@@ -750,7 +952,8 @@ gpuva_heap_get_stats(const struct gpuva_heap *heap,
 	st->allocated_bytes = heap->allocated_bytes;
 	st->reservations = heap->reservations;
 	st->reserved_bytes = heap->reserved_bytes;
-	st->bytes = sizeof(*heap) + heap->slab_count * sizeof(struct heap_slab);
+	st->bytes = sizeof(*heap) + heap->slab_count * sizeof(struct heap_slab) +
+		    heap->hash_size * sizeof(*heap->buckets);
 }
 
 bool
@@ -782,34 +985,63 @@ gpuva_heap_for_each_hole(const struct gpuva_heap *heap, gpuva_heap_range_fn fn,
 	return 0;
 }
 
-int
-gpuva_heap_for_each_range(const struct gpuva_heap *heap,
-			  gpuva_heap_range_fn fn, void *priv)
+/*
+ * Every range in address order: holes from the hole tree, and in each gap
+ * between them the records that tile it, found one after the other by
+ * their start. Returns fn's first non-zero value, or 0; on a broken heap
+ * (a gap no record starts, a zero-sized record) it stops with 0 and sets
+ * *why, for gpuva_heap_check().
+ */
+static int
+heap_walk(const struct gpuva_heap *heap, gpuva_heap_range_fn fn, void *priv,
+	  const char **why)
 {
 	struct gpuva_tree_node *h = tree_first(&heap->holes);
-	struct gpuva_tree_node *u = tree_first(&heap->used);
+	uint64_t x = heap->start;
+	bool end = false;	/* x passed heap->last */
 
-	while (h || u) {
+	while (h || !end) {
 		struct gpuva_heap_range r;
 		int ret;
 
-		if (h && (!u || h->key < u->key)) {
+		if (h && (end || h->key <= x)) {
 			r.addr = h->key;
 			r.range = heap_node_of(h)->size;
 			r.state = GPUVA_HEAP_HOLE;
 			h = tree_next(h);
 		} else {
-			r.addr = u->key;
-			r.range = heap_node_of(u)->size;
-			r.state = heap_node_of(u)->kind == HEAP_KIND_ALLOC ?
+			struct heap_node *u = rec_find(heap, x);
+
+			if (!u || u->size == 0) {
+				*why = u ? "an empty record" :
+				       "a gap that no hole or record starts";
+				return 0;
+			}
+			r.addr = x;
+			r.range = u->size;
+			r.state = u->kind == HEAP_KIND_ALLOC ?
 				  GPUVA_HEAP_ALLOCATED : GPUVA_HEAP_RESERVED;
-			u = tree_next(u);
 		}
 		ret = fn(priv, &r);
 		if (ret)
 			return ret;
+		if (r.range == 0)
+			continue;
+		if (r.addr > heap->last || r.range - 1 >= heap->last - r.addr)
+			end = true;
+		else
+			x = r.addr + r.range;
 	}
 	return 0;
+}
+
+int
+gpuva_heap_for_each_range(const struct gpuva_heap *heap,
+			  gpuva_heap_range_fn fn, void *priv)
+{
+	const char *why = NULL;
+
+	return heap_walk(heap, fn, priv, &why);
 }
 
 /* ---- checking ------------------------------------------------------- */
@@ -882,6 +1114,44 @@ check_range(void *priv, const struct gpuva_heap_range *r)
 	return 0;
 }
 
+/*
+ * Every record in the bucket its start hashes to, the load at most one per
+ * bucket, and as many records as the counters say. With the walk, which
+ * finds each record by its start, that makes the table and the tiling
+ * agree: no record is lost or listed twice.
+ */
+static int
+check_records(const struct gpuva_heap *heap, const char **why)
+{
+	size_t n = 0, max = rec_count(heap);
+
+	if (max > heap->hash_size) {
+		*why = "more records than buckets";
+		return -1;
+	}
+	for (size_t i = 0; i < heap->hash_size; i++) {
+		for (struct heap_node *r = heap->buckets[i]; r; r = rec_next(r)) {
+			if (++n > max) {
+				*why = "more records than allocations and reservations";
+				return -1;
+			}
+			if (rec_bucket(heap, r->node.key) != i) {
+				*why = "a record in the wrong bucket";
+				return -1;
+			}
+			if (rec_find(heap, r->node.key) != r) {
+				*why = "two records at one address";
+				return -1;
+			}
+		}
+	}
+	if (n != max) {
+		*why = "fewer records than allocations and reservations";
+		return -1;
+	}
+	return 0;
+}
+
 int
 gpuva_heap_check(struct gpuva_heap *heap)
 {
@@ -891,14 +1161,16 @@ gpuva_heap_check(struct gpuva_heap *heap)
 
 	if (tree_check(&heap->holes, &why))
 		return heap_reject(heap, -EINVAL, "check: hole tree: %s", why);
-	if (tree_check(&heap->used, &why))
-		return heap_reject(heap, -EINVAL, "check: used tree: %s", why);
+	why = NULL;
+	if (check_records(heap, &why))
+		return heap_reject(heap, -EINVAL, "check: record table: %s", why);
 	if (!check_max(tree_root(&heap->holes), &m))
 		return heap_reject(heap, -EINVAL,
 				   "check: a cached largest hole is wrong");
-	if (gpuva_heap_for_each_range(heap, check_range, &w))
+	why = NULL;
+	if (heap_walk(heap, check_range, &w, &why) || why)
 		return heap_reject(heap, -EINVAL, "check: at 0x%" PRIx64 ": %s",
-				   w.next, w.why);
+				   w.next, why ? why : w.why);
 	if (w.covered != heap->last - heap->start + 1 ||
 	    (w.next != heap->last + 1))
 		return heap_reject(heap, -EINVAL,

@@ -16,7 +16,10 @@
 /* Nodes per slab page: 256 * 40 bytes, about 10 KiB. */
 #define HEAP_SLAB_NODES 256
 
-/* What a node in the used tree is; holes live in the other tree. */
+/* Buckets of the record table when it first needs any; a power of two. */
+#define HEAP_HASH_MIN 16
+
+/* What a used record is; holes live in the hole tree. */
 enum heap_kind {
 	HEAP_KIND_ALLOC = 1,	/* gpuva_heap_alloc*() */
 	HEAP_KIND_RESERVED,	/* gpuva_heap_reserve() */
@@ -26,7 +29,9 @@ enum heap_kind {
 /*
  * One hole, allocation or reservation: [node.key, node.key + size). For a
  * hole, max is the largest hole size in its subtree (the augment); for a
- * used range, kind says which. Spare nodes chain through node.link[0].
+ * used range (a record), kind says which. Records are in no tree: they
+ * chain through node.link[0] in their bucket of the record table. Spare
+ * nodes chain through node.link[0] too.
  */
 struct heap_node {
 	struct gpuva_tree_node node;
@@ -44,7 +49,16 @@ struct heap_slab {
 
 struct gpuva_heap {
 	struct gpuva_tree holes;	/* free ranges, augmented with max */
-	struct gpuva_tree used;		/* allocations and reservations */
+	/*
+	 * Allocations and reservations, hashed by start address into
+	 * hash_size buckets (0 or a power of two >= HEAP_HASH_MIN), at most
+	 * one record per bucket on average (grown before an insert would
+	 * pass that). Address order comes from the hole tree instead: the
+	 * records tile the gaps between holes.
+	 */
+	struct heap_node **buckets;
+	size_t hash_size;
+	unsigned hash_shift;		/* 64 - log2(hash_size) */
 	uint64_t start, last;		/* managed: [start, last] inclusive */
 	uint64_t free_bytes;
 	uint64_t allocated_bytes;
@@ -57,7 +71,7 @@ struct gpuva_heap {
 	struct heap_slab *slabs;
 	size_t slab_count;
 
-	/* tests: make the next slab refill fail, as malloc would */
+	/* tests: make the next slab refill or table growth fail, as malloc would */
 	bool fail_refill;
 
 	gpuva_heap_log_fn log_fn;

@@ -838,6 +838,140 @@ check_reports_a_wrong_cached_maximum(void **state)
 	fx->heap->free_bytes--;
 }
 
+/* ---- the record table ---- */
+
+/* Which bucket holds the record at @addr; fails the test when none does. */
+static size_t
+bucket_of(struct gpuva_heap *heap, uint64_t addr)
+{
+	for (size_t i = 0; i < heap->hash_size; i++) {
+		for (struct heap_node *r = heap->buckets[i]; r;
+		     r = (struct heap_node *)r->node.link[0]) {
+			if (r->node.key == addr)
+				return i;
+		}
+	}
+	fail_msg("no record at 0x%" PRIx64, addr);
+	return 0;
+}
+
+static void
+many_allocations_grow_the_record_table_and_free_back_to_one_hole(void **state)
+{
+	struct fx *fx = *state;
+	enum { N = 20000 };
+	struct gpuva_heap_stats st;
+	size_t sizes_seen = 0, last_size = 0;
+	uint64_t a;
+
+	for (uint64_t i = 0; i < N; i++) {
+		assert_int_equal(gpuva_heap_alloc(fx->heap, PG, PG, 0, &a), 0);
+		assert_int_equal(a, BASE + i * PG);
+		if (fx->heap->hash_size != last_size) {
+			last_size = fx->heap->hash_size;
+			sizes_seen++;
+		}
+	}
+	/* 16, 32, ..., 32768: doubled each time, never above one per bucket */
+	assert_int_equal(fx->heap->hash_size, 32768);
+	assert_int_equal(sizes_seen, 12);
+	assert_int_equal(gpuva_heap_check(fx->heap), 0);
+	gpuva_heap_get_stats(fx->heap, &st);
+	assert_int_equal(st.allocations, N);
+	assert_int_equal(st.holes, 1);
+	assert_true(st.bytes >= 32768 * sizeof(void *));
+
+	/* 7919 is prime to N: every block once, in scattered order */
+	for (uint64_t i = 0, k = 0; i < N; i++, k = (k + 7919) % N)
+		assert_int_equal(gpuva_heap_free(fx->heap, BASE + k * PG, PG), 0);
+	assert_int_equal(gpuva_heap_check(fx->heap), 0);
+	gpuva_heap_get_stats(fx->heap, &st);
+	assert_int_equal(st.allocations, 0);
+	assert_int_equal(st.holes, 1);
+	assert_int_equal(st.free_bytes, RANGE);
+	assert_true(gpuva_heap_is_free(fx->heap, BASE, RANGE));
+}
+
+static void
+free_errors_in_a_long_run_of_allocations_still_name_the_allocation(void **state)
+{
+	struct fx *fx = *state;
+	enum { N = 5000 };
+	struct gpuva_heap_stats before, now;
+	uint64_t a, mid = BASE + (N / 2) * 2 * PG;
+
+	for (uint64_t i = 0; i < N; i++)
+		assert_int_equal(gpuva_heap_alloc(fx->heap, 2 * PG, PG, 0, &a), 0);
+	assert_int_equal(gpuva_heap_free(fx->heap, BASE, 2 * PG), 0);
+	gpuva_heap_get_stats(fx->heap, &before);	/* too many ranges to save */
+	assert_int_equal(gpuva_heap_free(fx->heap, BASE, 2 * PG), -EINVAL);
+	assert_reason(fx->heap, "not allocated");
+	assert_int_equal(gpuva_heap_free(fx->heap, mid, PG), -EINVAL);
+	assert_reason(fx->heap, "the allocation there is 0x2000 bytes");
+	assert_int_equal(gpuva_heap_free(fx->heap, mid + PG, 2 * PG), -EINVAL);
+	assert_reason(fx->heap, "inside the allocation 0x1488000 0x2000");
+	assert_int_equal(gpuva_heap_unreserve(fx->heap, mid, 2 * PG), -EINVAL);
+	assert_reason(fx->heap, "is an allocation, not a reservation");
+	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, mid + PG, 1), -ENOSPC);
+	assert_reason(fx->heap, "taken by the allocation 0x1488000 0x2000");
+	/* past the last allocation, before the top hole */
+	assert_int_equal(gpuva_heap_free(fx->heap, BASE + N * 2 * PG, PG), -EINVAL);
+	assert_reason(fx->heap, "not allocated");
+	assert_int_equal(gpuva_heap_check(fx->heap), 0);
+	gpuva_heap_get_stats(fx->heap, &now);
+	assert_memory_equal(&now, &before, sizeof(now));
+	assert_true(gpuva_heap_is_free(fx->heap, BASE, 2 * PG));
+	assert_false(gpuva_heap_is_free(fx->heap, BASE + 2 * PG, 1));
+}
+
+static void
+alloc_when_the_record_table_cannot_grow_returns_enomem_and_changes_nothing(void **state)
+{
+	struct fx *fx = *state;
+	struct fx_saved before;
+	uint64_t a;
+
+	/* fill the first table: the next record needs a bigger one */
+	for (int i = 0; i < HEAP_HASH_MIN; i++)
+		fx_alloc(fx, PG, PG, 0);
+	assert_int_equal(fx->heap->hash_size, HEAP_HASH_MIN);
+	assert_true(fx->heap->spare_count >= 2);	/* only the table is short */
+	before = fx_save(fx->heap);
+	fx->heap->fail_refill = true;
+	assert_int_equal(gpuva_heap_alloc(fx->heap, PG, PG, 0, &a), -ENOMEM);
+	assert_reason(fx->heap, "out of memory");
+	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, END - PG, PG), -ENOMEM);
+	assert_int_equal(gpuva_heap_reserve(fx->heap, END - PG, PG), -ENOMEM);
+	assert_int_equal(fx->heap->hash_size, HEAP_HASH_MIN);
+	fx_assert_unchanged(fx->heap, &before);
+	/* free needs no memory, and then there is room again */
+	assert_int_equal(gpuva_heap_free(fx->heap, BASE, PG), 0);
+	assert_int_equal(fx_alloc(fx, PG, PG, 0), BASE);
+	fx->heap->fail_refill = false;
+	assert_int_equal(fx_alloc(fx, PG, PG, 0), BASE + HEAP_HASH_MIN * PG);
+	assert_int_equal(fx->heap->hash_size, 2 * HEAP_HASH_MIN);
+}
+
+static void
+check_reports_a_record_the_table_lost_or_misplaced(void **state)
+{
+	struct fx *fx = *state;
+	uint64_t a = fx_alloc(fx, PG, PG, 0);
+	size_t b = bucket_of(fx->heap, a);
+	struct heap_node *r = fx->heap->buckets[b];
+	size_t other = (b + 1) % fx->heap->hash_size;
+
+	assert_null(fx->heap->buckets[other]);
+	fx->heap->buckets[b] = NULL;
+	assert_int_equal(gpuva_heap_check(fx->heap), -EINVAL);
+	assert_reason(fx->heap, "fewer records");
+	fx->heap->buckets[other] = r;
+	assert_int_equal(gpuva_heap_check(fx->heap), -EINVAL);
+	assert_reason(fx->heap, "wrong bucket");
+	fx->heap->buckets[other] = NULL;
+	fx->heap->buckets[b] = r;
+}
+
 /* ---- the VM's heap ---- */
 
 static struct gpuva_vm *
@@ -965,6 +1099,10 @@ main(void)
 		T(is_free_is_false_for_taken_empty_overflowing_or_outside_ranges),
 		T(log_fn_receives_each_rejection_reason),
 		T(check_reports_a_wrong_cached_maximum),
+		T(many_allocations_grow_the_record_table_and_free_back_to_one_hole),
+		T(free_errors_in_a_long_run_of_allocations_still_name_the_allocation),
+		T(alloc_when_the_record_table_cannot_grow_returns_enomem_and_changes_nothing),
+		T(check_reports_a_record_the_table_lost_or_misplaced),
 		cmocka_unit_test(vm_alloc_addr_uses_the_vm_range_minus_the_kernel_range),
 		cmocka_unit_test(vm_alloc_addr_rejects_sizes_off_the_page_size),
 		cmocka_unit_test(vm_free_addr_before_any_alloc_is_rejected),
