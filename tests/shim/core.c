@@ -462,32 +462,67 @@ shim_file_from_fd(int fd)
 	return e && e->kind == FD_RENDER ? e->file : NULL;
 }
 
-/* An eventfd stands in for sync_file and syncobj fds: pollable, closable. */
-static int
-fd_new_special(struct fd_entry e)
+/*
+ * An eventfd stands in for sync_file and syncobj fds: pollable, closable.
+ * Creating it is where a full fd table (RLIMIT_NOFILE) gives EMFILE.
+ */
+int
+shim_fd_reserve(void)
 {
 	int fd = eventfd(1, EFD_CLOEXEC);
 
-	if (fd < 0) {
-		return -errno;
-	}
+	return fd < 0 ? -errno : fd;
+}
+
+void
+shim_fd_unreserve(int fd)
+{
+	REAL(close);
+
+	real_close(fd);
+}
+
+static int
+fd_install_special(int fd, struct fd_entry e)
+{
 	if (fd_put(fd, e) < 0) {
-		close(fd);
+		shim_fd_unreserve(fd);
 		return -ENOMEM;
 	}
+	return fd;
+}
+
+static int
+fd_new_special(struct fd_entry e)
+{
+	int fd = shim_fd_reserve();
+
+	return fd < 0 ? fd : fd_install_special(fd, e);
+}
+
+/* On failure the fd stays reserved: the caller gives it back. */
+int
+shim_sync_file_install(int fd, struct shim_fence *f)
+{
+	struct fd_entry e = { .kind = FD_SYNC_FILE, .fence = f };
+
+	if (fd_put(fd, e) < 0) {
+		return -ENOMEM;
+	}
+	shim_fence_ref(f);
 	return fd;
 }
 
 int
 shim_sync_file_create(struct shim_fence *f)
 {
-	struct fd_entry e = { .kind = FD_SYNC_FILE, .fence = shim_fence_ref(f) };
-	int fd = fd_new_special(e);
+	int fd = shim_fd_reserve();
+	int ret = fd < 0 ? fd : shim_sync_file_install(fd, f);
 
-	if (fd < 0) {
-		shim_fence_unref(f);
+	if (ret < 0 && fd >= 0) {
+		shim_fd_unreserve(fd);
 	}
-	return fd;
+	return ret;
 }
 
 struct shim_fence *

@@ -132,8 +132,10 @@ ioctl_get_cap(struct shim_file *file, void *data, unsigned user_size)
 		return 0;
 	case SHIM_DRM_CAP_TIMESTAMP_MONOTONIC:
 	case SHIM_DRM_CAP_SYNCOBJ:
-	case SHIM_DRM_CAP_SYNCOBJ_TIMELINE:
 		args->value = 1;
+		return 0;
+	case SHIM_DRM_CAP_SYNCOBJ_TIMELINE:
+		args->value = shim_has_timeline();
 		return 0;
 	default:
 		return -EINVAL;
@@ -219,7 +221,21 @@ shim_ioctl(struct shim_file *file, unsigned long request, void *arg)
 	return ret;
 }
 
-/* ---- fault injection ---- */
+/* ---- switches and fault injection ---- */
+
+bool
+shim_env_flag(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && *v && strcmp(v, "0") != 0;
+}
+
+bool
+shim_has_timeline(void)
+{
+	return !shim_env_flag("GPUVA_SHIM_NO_TIMELINE");
+}
 
 struct inject {
 	char spec[64];		/* the variable's value the counters belong to */
@@ -284,7 +300,7 @@ inject_check(struct inject *st, const char *var, uint32_t *op)
 	return st->err;
 }
 
-static struct inject inject_bind, inject_job;
+static struct inject inject_bind, inject_job, inject_eintr;
 
 int
 shim_inject_bind(uint32_t *op)
@@ -297,4 +313,11 @@ int
 shim_inject_job(void)
 {
 	return inject_check(&inject_job, "GPUVA_SHIM_FAIL_JOB", NULL);
+}
+
+int
+shim_inject_eintr(void)
+{
+	/* "N": only the count matters, the errno is always EINTR */
+	return inject_check(&inject_eintr, "GPUVA_SHIM_EINTR_BIND", NULL) ? EINTR : 0;
 }

@@ -7,6 +7,12 @@
  * VM_BIND is asynchronous on a special queue, a single op travels inline in
  * the ioctl struct and op_stride is ignored, and a failed job poisons the
  * fd (EPIPE) while its fence still signals without an error.
+ *
+ * Switches for conditions a CI machine cannot produce (read at every use):
+ * GPUVA_SHIM_MSM_NO_GPU=1 (the device has no GPU: ENXIO), and
+ * GPUVA_SHIM_MSM_NO_PPGTT=1 (no per-process page tables: a VM created while
+ * it is set is the GPU-global one), GPUVA_SHIM_MSM_VM_ENOMEM=1 (the fd's VM
+ * cannot be created: ENOMEM, and the fd stays without one).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -37,13 +43,26 @@ shim_msm_file_init(struct shim_file *file)
 	file->next_queue_id = 1;
 }
 
+static bool
+msm_no_gpu(void)
+{
+	return shim_env_flag("GPUVA_SHIM_MSM_NO_GPU");
+}
+
 /* The first VM-needing call fixes the fd's mode for good (uapi.md 3.1). */
 static struct shim_vm *
 msm_vm(struct shim_file *file)
 {
 	if (!file->msm_vm_created) {
-		file->msm_vm_created = true;
+		if (shim_env_flag("GPUVA_SHIM_MSM_VM_ENOMEM")) {
+			return NULL;
+		}
 		file->vm = shim_vm_new(0, MSM_VA_START, MSM_VA_START + MSM_VA_SIZE);
+		if (!file->vm) {
+			return NULL;
+		}
+		file->msm_vm_created = true;
+		file->msm_vm_global = shim_env_flag("GPUVA_SHIM_MSM_NO_PPGTT");
 	}
 	return file->vm;
 }
@@ -95,10 +114,12 @@ msm_get_param(struct shim_file *file, void *data, unsigned user_size)
 		args->value = 0;
 		return 0;
 	case SHIM_MSM_PARAM_VA_START:
-		args->value = MSM_VA_START;
-		return 0;
 	case SHIM_MSM_PARAM_VA_SIZE:
-		args->value = MSM_VA_SIZE;
+		/* the global VM has no userspace range to report */
+		if (file->msm_vm_global) {
+			return -EINVAL;
+		}
+		args->value = args->param == SHIM_MSM_PARAM_VA_START ? MSM_VA_START : MSM_VA_SIZE;
 		return 0;
 	case SHIM_MSM_PARAM_HAS_PRR:
 		args->value = msm_has_prr();
@@ -120,13 +141,17 @@ msm_set_param(struct shim_file *file, void *data, unsigned user_size)
 	if (args->pipe != SHIM_MSM_PIPE_3D0 || args->pad) {
 		return -EINVAL;
 	}
+	if (msm_no_gpu()) {
+		return -ENXIO;
+	}
 	switch (args->param) {
 	case SHIM_MSM_PARAM_EN_VM_BIND:
 		if (args->len) {
 			return -EINVAL;
 		}
+		/* VM_BIND needs per-process page tables; then the mode is fixed */
 		if (file->msm_vm_created) {
-			return -EBUSY;
+			return file->msm_vm_global ? -EINVAL : -EBUSY;
 		}
 		/* only recorded: the VM comes with the next VM-creating call */
 		file->msm_vm_bind_mode = args->value != 0;
@@ -161,8 +186,11 @@ msm_gem_new(struct shim_file *file, void *data, unsigned user_size)
 	if (cache != SHIM_MSM_BO_CACHED && cache != SHIM_MSM_BO_WC && cache != SHIM_MSM_BO_CACHED_COHERENT) {
 		return -EINVAL;
 	}
-	/* merged kernels oops here; the fake answers with the safe EINVAL */
-	if ((args->flags & SHIM_MSM_BO_NO_SHARE) && !file->msm_vm_created) {
+	/*
+	 * merged kernels oops without a VM; the fake answers with the safe
+	 * EINVAL, as the later fix does for the GPU-global VM
+	 */
+	if ((args->flags & SHIM_MSM_BO_NO_SHARE) && (!file->msm_vm_created || file->msm_vm_global)) {
 		return -EINVAL;
 	}
 	struct shim_bo *bo = shim_bo_new(file, size);
@@ -355,35 +383,22 @@ msm_run(struct shim_job *job)
 	job->done->error = 0;
 }
 
+/*
+ * VM_BIND from the job allocation on, after the whole-ioctl checks up to
+ * the out-fence fd reservation (uapi.md 3.4): @out_fd is a reserved fd for the out
+ * fence (or -1), which the caller gives back when this fails.
+ */
 static int
-msm_vm_bind(struct shim_file *file, void *data, unsigned user_size)
+msm_vm_bind_job(struct shim_file *file, struct shim_vm *vm, struct shim_msm_vm_bind *args, int out_fd)
 {
-	struct shim_msm_vm_bind *args = data;
-	struct shim_vm *vm = msm_vm(file);
-
-	(void)user_size;
-	if (!vm) {
-		return -ENOMEM;
-	}
-	if (vm->unusable) {
-		return -EPIPE;
-	}
-	if (!file->msm_vm_bind_mode) {
-		return -EINVAL;
-	}
-	if (args->flags & ~(SHIM_MSM_VM_BIND_FENCE_FD_IN | SHIM_MSM_VM_BIND_FENCE_FD_OUT)) {
-		return -EINVAL;
-	}
-	struct shim_msm_queue *q = msm_queue(file, args->queue_id);
-
-	if (!q) {
-		return -ENOENT;
-	}
-	if (!q->vm_bind) {
-		return -EINVAL;
-	}
 	if (args->nr_ops > MSM_MAX_OPS) {
 		return -ENOMEM;
+	}
+	/* the queue lock is taken interruptibly */
+	int ret = -shim_inject_eintr();
+
+	if (ret) {
+		return ret;
 	}
 
 	struct shim_job *job = shim_job_new(file, vm, msm_run);
@@ -391,7 +406,8 @@ msm_vm_bind(struct shim_file *file, void *data, unsigned user_size)
 	struct shim_syncobj **resets = calloc(args->nr_in_syncobjs + 1, sizeof(*resets));
 	struct shim_msm_vm_bind_op *ops = calloc(args->nr_ops + 1, sizeof(*ops));
 	size_t nouts = 0, nresets = 0;
-	int ret = job && outs && resets && ops ? 0 : -ENOMEM;
+
+	ret = job && outs && resets && ops ? 0 : -ENOMEM;
 	size_t stride = args->syncobj_stride < sizeof(struct shim_msm_syncobj) ?
 			args->syncobj_stride : sizeof(struct shim_msm_syncobj);
 
@@ -417,6 +433,10 @@ msm_vm_bind(struct shim_file *file, void *data, unsigned user_size)
 
 		ret = shim_copy_in(&s, args->in_syncobjs + (uint64_t)i * args->syncobj_stride, stride);
 		if (ret) {
+			goto out;
+		}
+		if (s.point && !shim_has_timeline()) {
+			ret = -EOPNOTSUPP;
 			goto out;
 		}
 		if (s.flags & ~SHIM_MSM_SYNCOBJ_RESET) {
@@ -484,18 +504,26 @@ msm_vm_bind(struct shim_file *file, void *data, unsigned user_size)
 		}
 	}
 
+	/*
+	 * an injected lock/pin/prepare failure: past the first op, that op was
+	 * already applied to the VM tree, so the VM is poisoned (uapi.md 3.4);
+	 * the page tables never see the job
+	 */
 	uint32_t fail_op;
 
 	ret = -shim_inject_bind(&fail_op);
 	if (ret) {
+		if (fail_op > 0 && fail_op < args->nr_ops) {
+			vm->unusable = true;
+		}
 		goto out;
 	}
-	if (args->flags & SHIM_MSM_VM_BIND_FENCE_FD_OUT) {
-		ret = shim_sync_file_create(job->done);
+	if (out_fd >= 0) {
+		ret = shim_sync_file_install(out_fd, job->done);
 		if (ret < 0) {
 			goto out;
 		}
-		args->fence_fd = ret;
+		args->fence_fd = out_fd;
 		ret = 0;
 	}
 	for (size_t i = 0; i < nouts; i++) {
@@ -519,6 +547,54 @@ out:
 	free(ops);
 	free(outs);
 	free(resets);
+	return ret;
+}
+
+static int
+msm_vm_bind(struct shim_file *file, void *data, unsigned user_size)
+{
+	struct shim_msm_vm_bind *args = data;
+
+	(void)user_size;
+	if (msm_no_gpu()) {
+		return -ENXIO;
+	}
+	struct shim_vm *vm = msm_vm(file);
+
+	if (!vm) {
+		return -ENOMEM;
+	}
+	if (vm->unusable) {
+		return -EPIPE;
+	}
+	if (!file->msm_vm_bind_mode) {
+		return -EINVAL;
+	}
+	if (args->flags & ~(SHIM_MSM_VM_BIND_FENCE_FD_IN | SHIM_MSM_VM_BIND_FENCE_FD_OUT)) {
+		return -EINVAL;
+	}
+	struct shim_msm_queue *q = msm_queue(file, args->queue_id);
+
+	if (!q) {
+		return -ENOENT;
+	}
+	if (!q->vm_bind) {
+		return -EINVAL;
+	}
+	/* get_unused_fd_flags() comes before everything that can fail below */
+	int out_fd = -1;
+
+	if (args->flags & SHIM_MSM_VM_BIND_FENCE_FD_OUT) {
+		out_fd = shim_fd_reserve();
+		if (out_fd < 0) {
+			return out_fd;
+		}
+	}
+	int ret = msm_vm_bind_job(file, vm, args, out_fd);
+
+	if (ret && out_fd >= 0) {
+		shim_fd_unreserve(out_fd);
+	}
 	return ret;
 }
 

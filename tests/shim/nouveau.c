@@ -11,8 +11,14 @@
  *
  * Sparse regions live in a list next to the page record (a region may span
  * gigabytes; only real mappings take page entries). A region destroyed by
- * an op is "dying" until the ioctl ends; the fake then drops it at once,
- * so the cross-ioctl wait for a dying region cannot arise.
+ * an op is "dying" until the job that destroys it has run: jobs normally
+ * run inside the ioctl, but while gpuva_shim_hold() parks an async job the
+ * region stays dying, a later UNMAP|SPARSE of it is ENOENT and a later MAP
+ * or MAP|SPARSE over it sleeps until the job has run (uapi.md 5.3).
+ *
+ * GPUVA_SHIM_EINTR_BIND=N: the N-th synchronous VM_BIND is woken by a
+ * signal while it waits for its update: it still returns 0, but the update
+ * may still be pending (it is, while the fd is held).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -293,7 +299,7 @@ struct region_set {
 };
 
 static int
-region_add(struct region_set *set, uint64_t addr, uint64_t range)
+region_add(struct region_set *set, uint64_t addr, uint64_t range, bool dying)
 {
 	struct shim_region *t = realloc(set->r, (set->n + 1) * sizeof(*t));
 
@@ -301,7 +307,7 @@ region_add(struct region_set *set, uint64_t addr, uint64_t range)
 		return -ENOMEM;
 	}
 	set->r = t;
-	set->r[set->n++] = (struct shim_region){ addr, range, false };
+	set->r[set->n++] = (struct shim_region){ addr, range, dying };
 	return 0;
 }
 
@@ -316,7 +322,7 @@ apply_regions(struct region_set *set, const struct nv_op *op)
 				return set->r[i].dying ? -ENOSPC : -EEXIST;
 			}
 		}
-		return region_add(set, op->addr, op->range);
+		return region_add(set, op->addr, op->range, false);
 	case NV_SPARSE_UNMAP:
 		for (size_t i = 0; i < set->n; i++) {
 			if (!set->r[i].dying && set->r[i].addr == op->addr && set->r[i].range == op->range) {
@@ -339,11 +345,30 @@ apply_regions(struct region_set *set, const struct nv_op *op)
 	}
 }
 
+/* Drops the dying region @op destroys: its job has run. */
+static void
+region_drop(struct shim_vm *vm, const struct nv_op *op)
+{
+	for (size_t i = 0; i < vm->nregions; i++) {
+		struct shim_region *r = &vm->regions[i];
+
+		if (r->dying && r->addr == op->addr && r->range == op->range) {
+			*r = vm->regions[--vm->nregions];
+			return;
+		}
+	}
+}
+
+/* The page-table update of one job (inline for an uninterrupted sync bind). */
 static void
 nouveau_apply(struct shim_vm *vm, const struct nv_op *ops, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct nv_op *op = &ops[i];
+
+		if (op->kind == NV_SPARSE_UNMAP) {
+			region_drop(vm, op);
+		}
 
 		if (op->kind == NV_MAP) {
 			struct gpuva_shim_page p = {
@@ -365,6 +390,25 @@ static void
 nouveau_run(struct shim_job *job)
 {
 	nouveau_apply(job->vm, job->ops, job->nops);
+}
+
+/* A MAP or MAP|SPARSE of @ops that touches a region dying in an earlier job. */
+static bool
+touches_dying_region(const struct shim_vm *vm, const struct nv_op *ops, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (ops[i].kind != NV_MAP && ops[i].kind != NV_SPARSE_MAP) {
+			continue;
+		}
+		for (size_t j = 0; j < vm->nregions; j++) {
+			const struct shim_region *r = &vm->regions[j];
+
+			if (r->dying && overlaps(ops[i].addr, ops[i].range, r->addr, r->range)) {
+				return true;
+			}
+		}
+	}
+	return false;
 }
 
 /* Copies count elements of @size; sizes past kvmalloc's INT_MAX are ENOMEM. */
@@ -476,6 +520,10 @@ nouveau_vm_bind(struct shim_file *file, void *data, unsigned user_size)
 			goto out;
 		}
 	}
+	/* uninterruptible, like the kernel's wait for the destroying job */
+	while (touches_dying_region(vm, ops, args->op_count)) {
+		pthread_cond_wait(&shim_cond, &shim_lock);
+	}
 	for (uint32_t i = 0; i < args->op_count; i++) {
 		ret = check_regions(vm, &ops[i]);
 		if (ret) {
@@ -483,7 +531,7 @@ nouveau_vm_bind(struct shim_file *file, void *data, unsigned user_size)
 		}
 	}
 	for (size_t i = 0; i < vm->nregions; i++) {
-		ret = region_add(&set, vm->regions[i].addr, vm->regions[i].range);
+		ret = region_add(&set, vm->regions[i].addr, vm->regions[i].range, vm->regions[i].dying);
 		if (ret) {
 			goto out;
 		}
@@ -510,20 +558,16 @@ nouveau_vm_bind(struct shim_file *file, void *data, unsigned user_size)
 		goto out;
 	}
 
-	/* commit: the region tree changes now, the page table when the job runs */
-	size_t kept = 0;
-
-	for (size_t i = 0; i < set.n; i++) {
-		if (!set.r[i].dying) {
-			set.r[kept++] = set.r[i];
-		}
-	}
+	/*
+	 * commit: the region tree changes now (destroyed regions stay, dying,
+	 * until the job has run), the page table when the job runs
+	 */
 	free(vm->regions);
 	vm->regions = set.r;
-	vm->nregions = vm->capregions = kept;
+	vm->nregions = vm->capregions = set.n;
 	set.r = NULL;
 
-	if (!async) {
+	if (!async && !shim_inject_eintr()) {
 		/* sync binds wait for the update inside the ioctl, held or not */
 		nouveau_apply(vm, ops, args->op_count);
 		goto out;

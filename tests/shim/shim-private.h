@@ -109,6 +109,14 @@ void shim_jobs_flush_vm(struct shim_vm *vm);
 
 /* Creates a sync_file-like fd holding @f. Returns the fd or -errno. */
 int shim_sync_file_create(struct shim_fence *f);
+/*
+ * get_unused_fd_flags(): takes an fd number (EMFILE when the table is full)
+ * that shim_sync_file_install() later turns into a sync_file, or that
+ * shim_fd_unreserve() gives back. Returns the fd or -errno.
+ */
+int shim_fd_reserve(void);
+int shim_sync_file_install(int fd, struct shim_fence *f);
+void shim_fd_unreserve(int fd);
 /* The fence of a sync_file fd (new reference), or NULL if @fd is not one. */
 struct shim_fence *shim_sync_file_fence(int fd);
 
@@ -196,6 +204,7 @@ struct shim_file {
 	/* msm */
 	bool msm_vm_bind_mode;
 	bool msm_vm_created;
+	bool msm_vm_global;	/* the GPU-global VM: no per-process page tables */
 	struct shim_msm_queue queues[SHIM_MSM_MAX_QUEUES];
 	uint32_t next_queue_id;
 	/* nouveau */
@@ -228,7 +237,12 @@ const struct shim_ioctl_desc *shim_syncobj_ioctl(unsigned nr);
 
 void shim_msm_file_init(struct shim_file *file);
 
-/* ---- fault injection (inject.c) ---- */
+/* ---- switches and fault injection (ioctl.c) ---- */
+
+/* An environment switch: set, non-empty and not "0". Read at every use. */
+bool shim_env_flag(const char *name);
+/* DRIVER_SYNCOBJ_TIMELINE: false under GPUVA_SHIM_NO_TIMELINE=1. */
+bool shim_has_timeline(void);
 
 /*
  * Counts a VM_BIND ioctl against GPUVA_SHIM_FAIL_BIND. Returns the errno to
@@ -237,5 +251,10 @@ void shim_msm_file_init(struct shim_file *file);
 int shim_inject_bind(uint32_t *op);
 /* Counts an async bind job against GPUVA_SHIM_FAIL_JOB, same contract. */
 int shim_inject_job(void);
+/*
+ * Counts a VM_BIND ioctl that reaches an interruptible sleep against
+ * GPUVA_SHIM_EINTR_BIND=N; returns EINTR for the N-th, else 0.
+ */
+int shim_inject_eintr(void);
 
 #endif /* GPUVA_SHIM_PRIVATE_H */

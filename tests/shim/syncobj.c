@@ -11,6 +11,8 @@
  *
  * The syncobj ioctls accept both struct sizes (uapi.md 1.4): dispatch keys
  * on nr and zero-fills, so the newer fields (point, deadline) read as 0.
+ * Under GPUVA_SHIM_NO_TIMELINE=1 the driver lacks DRIVER_SYNCOBJ_TIMELINE:
+ * the four timeline ioctls answer EOPNOTSUPP before anything else.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -611,6 +613,9 @@ syncobj_timeline_wait(struct shim_file *file, void *data, unsigned user_size)
 	struct shim_syncobj **objs;
 
 	(void)user_size;
+	if (!shim_has_timeline()) {
+		return -EOPNOTSUPP;
+	}
 	if (args->flags & ~valid) {
 		return -EINVAL;
 	}
@@ -680,6 +685,9 @@ syncobj_timeline_signal(struct shim_file *file, void *data, unsigned user_size)
 	struct shim_syncobj **objs;
 
 	(void)user_size;
+	if (!shim_has_timeline()) {
+		return -EOPNOTSUPP;
+	}
 	if (args->flags || args->count_handles == 0) {
 		return -EINVAL;
 	}
@@ -706,6 +714,9 @@ syncobj_query(struct shim_file *file, void *data, unsigned user_size)
 	struct shim_syncobj **objs;
 
 	(void)user_size;
+	if (!shim_has_timeline()) {
+		return -EOPNOTSUPP;
+	}
 	if ((args->flags & ~SHIM_SYNCOBJ_QUERY_LAST_SUBMITTED) || args->count_handles == 0) {
 		return -EINVAL;
 	}
@@ -741,6 +752,9 @@ syncobj_transfer(struct shim_file *file, void *data, unsigned user_size)
 	struct shim_fence *f;
 
 	(void)user_size;
+	if (!shim_has_timeline()) {
+		return -EOPNOTSUPP;
+	}
 	if (args->pad) {
 		return -EINVAL;
 	}

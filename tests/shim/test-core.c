@@ -222,6 +222,14 @@ waiting_with_unknown_flags_is_einval_and_zero_handles_return_at_once(void **stat
 	assert_int_equal(xioctl(fd, SHIM_IOCTL_SYNCOBJ_WAIT, &w), 0);
 	assert_int_equal(xioctl(fd, SHIM_IOCTL_SYNCOBJ_RESET, &a), EINVAL);
 	assert_int_equal(xioctl(fd, SHIM_IOCTL_SYNCOBJ_SIGNAL, &a), EINVAL);
+	struct shim_syncobj_timeline_wait tw = { .flags = 0x10, .count_handles = 0 };
+	struct shim_syncobj_timeline_array ta = { 0 };
+
+	assert_int_equal(xioctl(fd, SHIM_IOCTL_SYNCOBJ_TIMELINE_WAIT, &tw), EINVAL);
+	tw.flags = SHIM_SYNCOBJ_WAIT_AVAILABLE;
+	assert_int_equal(xioctl(fd, SHIM_IOCTL_SYNCOBJ_TIMELINE_WAIT, &tw), 0);
+	assert_int_equal(xioctl(fd, SHIM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL, &ta), EINVAL);
+	assert_int_equal(xioctl(fd, SHIM_IOCTL_SYNCOBJ_QUERY, &ta), EINVAL);
 	close(fd);
 }
 
@@ -260,6 +268,45 @@ timeline_points_signal_query_and_wait(void **state)
 	assert_int_equal(drmSyncobjTimelineWait(fd, &h, &p, 1, 0, 0, NULL), -EINVAL);
 	assert_int_equal(drmSyncobjTimelineWait(fd, &h, &p, 1, 0, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT, NULL),
 			 -ETIME);
+	close(fd);
+}
+
+static void
+without_timeline_support_the_timeline_ioctls_are_eopnotsupp_and_change_nothing(void **state)
+{
+	int fd = open_node();
+	uint32_t h, src = syncobj_new(fd, true);
+	uint64_t p = 5, q = 0, v;
+
+	(void)state;
+	assert_int_equal(drmSyncobjCreate(fd, 0, &h), 0);
+	assert_int_equal(drmSyncobjTimelineSignal(fd, &h, &p, 1), 0);
+	setenv("GPUVA_SHIM_NO_TIMELINE", "1", 1);
+	assert_int_equal(drmGetCap(fd, DRM_CAP_SYNCOBJ_TIMELINE, &v), 0);
+	assert_int_equal(v, 0);
+	/* first check of each ioctl: even bad flags or no handles answer so */
+	p = 9;
+	assert_int_equal(drmSyncobjTimelineSignal(fd, &h, &p, 1), -1);
+	assert_int_equal(errno, EOPNOTSUPP);
+	assert_int_equal(drmSyncobjQuery(fd, &h, &q, 1), -1);
+	assert_int_equal(errno, EOPNOTSUPP);
+	assert_int_equal(drmSyncobjTransfer(fd, h, 10, src, 0, 0), -1);
+	assert_int_equal(errno, EOPNOTSUPP);
+	p = 5;
+	assert_int_equal(drmSyncobjTimelineWait(fd, &h, &p, 1, 0, 0, NULL), -EOPNOTSUPP);
+	assert_int_equal(drmSyncobjTimelineWait(fd, &h, &p, 0, 0, 0x80, NULL), -EOPNOTSUPP);
+	struct shim_syncobj_timeline_array a = { .count_handles = 0 };
+
+	assert_int_equal(xioctl(fd, SHIM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL, &a), EOPNOTSUPP);
+	assert_int_equal(xioctl(fd, SHIM_IOCTL_SYNCOBJ_QUERY, &a), EOPNOTSUPP);
+	/* binary syncobjs still work */
+	assert_int_equal(drmSyncobjWait(fd, &src, 1, 0, 0, NULL), 0);
+	unsetenv("GPUVA_SHIM_NO_TIMELINE");
+	/* nothing was signalled or transferred */
+	assert_int_equal(drmSyncobjQuery2(fd, &h, &q, 1, DRM_SYNCOBJ_QUERY_FLAGS_LAST_SUBMITTED), 0);
+	assert_int_equal(q, 5);
+	p = 10;
+	assert_int_equal(drmSyncobjTimelineWait(fd, &h, &p, 1, 0, 0, NULL), -EINVAL);
 	close(fd);
 }
 
@@ -357,6 +404,7 @@ main(void)
 		cmocka_unit_test(waiting_with_unknown_flags_is_einval_and_zero_handles_return_at_once),
 		cmocka_unit_test(signal_reset_and_wait_through_libdrm),
 		cmocka_unit_test(timeline_points_signal_query_and_wait),
+		cmocka_unit_test(without_timeline_support_the_timeline_ioctls_are_eopnotsupp_and_change_nothing),
 		cmocka_unit_test(old_and_new_struct_sizes_reach_the_same_handler),
 		cmocka_unit_test(syncobj_fds_and_sync_files_round_trip),
 		cmocka_unit_test(transfer_moves_a_binary_fence_to_a_timeline_point),

@@ -6,6 +6,8 @@
  */
 #include "test-common.h"
 
+#include <sys/resource.h>
+
 #define VA_START 0x100000000ull
 #define VA_END (VA_START + 0xffff00000000ull)
 
@@ -77,6 +79,10 @@ fx_teardown(void **state)
 	unsetenv("GPUVA_SHIM_FAIL_BIND");
 	unsetenv("GPUVA_SHIM_FAIL_JOB");
 	unsetenv("GPUVA_SHIM_MSM_PRR");
+	unsetenv("GPUVA_SHIM_MSM_NO_GPU");
+	unsetenv("GPUVA_SHIM_EINTR_BIND");
+	unsetenv("GPUVA_SHIM_NO_TIMELINE");
+	unsetenv("GPUVA_SHIM_MSM_VM_ENOMEM");
 	close(fx->fd);
 	free(fx);
 	return 0;
@@ -629,6 +635,354 @@ a_failed_job_signals_cleanly_runs_only_its_unmaps_and_then_everything_is_epipe(v
 	assert_int_equal(xioctl(fx->fd, SHIM_IOC(SHIM_IOC_RW, SHIM_NR_MSM_GEM_SUBMIT, 72), blob), EPIPE);
 }
 
+/* ---- conditions CI cannot produce, behind switches (3.1, 3.4) ---- */
+
+static void
+without_a_gpu_en_vm_bind_and_vm_bind_are_enxio_and_change_nothing(void **state)
+{
+	struct fx *fx = *state;
+	struct shim_msm_param p = { .pipe = SHIM_MSM_PIPE_3D0, .param = SHIM_MSM_PARAM_EN_VM_BIND, .value = 1 };
+	struct shim_msm_vm_bind_op o = op(SHIM_MSM_VM_BIND_OP_MAP, fx->bo, 0, VA_START, PAGE);
+	struct shim_msm_vm_bind b = bind_args(fx, &o, 1);
+	uint64_t v;
+
+	setenv("GPUVA_SHIM_MSM_NO_GPU", "1", 1);
+	/* SET_PARAM: after the pipe/pad checks, before the len check */
+	p.pipe = 0x11;
+	assert_int_equal(xioctl(fx->fd, SHIM_IOCTL_MSM_SET_PARAM, &p), EINVAL);
+	p.pipe = SHIM_MSM_PIPE_3D0;
+	p.len = 4;
+	assert_int_equal(xioctl(fx->fd, SHIM_IOCTL_MSM_SET_PARAM, &p), ENXIO);
+	/* VM_BIND: the first whole-ioctl check, even before the queue lookup */
+	assert_rejected(fx, &b, ENXIO);
+	b.queue_id = 999;
+	b.flags = 0x80;
+	assert_rejected(fx, &b, ENXIO);
+	unsetenv("GPUVA_SHIM_MSM_NO_GPU");
+	assert_int_equal(get_param(fx->fd, SHIM_MSM_PARAM_EN_VM_BIND, &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(bind1(fx, o), 0);
+	assert_page_bo(fx->fd, 0, VA_START, fx->bo, 0);
+}
+
+static void
+en_vm_bind_on_the_gpu_global_vm_is_einval_not_ebusy(void **state)
+{
+	uint64_t v;
+	uint32_t h;
+
+	(void)state;
+	setenv("GPUVA_SHIM_MSM_NO_PPGTT", "1", 1);
+	int fd = open_node();
+
+	/* before the VM exists the mode is only recorded */
+	assert_int_equal(set_param(fd, SHIM_MSM_PARAM_EN_VM_BIND, 1), 0);
+	assert_int_equal(get_param(fd, SHIM_MSM_PARAM_CHIP_ID, &v), 0);
+	unsetenv("GPUVA_SHIM_MSM_NO_PPGTT");	/* read when the VM is made */
+	uint64_t before = shim.digest(fd, 0);
+
+	/* the fd now has the GPU-global VM */
+	assert_int_equal(set_param(fd, SHIM_MSM_PARAM_EN_VM_BIND, 1), EINVAL);
+	assert_int_equal(set_param(fd, SHIM_MSM_PARAM_EN_VM_BIND, 0), EINVAL);
+	assert_int_equal(get_param(fd, SHIM_MSM_PARAM_VA_START, &v), EINVAL);
+	assert_int_equal(get_param(fd, SHIM_MSM_PARAM_VA_SIZE, &v), EINVAL);
+	assert_int_equal(gem_new(fd, PAGE, SHIM_MSM_BO_WC | SHIM_MSM_BO_NO_SHARE, &h), EINVAL);
+	assert_true(shim.digest(fd, 0) == before);
+	assert_int_equal(shim.page_count(fd, 0), 0);
+	close(fd);
+}
+
+/* Lowers RLIMIT_NOFILE and opens fds until the table is full. */
+struct full_fd_table {
+	struct rlimit old;
+	int fds[64];
+	int n;
+};
+
+static void
+fill_fd_table(struct full_fd_table *t)
+{
+	struct rlimit lim;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &t->old), 0);
+	lim = t->old;
+	lim.rlim_cur = 48;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
+	for (t->n = 0; t->n < (int)(sizeof(t->fds) / sizeof(t->fds[0])); t->n++) {
+		int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0) {
+			assert_int_equal(errno, EMFILE);
+			return;
+		}
+		t->fds[t->n] = fd;
+	}
+	fail_msg("the fd table did not fill up");
+}
+
+static void
+empty_fd_table(struct full_fd_table *t)
+{
+	while (t->n > 0) {
+		close(t->fds[--t->n]);
+	}
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &t->old), 0);
+}
+
+static void
+a_full_fd_table_fails_fence_fd_out_with_emfile_before_the_sync_checks(void **state)
+{
+	struct fx *fx = *state;
+	struct shim_msm_vm_bind_op o = op(SHIM_MSM_VM_BIND_OP_MAP, fx->bo, 0, VA_START, PAGE);
+	struct shim_msm_vm_bind b = bind_args(fx, &o, 1);
+	struct shim_msm_syncobj s = { .handle = 999 };
+	struct full_fd_table t;
+
+	b.flags = SHIM_MSM_VM_BIND_FENCE_FD_OUT;
+	fill_fd_table(&t);
+	assert_rejected(fx, &b, EMFILE);
+	/* the reservation comes before nr_ops, FENCE_FD_IN and syncobj checks */
+	b.in_syncobjs = (uintptr_t)&s;
+	b.nr_in_syncobjs = 1;
+	assert_rejected(fx, &b, EMFILE);
+	b.nr_ops = 0xffffffffu;
+	assert_rejected(fx, &b, EMFILE);
+	/* without FENCE_FD_OUT no fd is needed */
+	b = bind_args(fx, &o, 1);
+	assert_int_equal(xioctl(fx->fd, SHIM_IOCTL_MSM_VM_BIND, &b), 0);
+	empty_fd_table(&t);
+	assert_page_bo(fx->fd, 0, VA_START, fx->bo, 0);
+	/* a failure after the reservation gives the fd back */
+	b.flags = SHIM_MSM_VM_BIND_FENCE_FD_OUT;
+	b.in_syncobjs = (uintptr_t)&s;
+	b.nr_in_syncobjs = 1;
+	int probe = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	close(probe);
+	assert_rejected(fx, &b, ENOENT);
+	int again = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	assert_int_equal(again, probe);
+	close(again);
+}
+
+static void
+an_interrupted_queue_lock_is_eintr_after_the_queue_checks_and_before_the_in_fence(void **state)
+{
+	struct fx *fx = *state;
+	struct shim_msm_vm_bind_op o = op(SHIM_MSM_VM_BIND_OP_MAP, fx->bo, 0, VA_START, PAGE);
+	struct shim_msm_vm_bind b = bind_args(fx, &o, 1);
+
+	setenv("GPUVA_SHIM_EINTR_BIND", "1", 1);
+	/* checks before the lock still answer first and do not reach it */
+	b.queue_id = 999;
+	assert_rejected(fx, &b, ENOENT);
+	b.queue_id = fx->queue;
+	b.nr_ops = 0xffffffffu;
+	assert_rejected(fx, &b, ENOMEM);
+	b = bind_args(fx, &o, 1);
+	/* a bad FENCE_FD_IN is not looked at: the lock comes first */
+	b.flags = SHIM_MSM_VM_BIND_FENCE_FD_IN | SHIM_MSM_VM_BIND_FENCE_FD_OUT;
+	b.fence_fd = 0;
+	assert_rejected(fx, &b, EINTR);
+	assert_rejected(fx, &b, EINVAL);
+	/* a retry of the interrupted call goes through */
+	b = bind_args(fx, &o, 1);
+	setenv("GPUVA_SHIM_EINTR_BIND", "1:", 1);
+	assert_rejected(fx, &b, EINTR);
+	assert_int_equal(xioctl(fx->fd, SHIM_IOCTL_MSM_VM_BIND, &b), 0);
+	assert_page_bo(fx->fd, 0, VA_START, fx->bo, 0);
+}
+
+static void
+in_syncobj_points_without_timeline_support_are_eopnotsupp(void **state)
+{
+	struct fx *fx = *state;
+	struct shim_msm_vm_bind_op o = op(SHIM_MSM_VM_BIND_OP_MAP, fx->bo, 0, VA_START, PAGE);
+	struct shim_msm_vm_bind b = bind_args(fx, &o, 1);
+	struct shim_msm_syncobj s = { .handle = syncobj_new(fx->fd, true), .point = 1 };
+	struct shim_drm_get_cap cap = { .capability = SHIM_DRM_CAP_SYNCOBJ_TIMELINE };
+
+	setenv("GPUVA_SHIM_NO_TIMELINE", "1", 1);
+	assert_int_equal(xioctl(fx->fd, SHIM_IOCTL_GET_CAP, &cap), 0);
+	assert_int_equal(cap.value, 0);
+	b.in_syncobjs = (uintptr_t)&s;
+	b.nr_in_syncobjs = 1;
+	assert_rejected(fx, &b, EOPNOTSUPP);
+	/* before the flags and handle checks */
+	s.flags = 2;
+	s.handle = 999;
+	assert_rejected(fx, &b, EOPNOTSUPP);
+	/* point 0 is a binary wait and works */
+	s = (struct shim_msm_syncobj){ .handle = syncobj_new(fx->fd, true) };
+	assert_int_equal(xioctl(fx->fd, SHIM_IOCTL_MSM_VM_BIND, &b), 0);
+	assert_page_bo(fx->fd, 0, VA_START, fx->bo, 0);
+}
+
+/* ---- more of 3.2-3.5 ---- */
+
+static void
+a_vm_bind_with_no_ops_is_a_pure_sync_point(void **state)
+{
+	struct fx *fx = *state;
+	struct shim_msm_syncobj s = { .handle = syncobj_new(fx->fd, false) };
+	struct shim_msm_vm_bind b = bind_args(fx, NULL, 0);
+
+	assert_int_equal(bind1(fx, op(SHIM_MSM_VM_BIND_OP_MAP, fx->bo, 0, VA_START, PAGE)), 0);
+	b.out_syncobjs = (uintptr_t)&s;
+	b.nr_out_syncobjs = 1;
+	b.ops = 8;	/* never read */
+	snap(fx);
+	assert_int_equal(shim.hold(fx->fd, true), 0);
+	assert_int_equal(xioctl(fx->fd, SHIM_IOCTL_MSM_VM_BIND, &b), 0);
+	assert_int_equal(syncobj_wait1(fx->fd, s.handle, 1000000, 0), ETIME);
+	assert_int_equal(shim.hold(fx->fd, false), 0);
+	assert_int_equal(syncobj_wait1(fx->fd, s.handle, 0, 0), 0);
+	assert_unchanged(fx);
+}
+
+static uint64_t
+last_point(int fd, uint32_t handle)
+{
+	uint64_t p = 0;
+	struct shim_syncobj_timeline_array a = {
+		.handles = (uintptr_t)&handle, .points = (uintptr_t)&p, .count_handles = 1,
+	};
+
+	assert_int_equal(xioctl(fd, SHIM_IOCTL_SYNCOBJ_QUERY, &a), 0);
+	return p;
+}
+
+static void
+out_syncobjs_replace_a_binary_fence_and_add_a_timeline_point(void **state)
+{
+	struct fx *fx = *state;
+	struct shim_msm_syncobj s[2] = {
+		{ .handle = syncobj_new(fx->fd, true) },
+		{ .handle = syncobj_new(fx->fd, false), .point = 7 },
+	};
+	struct shim_msm_vm_bind b = bind_args(fx, NULL, 0);
+
+	b.out_syncobjs = (uintptr_t)s;
+	b.nr_out_syncobjs = 2;
+	assert_int_equal(shim.hold(fx->fd, true), 0);
+	assert_int_equal(xioctl(fx->fd, SHIM_IOCTL_MSM_VM_BIND, &b), 0);
+	/* the signalled binary fence was replaced by the pending job's */
+	assert_int_equal(syncobj_wait1(fx->fd, s[0].handle, 1000000, 0), ETIME);
+	assert_int_equal(last_point(fx->fd, s[1].handle), 0);
+	assert_int_equal(shim.hold(fx->fd, false), 0);
+	assert_int_equal(syncobj_wait1(fx->fd, s[0].handle, 0, 0), 0);
+	assert_int_equal(last_point(fx->fd, s[1].handle), 7);
+}
+
+static void
+in_syncobj_points_are_truncated_to_32_bits(void **state)
+{
+	struct fx *fx = *state;
+	struct shim_msm_vm_bind_op o = op(SHIM_MSM_VM_BIND_OP_MAP, fx->bo, 0, VA_START, PAGE);
+	struct shim_msm_vm_bind b = bind_args(fx, &o, 1);
+	uint32_t h = syncobj_new(fx->fd, false);
+	uint64_t one = 1;
+	struct shim_syncobj_timeline_array sig = {
+		.handles = (uintptr_t)&h, .points = (uintptr_t)&one, .count_handles = 1,
+	};
+	struct shim_msm_syncobj s = { .handle = h, .point = (1ull << 32) | 2 };
+
+	assert_int_equal(xioctl(fx->fd, SHIM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL, &sig), 0);
+	b.in_syncobjs = (uintptr_t)&s;
+	b.nr_in_syncobjs = 1;
+	/* read as point 2: not submitted yet */
+	assert_rejected(fx, &b, EINVAL);
+	/* read as point 1, which is signalled */
+	s.point = (1ull << 32) | 1;
+	assert_int_equal(xioctl(fx->fd, SHIM_IOCTL_MSM_VM_BIND, &b), 0);
+	assert_page_bo(fx->fd, 0, VA_START, fx->bo, 0);
+}
+
+static void
+syncobj_entries_are_read_with_min_stride_16_bytes(void **state)
+{
+	struct fx *fx = *state;
+	struct shim_msm_vm_bind_op o = op(SHIM_MSM_VM_BIND_OP_MAP, fx->bo, 0, VA_START, PAGE);
+	struct shim_msm_vm_bind b = bind_args(fx, &o, 1);
+	uint32_t narrow[4] = { syncobj_new(fx->fd, true), 0, syncobj_new(fx->fd, true), 0 };
+	uint64_t wide[6] = { syncobj_new(fx->fd, true), 0, ~0ull, syncobj_new(fx->fd, true), 0, ~0ull };
+
+	/* stride 8: handle and flags only, the point reads as 0 */
+	b.in_syncobjs = (uintptr_t)narrow;
+	b.nr_in_syncobjs = 2;
+	b.syncobj_stride = 8;
+	assert_int_equal(xioctl(fx->fd, SHIM_IOCTL_MSM_VM_BIND, &b), 0);
+	/* stride 24: the 8 bytes past each entry are ignored */
+	b.in_syncobjs = (uintptr_t)wide;
+	b.syncobj_stride = 24;
+	b.op.iova = VA_START + PAGE;
+	assert_int_equal(xioctl(fx->fd, SHIM_IOCTL_MSM_VM_BIND, &b), 0);
+	assert_page_bo(fx->fd, 0, VA_START + PAGE, fx->bo, 0);
+}
+
+static void
+a_job_starting_on_a_poisoned_vm_runs_only_its_unmaps(void **state)
+{
+	struct fx *fx = *state;
+	struct shim_msm_vm_bind_op later[2] = {
+		op(SHIM_MSM_VM_BIND_OP_UNMAP, 0, 0, VA_START, PAGE),
+		op(SHIM_MSM_VM_BIND_OP_MAP, fx->bo, 0, VA_START + 8 * PAGE, PAGE),
+	};
+
+	assert_int_equal(bind1(fx, op(SHIM_MSM_VM_BIND_OP_MAP, fx->bo, 0, VA_START, 2 * PAGE)), 0);
+	assert_int_equal(shim.hold(fx->fd, true), 0);
+	setenv("GPUVA_SHIM_FAIL_JOB", "1:ENOMEM", 1);
+	assert_int_equal(bind1(fx, op(SHIM_MSM_VM_BIND_OP_MAP, fx->bo, 0, VA_START + 4 * PAGE, PAGE)), 0);
+	assert_int_equal(bind(fx, later, 2), 0);
+	assert_int_equal(shim.hold(fx->fd, false), 0);
+	assert_page_kind(fx->fd, 0, VA_START, GPUVA_SHIM_PAGE_NONE);
+	assert_page_bo(fx->fd, 0, VA_START + PAGE, fx->bo, PAGE);
+	assert_page_kind(fx->fd, 0, VA_START + 4 * PAGE, GPUVA_SHIM_PAGE_NONE);
+	assert_page_kind(fx->fd, 0, VA_START + 8 * PAGE, GPUVA_SHIM_PAGE_NONE);
+	assert_int_equal(bind1(fx, op(SHIM_MSM_VM_BIND_OP_UNMAP, 0, 0, VA_START, PAGE)), EPIPE);
+}
+
+static void
+a_failure_after_the_first_op_was_applied_poisons_the_vm(void **state)
+{
+	struct fx *fx = *state;
+	struct shim_msm_vm_bind_op ops[2] = {
+		op(SHIM_MSM_VM_BIND_OP_MAP, fx->bo, 0, VA_START, PAGE),
+		op(SHIM_MSM_VM_BIND_OP_MAP, fx->bo, PAGE, VA_START + PAGE, PAGE),
+	};
+	struct shim_msm_vm_bind b = bind_args(fx, ops, 2);
+
+	/* at op 0 nothing was applied: the VM stays usable */
+	setenv("GPUVA_SHIM_FAIL_BIND", "1:ENOMEM:0", 1);
+	assert_rejected(fx, &b, ENOMEM);
+	setenv("GPUVA_SHIM_FAIL_BIND", "1:ENOMEM:1", 1);
+	assert_rejected(fx, &b, ENOMEM);
+	assert_rejected(fx, &b, EPIPE);
+	assert_page_kind(fx->fd, 0, VA_START, GPUVA_SHIM_PAGE_NONE);
+}
+
+static void
+vm_bind_is_enomem_when_the_fd_s_vm_cannot_be_created(void **state)
+{
+	int fd = open_node();
+	struct shim_msm_vm_bind b = { .nr_ops = 0, .flags = 0x80, .queue_id = 999 };
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(set_param(fd, SHIM_MSM_PARAM_EN_VM_BIND, 1), 0);
+	setenv("GPUVA_SHIM_MSM_VM_ENOMEM", "1", 1);
+	/* after the GPU check, before the mode, flags and queue checks */
+	assert_int_equal(xioctl(fd, SHIM_IOCTL_MSM_VM_BIND, &b), ENOMEM);
+	assert_int_equal(shim.page_count(fd, 0), -ENOENT);	/* still no VM */
+	unsetenv("GPUVA_SHIM_MSM_VM_ENOMEM");
+	/* the fd is still undecided: the mode can change, then the VM comes */
+	assert_int_equal(set_param(fd, SHIM_MSM_PARAM_EN_VM_BIND, 1), 0);
+	assert_int_equal(get_param(fd, SHIM_MSM_PARAM_VA_START, &v), 0);
+	assert_int_equal(shim.page_count(fd, 0), 0);
+	close(fd);
+}
+
 int
 main(void)
 {
@@ -670,6 +1024,18 @@ main(void)
 		T(a_job_waits_for_its_in_fence_and_resets_in_syncobjs_flagged_reset),
 		T(an_injected_ioctl_failure_returns_its_errno_and_changes_nothing),
 		T(a_failed_job_signals_cleanly_runs_only_its_unmaps_and_then_everything_is_epipe),
+		T(without_a_gpu_en_vm_bind_and_vm_bind_are_enxio_and_change_nothing),
+		cmocka_unit_test(en_vm_bind_on_the_gpu_global_vm_is_einval_not_ebusy),
+		T(a_full_fd_table_fails_fence_fd_out_with_emfile_before_the_sync_checks),
+		T(an_interrupted_queue_lock_is_eintr_after_the_queue_checks_and_before_the_in_fence),
+		T(in_syncobj_points_without_timeline_support_are_eopnotsupp),
+		T(a_vm_bind_with_no_ops_is_a_pure_sync_point),
+		T(out_syncobjs_replace_a_binary_fence_and_add_a_timeline_point),
+		T(in_syncobj_points_are_truncated_to_32_bits),
+		T(syncobj_entries_are_read_with_min_stride_16_bytes),
+		T(a_job_starting_on_a_poisoned_vm_runs_only_its_unmaps),
+		T(a_failure_after_the_first_op_was_applied_poisons_the_vm),
+		cmocka_unit_test(vm_bind_is_enomem_when_the_fd_s_vm_cannot_be_created),
 	};
 
 	return cmocka_run_group_tests_name("msm", tests, NULL, NULL);

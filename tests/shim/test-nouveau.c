@@ -6,6 +6,9 @@
  */
 #include "test-common.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 #define KADDR (1ull << 39)
 #define KSIZE (1ull << 39)
 #define BASE 0x100000ull
@@ -55,6 +58,7 @@ fx_teardown(void **state)
 	struct fx *fx = *state;
 
 	unsetenv("GPUVA_SHIM_FAIL_BIND");
+	unsetenv("GPUVA_SHIM_EINTR_BIND");
 	close(fx->fd);
 	free(fx);
 	return 0;
@@ -479,6 +483,115 @@ an_injected_failure_returns_its_errno_and_changes_nothing(void **state)
 	assert_int_equal(bind1(fx, op(OP_MAP, 0, fx->bo, 0, BASE, PAGE)), 0);
 }
 
+static void
+channel_alloc_is_enodev_without_deciding_the_mode_and_pushbuf_is_enosys_after_vm_init(void **state)
+{
+	int fd = open_node();
+	uint64_t blob[11] = { 0 };
+
+	(void)state;
+	/* no channels: refused before it could disable VM_BIND */
+	assert_int_equal(xioctl(fd, SHIM_IOC(SHIM_IOC_RW, SHIM_NR_NOUVEAU_CHANNEL_ALLOC, 88), blob), ENODEV);
+	assert_int_equal(vm_init(fd, KADDR, KSIZE), 0);
+	assert_int_equal(xioctl(fd, SHIM_IOC(SHIM_IOC_RW, SHIM_NR_NOUVEAU_GEM_PUSHBUF, 64), blob), ENOSYS);
+	assert_int_equal(shim.page_count(fd, 0), 0);
+	close(fd);
+}
+
+/* ---- across ioctls: regions dying in a held job, interrupted waits (5.3, 5.4) ---- */
+
+/* An async UNMAP|SPARSE of [addr, +range) whose job stays parked. */
+static void
+destroy_region_held(struct fx *fx, uint64_t addr, uint64_t range)
+{
+	struct shim_nouveau_vm_bind_op o = op(OP_UNMAP, SPARSE, 0, 0, addr, range);
+	struct shim_nouveau_vm_bind b = bind_args(&o, 1, true);
+
+	assert_int_equal(shim.hold(fx->fd, true), 0);
+	assert_int_equal(xioctl(fx->fd, SHIM_IOCTL_NOUVEAU_VM_BIND, &b), 0);
+}
+
+static void
+a_region_dying_in_an_earlier_job_cannot_be_destroyed_again(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(bind1(fx, op(OP_MAP, SPARSE, 0, 0, BASE, 4 * PAGE)), 0);
+	assert_int_equal(bind1(fx, op(OP_MAP, 0, fx->bo, 0, BASE, PAGE)), 0);
+	destroy_region_held(fx, BASE, 4 * PAGE);
+	/* the job has not run: the page table still has the region */
+	assert_page_bo(fx->fd, 0, BASE, fx->bo, 0);
+	assert_page_kind(fx->fd, 0, BASE + PAGE, GPUVA_SHIM_PAGE_SPARSE);
+	assert_op_rejected(fx, op(OP_UNMAP, SPARSE, 0, 0, BASE, 4 * PAGE), ENOENT);
+	assert_int_equal(shim.hold(fx->fd, false), 0);
+	assert_page_kind(fx->fd, 0, BASE, GPUVA_SHIM_PAGE_NONE);
+	assert_page_kind(fx->fd, 0, BASE + PAGE, GPUVA_SHIM_PAGE_NONE);
+	assert_op_rejected(fx, op(OP_UNMAP, SPARSE, 0, 0, BASE, 4 * PAGE), ENOENT);
+}
+
+struct releaser {
+	pthread_t thread;
+	int fd;
+	atomic_bool released;
+};
+
+static void *
+release_later(void *arg)
+{
+	struct releaser *r = arg;
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+	nanosleep(&ts, NULL);
+	atomic_store(&r->released, true);
+	assert_int_equal(shim.hold(r->fd, false), 0);
+	return NULL;
+}
+
+static void
+a_map_over_a_region_dying_in_an_earlier_job_waits_for_that_job(void **state)
+{
+	struct fx *fx = *state;
+	struct releaser r = { .fd = fx->fd };
+
+	assert_int_equal(bind1(fx, op(OP_MAP, SPARSE, 0, 0, BASE, 4 * PAGE)), 0);
+	destroy_region_held(fx, BASE, 4 * PAGE);
+	assert_int_equal(pthread_create(&r.thread, NULL, release_later, &r), 0);
+	/* re-creating the region blocks until the destroying job has run */
+	assert_int_equal(bind1(fx, op(OP_MAP, SPARSE, 0, 0, BASE, 2 * PAGE)), 0);
+	assert_true(atomic_load(&r.released));
+	assert_int_equal(pthread_join(r.thread, NULL), 0);
+	assert_page_kind(fx->fd, 0, BASE + PAGE, GPUVA_SHIM_PAGE_SPARSE);
+	assert_page_kind(fx->fd, 0, BASE + 2 * PAGE, GPUVA_SHIM_PAGE_NONE);
+
+	/* the same for a plain MAP that touches a dying region */
+	r.released = false;
+	destroy_region_held(fx, BASE, 2 * PAGE);
+	assert_int_equal(pthread_create(&r.thread, NULL, release_later, &r), 0);
+	assert_int_equal(bind1(fx, op(OP_MAP, 0, fx->bo, 0, BASE + PAGE, 2 * PAGE)), 0);
+	assert_true(atomic_load(&r.released));
+	assert_int_equal(pthread_join(r.thread, NULL), 0);
+	assert_page_kind(fx->fd, 0, BASE, GPUVA_SHIM_PAGE_NONE);
+	assert_page_bo(fx->fd, 0, BASE + PAGE, fx->bo, 0);
+}
+
+static void
+a_sync_bind_woken_by_a_signal_returns_0_with_its_update_maybe_pending(void **state)
+{
+	struct fx *fx = *state;
+
+	setenv("GPUVA_SHIM_EINTR_BIND", "1", 1);
+	assert_int_equal(shim.hold(fx->fd, true), 0);
+	assert_int_equal(bind1(fx, op(OP_MAP, 0, fx->bo, 0, BASE, PAGE)), 0);
+	assert_page_kind(fx->fd, 0, BASE, GPUVA_SHIM_PAGE_NONE);
+	assert_int_equal(shim.hold(fx->fd, false), 0);
+	assert_page_bo(fx->fd, 0, BASE, fx->bo, 0);
+	/* an uninterrupted sync bind waits, held or not */
+	assert_int_equal(shim.hold(fx->fd, true), 0);
+	assert_int_equal(bind1(fx, op(OP_MAP, 0, fx->bo, PAGE, BASE + PAGE, PAGE)), 0);
+	assert_page_bo(fx->fd, 0, BASE + PAGE, fx->bo, PAGE);
+	assert_int_equal(shim.hold(fx->fd, false), 0);
+}
+
 int
 main(void)
 {
@@ -513,6 +626,10 @@ main(void)
 		T(map_replaces_mappings_unmap_covers_holes_and_the_pte_kind_is_kept),
 		T(an_async_bind_signals_its_syncobj_when_the_job_has_run_and_0_ops_are_a_sync_point),
 		T(an_injected_failure_returns_its_errno_and_changes_nothing),
+		cmocka_unit_test(channel_alloc_is_enodev_without_deciding_the_mode_and_pushbuf_is_enosys_after_vm_init),
+		T(a_region_dying_in_an_earlier_job_cannot_be_destroyed_again),
+		T(a_map_over_a_region_dying_in_an_earlier_job_waits_for_that_job),
+		T(a_sync_bind_woken_by_a_signal_returns_0_with_its_update_maybe_pending),
 	};
 
 	return cmocka_run_group_tests_name("nouveau", tests, NULL, NULL);

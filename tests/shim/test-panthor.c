@@ -495,6 +495,33 @@ a_wait_may_use_an_earlier_op_s_signal_but_not_a_later_one_s(void **state)
 }
 
 static void
+a_bad_wait_sync_is_reported_only_when_every_op_and_signal_is_valid(void **state)
+{
+	struct fx *fx = *state;
+	struct shim_panthor_sync_op w = { .handle = 999 };
+	struct shim_panthor_sync_op sig = { .flags = SHIM_PANTHOR_SYNC_OP_SIGNAL, .handle = 998 };
+	struct shim_panthor_vm_bind_op ops[2] = {
+		op(TYPE_MAP, fx->bo, 0, BASE, PAGE),
+		op(TYPE_MAP, fx->bo, 0, BASE + PAGE + 1, PAGE),
+	};
+	struct shim_panthor_vm_bind b = bind_args(fx, ops, 2, true);
+
+	ops[0].syncs = (struct shim_panthor_obj_array){ .stride = sizeof(w), .count = 1, .array = (uintptr_t)&w };
+	/* a later invalid op wins over op 0's unknown wait handle */
+	assert_rejected(fx, &b, EINVAL);
+	/* so does a later op's unknown signal handle (EINVAL, not ENOENT) */
+	ops[1].va = BASE + PAGE;
+	ops[1].syncs = (struct shim_panthor_obj_array){ .stride = sizeof(sig), .count = 1,
+							.array = (uintptr_t)&sig };
+	assert_rejected(fx, &b, EINVAL);
+	sig.handle = syncobj_new(fx->fd, false);
+	assert_rejected(fx, &b, ENOENT);
+	w.handle = syncobj_new(fx->fd, true);
+	assert_int_equal(xioctl(fx->fd, SHIM_IOCTL_PANTHOR_VM_BIND, &b), 0);
+	assert_page_bo(fx->fd, fx->vm, BASE + PAGE, fx->bo, 0);
+}
+
+static void
 signal_syncs_signal_when_the_op_s_job_has_run(void **state)
 {
 	struct fx *fx = *state;
@@ -600,6 +627,7 @@ main(void)
 		T(sync_ops_reject_bad_flags_types_and_binary_points),
 		T(signal_on_an_unknown_handle_is_einval_and_wait_on_one_enoent),
 		T(a_wait_may_use_an_earlier_op_s_signal_but_not_a_later_one_s),
+		T(a_bad_wait_sync_is_reported_only_when_every_op_and_signal_is_valid),
 		T(signal_syncs_signal_when_the_op_s_job_has_run),
 		T(map_over_a_mapping_replaces_it_and_unmap_may_cover_holes),
 		T(gem_close_does_not_unmap),
