@@ -267,6 +267,23 @@ fix_path(const struct hole_path *p)
 }
 
 /*
+ * The hole at the end of @p grew to @size: a maximum can only rise to it,
+ * so no children need reading, and the walk stops at the first node whose
+ * maximum is already that large (so is every one above it).
+ */
+static void
+fix_path_grew(const struct hole_path *p, uint64_t size)
+{
+	for (int k = p->k; k-- > 0;) {
+		struct heap_node *a = heap_node_of(p->n[k]);
+
+		if (a->max >= size)
+			break;
+		a->max = size;
+	}
+}
+
+/*
  * Descend towards @key and keep the whole path in @p. The hole with the
  * largest key <= @key is p->n[*le - 1], the one with the smallest key > @key
  * is p->n[*gt - 1] (0: no such hole). Both lie on this one descent: they
@@ -479,14 +496,14 @@ release(struct gpuva_heap *heap, struct heap_node *rec)
 	} else if (mp) {
 		prev->size += size;
 		path.k = le;
-		fix_path(&path);
+		fix_path_grew(&path, prev->size);
 		node_put(heap, rec);
 	} else if (mn) {
 		/* same in-order position: the range below next was used */
 		next->node.key = addr;
 		next->size += size;
 		path.k = gt;
-		fix_path(&path);
+		fix_path_grew(&path, next->size);
 		node_put(heap, rec);
 	} else {
 		rec->size = size;
