@@ -29,17 +29,6 @@ now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static bool
-parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-
-	if (!s || !*s || *s == '-')
-		return false;
-	*v = strtoull(s, &end, 0);
-	return !*end;
-}
-
 static void
 add_stats(struct player_stats *to, const struct player_stats *a,
 	  const struct player_stats *b)
@@ -120,10 +109,10 @@ cmd_bench(int argc, char **argv)
 
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--n") && i + 1 < argc) {
-			if (!parse_u64(argv[++i], &n) || !n)
+			if (!trace_parse_u64(argv[++i], &n) || !n)
 				goto usage;
 		} else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
-			if (!parse_u64(argv[++i], &seed))
+			if (!trace_parse_u64(argv[++i], &seed))
 				goto usage;
 		} else if (!strcmp(argv[i], "--ops-list")) {
 			p.list_mode = true;

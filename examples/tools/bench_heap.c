@@ -501,17 +501,6 @@ bench_one(const char *name, uint64_t n, uint64_t ops, uint64_t list_ops_opt,
 	return 0;
 }
 
-static bool
-parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-
-	if (!s || !*s || *s == '-')
-		return false;
-	*v = strtoull(s, &end, 0);
-	return !*end;
-}
-
 bool
 bench_heap_handles(const char *scenario)
 {
@@ -533,7 +522,7 @@ cmd_bench_heap(int argc, char **argv)
 			      !strcmp(argv[i], "--seed") ? &seed :
 			      !strcmp(argv[i], "--reps") ? &reps : NULL;
 
-		if (v && i + 1 < argc && parse_u64(argv[i + 1], v)) {
+		if (v && i + 1 < argc && trace_parse_u64(argv[i + 1], v)) {
 			i++;
 		} else if (!v && !name && bench_heap_handles(argv[i])) {
 			name = argv[i];

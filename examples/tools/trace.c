@@ -94,8 +94,8 @@ trace_print_req(FILE *f, const struct trace_req *r)
 }
 
 /* Hex with 0x, or decimal (a leading 0 is not octal); no sign, no blanks. */
-static bool
-parse_num(const char *s, uint64_t *out)
+bool
+trace_parse_u64(const char *s, uint64_t *out)
 {
 	int base = 10;
 	char *end;
@@ -148,7 +148,7 @@ trace_parse_line(char *line, bool have_vm, struct trace_req *req,
 	if (!nt)
 		return 0;
 	for (int i = 1; i < nt; i++) {
-		if (!parse_num(tok[i], &v[i - 1])) {
+		if (!trace_parse_u64(tok[i], &v[i - 1])) {
 			*err = "bad number";
 			return -1;
 		}

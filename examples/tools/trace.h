@@ -59,6 +59,9 @@ uint64_t trace_default_n(const char *name);
 
 void trace_buf_fini(struct trace_buf *b);
 
+/* Parse a number as traces write them: 0x hex or decimal, nothing else. */
+bool trace_parse_u64(const char *s, uint64_t *out);
+
 /* Echo a request as replay does: "> " and the normalised command. */
 void trace_print_req(FILE *f, const struct trace_req *r);
 

@@ -39,6 +39,13 @@
 #define GPUVA_ALIGN8 _Alignas(8)
 #endif
 
+/**
+ * Log callback: receives every rejection reason of the object it was set
+ * on (VM or heap), one line, no newline. Called from the rejecting call,
+ * with whatever lock that call holds. @since 0.1
+ */
+typedef void (*gpuva_log_fn)(void *priv, const char *reason);
+
 /** Library version, as major * 10000 + minor * 100 + micro. @since 0.1 */
 #define GPUVA_VERSION 100
 

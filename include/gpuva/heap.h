@@ -126,8 +126,6 @@ struct gpuva_heap_stats {
 	size_t bytes;
 };
 
-/** Log callback: receives every rejection reason, one line, no newline. */
-typedef void (*gpuva_heap_log_fn)(void *priv, const char *reason);
 
 /** @name Lifecycle */
 /**@{*/
@@ -175,7 +173,7 @@ gpuva_heap_last_error(const struct gpuva_heap *heap);
  * @since 0.1
  */
 GPUVA_EXPORT void
-gpuva_heap_set_log_fn(struct gpuva_heap *heap, gpuva_heap_log_fn fn,
+gpuva_heap_set_log_fn(struct gpuva_heap *heap, gpuva_log_fn fn,
 		      void *priv);
 
 /**@}*/

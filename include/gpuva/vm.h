@@ -149,8 +149,6 @@ struct gpuva_vm_desc {
 	struct gpuva_vm_alloc alloc;	/**< allocation callbacks, may be zero */
 };
 
-/** Log callback: receives every rejection reason, one line, no newline. */
-typedef void (*gpuva_log_fn)(void *priv, const char *reason);
 
 /**
  * Create a VM.

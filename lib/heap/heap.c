@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/util.h"
 #include "heap_internal.h"
 
 int
@@ -48,17 +49,10 @@ heap_reject(struct gpuva_heap *heap, int err, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(heap->last_error, sizeof(heap->last_error), fmt, ap);
+	err = util_reject(heap->last_error, sizeof(heap->last_error),
+			  heap->log_fn, heap->log_priv, err, fmt, ap);
 	va_end(ap);
-	if (heap->log_fn)
-		heap->log_fn(heap->log_priv, heap->last_error);
 	return err;
-}
-
-static bool
-is_pow2(uint64_t v)
-{
-	return v && !(v & (v - 1));
 }
 
 /* Last byte of [addr, addr + size); size > 0 and no overflow assumed. */
@@ -376,7 +370,7 @@ gpuva_heap_last_error(const struct gpuva_heap *heap)
 }
 
 void
-gpuva_heap_set_log_fn(struct gpuva_heap *heap, gpuva_heap_log_fn fn,
+gpuva_heap_set_log_fn(struct gpuva_heap *heap, gpuva_log_fn fn,
 		      void *priv)
 {
 	heap->log_fn = fn;
@@ -711,7 +705,7 @@ gpuva_heap_alloc_in_range(struct gpuva_heap *heap, uint64_t size,
 		return heap_reject(heap, -EINVAL, REQ ": no out address", REQ_ARGS);
 	if (size == 0)
 		return heap_reject(heap, -EINVAL, REQ ": size is zero", REQ_ARGS);
-	if (!is_pow2(align))
+	if (!util_is_pow2(align))
 		return heap_reject(heap, -EINVAL,
 				   REQ ": align is not a power of two", REQ_ARGS);
 	if (flags & ~known)

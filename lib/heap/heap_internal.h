@@ -74,7 +74,7 @@ struct gpuva_heap {
 	/* tests: make the next slab refill or table growth fail, as malloc would */
 	bool fail_refill;
 
-	gpuva_heap_log_fn log_fn;
+	gpuva_log_fn log_fn;
 	void *log_priv;
 	char last_error[HEAP_ERROR_MAX];
 };

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/util.h"
 #include "vm_internal.h"
 
 /* Mappings per slab page: 64 KiB of 64-byte slots. */
@@ -34,17 +35,10 @@ vm_reject(struct gpuva_vm *vm, int err, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(vm->last_error, sizeof(vm->last_error), fmt, ap);
+	err = util_reject(vm->last_error, sizeof(vm->last_error), vm->log_fn,
+			  vm->log_priv, err, fmt, ap);
 	va_end(ap);
-	if (vm->log_fn)
-		vm->log_fn(vm->log_priv, vm->last_error);
 	return err;
-}
-
-static bool
-is_pow2(uint64_t v)
-{
-	return v && !(v & (v - 1));
 }
 
 int
@@ -62,7 +56,7 @@ gpuva_vm_create(const struct gpuva_vm_desc *desc, struct gpuva_vm **out)
 	if (desc->reserved_range &&
 	    desc->reserved_range - 1 > UINT64_MAX - desc->reserved_start)
 		return -EINVAL;
-	if (ps && (!is_pow2(ps) || (desc->start | desc->range) & (ps - 1) ||
+	if (ps && (!util_is_pow2(ps) || (desc->start | desc->range) & (ps - 1) ||
 		   (desc->reserved_range &&
 		    (desc->reserved_start | desc->reserved_range) & (ps - 1))))
 		return -EINVAL;
