@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The public headers as a driver's C compiler sees them: built with
- * -std=c11, -pedantic, -Werror and most warnings on (tests/api/meson.build),
- * using the static inline helpers and the embedding pattern of style.md.
- * header-alone.sh checks each header on its own.
+ * The public headers as a driver's compiler sees them: built as C11 and,
+ * through build-pedantic.cpp, as C++11 and C++17, with -pedantic, -Werror
+ * and most warnings on (tests/api/meson.build), using the static inline
+ * helpers and the embedding pattern of style.md. So it is written in the
+ * common subset of C and C++. header-alone.sh checks each header alone.
  */
+#include <string.h>
+
 #include <gpuva/gpuva.h>
 
 struct drv_va {
@@ -21,8 +24,13 @@ to_drv_va(struct gpuva *va)
 int
 main(void)
 {
-	struct drv_va v = { .pte_flags = 1 };
-	struct gpuva_op op = { .type = GPUVA_OP_REMAP };
+	struct drv_va v;
+	struct gpuva_op op;
+
+	memset(&v, 0, sizeof(v));
+	memset(&op, 0, sizeof(op));
+	v.pte_flags = 1;
+	op.type = GPUVA_OP_REMAP;
 
 	/* the static inline helpers compile and give the obvious answers */
 	return to_drv_va(&v.base) == &v && !gpuva_op_remap_has_prev(&op.remap) &&

@@ -412,24 +412,30 @@ check_vm(struct fx *fx)
 			 fx_mode_name(fx), gpuva_vm_last_error(fx->vm));
 }
 
+/* Op-list mode: log and apply a plan made with result @ret. */
+static int
+apply_planned(struct fx *fx, int ret)
+{
+	if (ret)
+		return ret;
+	fx_log_list(fx, &fx->ops);
+	ret = gpuva_vm_apply_ops(fx->vm, &fx->ops);
+	/* as a driver does: drop the applied plan (and its hold on the
+	 * vm_bo), keep the storage */
+	gpuva_ops_reset(&fx->ops);
+	return ret;
+}
+
 int
 fx_map_req(struct fx *fx, const struct gpuva_map_req *req)
 {
 	int ret;
 
 	log_clear(fx);
-	if (fx->mode == FX_STEPS) {
+	if (fx->mode == FX_STEPS)
 		ret = gpuva_vm_sm_map(fx->vm, req, &fx_steps, fx);
-	} else {
-		ret = gpuva_vm_sm_map_ops(fx->vm, req, &fx->ops);
-		if (ret == 0) {
-			fx_log_list(fx, &fx->ops);
-			ret = gpuva_vm_apply_ops(fx->vm, &fx->ops);
-			/* as a driver does: drop the applied plan (and its
-			 * hold on the vm_bo), keep the storage */
-			gpuva_ops_reset(&fx->ops);
-		}
-	}
+	else
+		ret = apply_planned(fx, gpuva_vm_sm_map_ops(fx->vm, req, &fx->ops));
 	if (ret == 0)
 		check_vm(fx);
 	return ret;
@@ -452,18 +458,11 @@ fx_unmap(struct fx *fx, uint64_t addr, uint64_t range)
 	int ret;
 
 	log_clear(fx);
-	if (fx->mode == FX_STEPS) {
+	if (fx->mode == FX_STEPS)
 		ret = gpuva_vm_sm_unmap(fx->vm, addr, range, &fx_steps, fx);
-	} else {
-		ret = gpuva_vm_sm_unmap_ops(fx->vm, addr, range, &fx->ops);
-		if (ret == 0) {
-			fx_log_list(fx, &fx->ops);
-			ret = gpuva_vm_apply_ops(fx->vm, &fx->ops);
-			/* as a driver does: drop the applied plan (and its
-			 * hold on the vm_bo), keep the storage */
-			gpuva_ops_reset(&fx->ops);
-		}
-	}
+	else
+		ret = apply_planned(fx, gpuva_vm_sm_unmap_ops(fx->vm, addr, range,
+							      &fx->ops));
 	if (ret == 0)
 		check_vm(fx);
 	return ret;
