@@ -359,6 +359,26 @@ find_path(const struct gpuva_tree *t, uint64_t key, node_t **stk,
 }
 
 /*
+ * After a remove: the first @keep path entries still lead from the root to
+ * where they did. Keep them as the cached path, so that an insert near the
+ * removed key (a page unbound, then bound again) starts down there.
+ */
+static void
+path_keep(struct gpuva_tree *t, int keep)
+{
+	struct gpuva_tree_path *pa = &t->path;
+
+	pa->lo = pa->hi = NULL;
+	for (int i = 0; i + 1 < keep; i++) {
+		if (pa->dir[i])
+			pa->lo = pa->node[i];
+		else
+			pa->hi = pa->node[i];
+	}
+	pa->depth = keep > 0 ? (unsigned)keep : 0;
+}
+
+/*
  * Depth of @n with the path to it in t->path's arrays: the cached path
  * when @n is on it, else a fresh descent written over it.
  */
@@ -445,8 +465,12 @@ tree_remove(struct gpuva_tree *t, node_t *n)
 	/* augmented data before rotations, as in tree_insert() */
 	augment_stack(t, stk, top + 1);
 
-	/* Rebalance: the subtree on side dirs[i] of stk[i] got shorter. */
-	int i;
+	/*
+	 * Rebalance: the subtree on side dirs[i] of stk[i] got shorter.
+	 * keep: how many path entries from the root still lead where they
+	 * did (n's ancestors, down to the first rotated node).
+	 */
+	int i, keep = k;
 
 	for (i = top; i >= 0; i--) {
 		node_t *p = stk[i];
@@ -463,6 +487,7 @@ tree_remove(struct gpuva_tree *t, node_t *n)
 		int s = !dir;
 		node_t *c = tree_link_ptr(p->link[s]), *nt;
 
+		keep = i < keep ? i : keep;
 		if (is_balanced(c)) {
 			nt = rotate_single(t, p, s);
 			set_heavy(p, s);
@@ -479,6 +504,7 @@ tree_remove(struct gpuva_tree *t, node_t *n)
 		}
 		relink(t, stk, dirs, i, nt);
 	}
+	path_keep(t, keep);
 }
 
 void

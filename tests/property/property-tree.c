@@ -145,8 +145,13 @@ probe(struct gpuva_tree *t, struct item *items, size_t step)
 	}
 	if (item_of(tree_find_le(t, key)) != want)
 		FAIL_AT(step, "tree_find_le differs from the model");
-	/* the caching lookup answers the same */
-	if (item_of(tree_find_le_path(t, key)) != want)
+	/*
+	 * The caching lookup answers the same; only sometimes, so that the
+	 * path a change leaves behind (a remove keeps the part above it) is
+	 * what the next change starts from.
+	 */
+	if (rnd() % 4 == 0 &&
+	    item_of(tree_find_le_path(t, key)) != want)
 		FAIL_AT(step, "tree_find_le_path differs from the model");
 	if (item_of(tree_find(t, key)) !=
 	    (want && want->node.key == key ? want : NULL))
