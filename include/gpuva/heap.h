@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file
- * The heap: a GPU virtual address allocator in O(log n).
+ * The heap: a GPU virtual address allocator in O(log n) (O(t) for t <= 256
+ * holes, see "Small heaps").
  *
  * With VM_BIND the driver picks every GPU address itself (msm even refuses
  * the kernel-allocated iova calls once VM_BIND is on). Mesa's util_vma_heap
@@ -40,6 +41,23 @@
  * allocation or reservation around an address (a free inside one, a fixed
  * range on a taken byte) costs O(log n + k) instead, k being the
  * allocations and reservations between that address and the hole below it.
+ *
+ * Small heaps: while a heap has at most 256 holes it keeps them in a sorted
+ * array instead of the tree ("flat mode"), because scanning a few hundred
+ * contiguous holes costs less than descending a tree. It moves them to the
+ * tree when a 257th hole appears, and back once the tree is down to 128
+ * holes (the gap keeps a heap near the limit from switching on every call).
+ * Below the switch, allocation, fixed allocation, reservation and free are
+ * O(t) instead of O(log n), t <= 256 being the number of holes, and so are
+ * gpuva_heap_get_stats() (it scans for the largest hole) and the rejections
+ * above (O(t + k)); gpuva_heap_is_free() stays O(log t). Above it, every
+ * bound stated here and per function holds. A switch costs O(t log t), t
+ * about 256, and comes at most once per 128 holes made or merged. The
+ * placement rule, the near-miss budget, the errors and their reasons are
+ * the same in both modes: which one a heap is in only shows in its speed
+ * and in gpuva_heap_get_stats().bytes. Flat mode keeps at least 256 spare
+ * nodes (a slab page), so that a free which adds the 257th hole can build
+ * the tree without allocating: free never fails with -ENOMEM.
  *
  * Standalone or per VM: a heap is usable on its own, like util_vma_heap
  * (gpuva_heap_create()), or owned by a VM over its range minus the
@@ -198,8 +216,9 @@ gpuva_heap_set_log_fn(struct gpuva_heap *heap, gpuva_log_fn fn,
  * @retval -ENOMEM  a node or a bigger allocation table could not be
  *                  allocated (heap unchanged)
  *
- * Complexity: O(log n) amortised; see the file overview for the bounded
- * near-miss search and its fallback.
+ * Complexity: O(log n) amortised; O(t) with t <= 256 holes below the
+ * flat-mode switch. See the file overview for the bounded near-miss search
+ * and its fallback, and for the switch.
  * @since 0.1
  */
 GPUVA_EXPORT int
@@ -227,7 +246,8 @@ gpuva_heap_alloc(struct gpuva_heap *heap, uint64_t size, uint64_t align,
  * @retval -ENOMEM  a node or a bigger allocation table could not be
  *                  allocated (heap unchanged)
  *
- * Complexity: O(log n) amortised, as gpuva_heap_alloc().
+ * Complexity: O(log n) amortised, O(t) below the switch, as
+ * gpuva_heap_alloc().
  * @since 0.1
  */
 GPUVA_EXPORT int
@@ -246,7 +266,8 @@ gpuva_heap_alloc_in_range(struct gpuva_heap *heap, uint64_t size,
  *                  allocated (heap unchanged)
  *
  * Complexity: O(log n) amortised; O(log n + k) for -ENOSPC, whose reason
- * names the owner of the taken byte (see the file overview).
+ * names the owner of the taken byte (see the file overview). Below the
+ * flat-mode switch, O(t) and O(t + k), t <= 256 holes.
  * @since 0.1
  */
 GPUVA_EXPORT int
@@ -262,7 +283,8 @@ gpuva_heap_alloc_fixed(struct gpuva_heap *heap, uint64_t addr, uint64_t size);
  *
  * Never needs memory, so never fails for a live allocation.
  * Complexity: O(log n); O(log n + k) for a rejected @p addr that is not
- * the start of an allocation (see the file overview).
+ * the start of an allocation (see the file overview). Below the flat-mode
+ * switch, O(t) and O(t + k), t <= 256 holes.
  * @since 0.1
  */
 GPUVA_EXPORT int
@@ -292,7 +314,8 @@ gpuva_heap_reserve(struct gpuva_heap *heap, uint64_t addr, uint64_t size);
  *                  size), or the range a VM reserved for the kernel
  *
  * Complexity: O(log n); O(log n + k) for a rejected @p addr that is not
- * the start of a reservation, as gpuva_heap_free().
+ * the start of a reservation; O(t), O(t + k) below the switch, as
+ * gpuva_heap_free().
  * @since 0.1
  */
 GPUVA_EXPORT int
@@ -303,7 +326,11 @@ gpuva_heap_unreserve(struct gpuva_heap *heap, uint64_t addr, uint64_t size);
 /** @name Queries and iteration */
 /**@{*/
 
-/** Fill @p stats. Cannot fail. O(1). @since 0.1 */
+/**
+ * Fill @p stats. Cannot fail. O(1); O(t) below the flat-mode switch (a scan
+ * for the largest hole, t <= 256 holes; see the file overview).
+ * @since 0.1
+ */
 GPUVA_EXPORT void
 gpuva_heap_get_stats(const struct gpuva_heap *heap,
 		     struct gpuva_heap_stats *stats);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The heap layer: GPU address allocation over free holes, in O(log n).
+ * The heap layer: GPU address allocation over free holes, in O(log n)
+ * (O(t) while there are at most HEAP_FLAT_MAX holes).
  *
  * Why: with VM_BIND every UMD picks its own GPU addresses. Mesa's
  * util_vma_heap keeps holes in a list and walks it on every alloc and free,
@@ -27,6 +28,16 @@
  * searches instead for holes of size >= size + align - 1 (plus the no-span
  * slack), which fit whatever their offset: that search is O(log n) again.
  * Only when no such hole exists does it go through all near misses.
+ *
+ * Small heaps: up to HEAP_FLAT_MAX holes live in two sorted arrays in the
+ * heap (starts, sizes) instead of the tree, and every search is a scan:
+ * O(t) for t holes, but without a data-dependent branch per tree level or
+ * maxima to redo, which is what made the tree slower than a plain list at
+ * a hundred allocations. The search visits the same holes in the same
+ * order with the same budget as in the tree, so placement does not depend
+ * on the mode. The holes move to the tree when the array overflows and
+ * back when the tree is down to HEAP_FLAT_LOW; flat mode keeps enough spare
+ * nodes for the move, so a free still needs no memory.
  *
  * What it leaves out: thread safety (the caller's lock, as for the VM),
  * knowledge of mappings (the heap only hands out addresses) and partial
@@ -319,13 +330,169 @@ hole_root(const struct gpuva_heap *heap)
 	return heap_node_of(tree_root(&heap->holes));
 }
 
+/* ---- flat mode ------------------------------------------------------ */
+
+/*
+ * With few holes, a descent of the tree (a data-dependent branch per level,
+ * maxima redone on the way back) costs more than reading every hole: the
+ * holes then sit in two small sorted arrays inside the heap, and a search,
+ * a free or a fixed range scans them, O(t) for t <= HEAP_FLAT_MAX holes.
+ */
+
+/*
+ * How many flat holes start at or below @addr. Not a binary search: its
+ * steps wait on each other's loads. Counting first the blocks of 16 whose
+ * first hole is low enough, then the holes in the last such block, makes
+ * every comparison independent of the others (and of branches).
+ */
+static size_t
+flat_upper(const struct gpuva_heap *heap, uint64_t addr)
+{
+	const uint64_t *a = heap->flat_addr;
+	size_t n = heap->flat_n, blocks = 0, i, end, c;
+
+	for (i = 0; i < n; i += 16)
+		blocks += a[i] <= addr;
+	if (blocks == 0)
+		return 0;
+	/* sorted: all of the earlier blocks are at or below addr */
+	c = i = (blocks - 1) * 16;
+	end = i + 16 < n ? i + 16 : n;
+	for (; i < end; i++)
+		c += a[i] <= addr;
+	return c;
+}
+
+static void
+flat_insert(struct gpuva_heap *heap, size_t i, uint64_t addr, uint64_t size)
+{
+	size_t move = heap->flat_n - i;
+
+	memmove(&heap->flat_addr[i + 1], &heap->flat_addr[i],
+		move * sizeof(heap->flat_addr[0]));
+	memmove(&heap->flat_size[i + 1], &heap->flat_size[i],
+		move * sizeof(heap->flat_size[0]));
+	heap->flat_addr[i] = addr;
+	heap->flat_size[i] = size;
+	heap->flat_n++;
+}
+
+static void
+flat_delete(struct gpuva_heap *heap, size_t i)
+{
+	size_t move = heap->flat_n - i - 1;
+
+	memmove(&heap->flat_addr[i], &heap->flat_addr[i + 1],
+		move * sizeof(heap->flat_addr[0]));
+	memmove(&heap->flat_size[i], &heap->flat_size[i + 1],
+		move * sizeof(heap->flat_size[0]));
+	heap->flat_n--;
+}
+
+static uint64_t
+flat_largest(const struct gpuva_heap *heap)
+{
+	uint64_t m = 0;
+
+	for (size_t i = 0; i < heap->flat_n; i++)
+		m = heap->flat_size[i] > m ? heap->flat_size[i] : m;
+	return m;
+}
+
+/*
+ * Move the flat holes into the tree. Takes one spare node per hole: flat
+ * mode always keeps HEAP_FLAT_MAX of them, so this cannot fail.
+ */
+static void
+to_tree(struct gpuva_heap *heap)
+{
+	for (size_t i = 0; i < heap->flat_n; i++) {
+		struct heap_node *h = node_get(heap);
+
+		h->node.key = heap->flat_addr[i];
+		h->size = heap->flat_size[i];
+		tree_insert(&heap->holes, &h->node);
+	}
+	heap->flat_n = 0;
+	heap->flat = false;
+}
+
+/*
+ * Go flat when the tree has shrunk to HEAP_FLAT_LOW holes, and the spare
+ * nodes (with the tree's, given back) cover a later to_tree(); else stay a
+ * tree until the next alloc or reserve, which refills them (spare_want()).
+ */
+static void
+maybe_to_flat(struct gpuva_heap *heap)
+{
+	struct gpuva_tree_node *n, *next;
+	size_t i = 0;
+
+	if (heap->holes.count > HEAP_FLAT_LOW ||
+	    heap->spare_count + heap->holes.count < HEAP_FLAT_MAX)
+		return;
+	for (n = tree_first(&heap->holes); n; n = next) {
+		next = tree_next(n);
+		heap->flat_addr[i] = n->key;
+		heap->flat_size[i] = heap_node_of(n)->size;
+		i++;
+		node_put(heap, heap_node_of(n));
+	}
+	tree_init(&heap->holes, hole_augment);
+	heap->flat_n = i;
+	heap->flat = true;
+}
+
+/*
+ * Spare nodes an operation that adds a record takes before it starts. Flat
+ * mode: the record, and a to_tree() of a full array with its split-off
+ * hole. A tree small enough to go flat takes as many, so that it can.
+ */
+static size_t
+spare_want(const struct gpuva_heap *heap)
+{
+	if (heap->flat || heap->holes.count <= HEAP_FLAT_LOW)
+		return HEAP_FLAT_MAX + 2;
+	return 2;
+}
+
+/* The hole with the largest start <= @addr: false when there is none. */
+static bool
+hole_le(const struct gpuva_heap *heap, uint64_t addr, uint64_t *hs,
+	uint64_t *hlen)
+{
+	if (heap->flat) {
+		size_t i = flat_upper(heap, addr);
+
+		if (i == 0)
+			return false;
+		*hs = heap->flat_addr[i - 1];
+		*hlen = heap->flat_size[i - 1];
+		return true;
+	}
+	struct heap_node *h = heap_node_of(tree_find_le(&heap->holes, addr));
+
+	if (!h)
+		return false;
+	*hs = h->node.key;
+	*hlen = h->size;
+	return true;
+}
+
+static uint64_t
+largest_hole(const struct gpuva_heap *heap)
+{
+	if (heap->flat)
+		return flat_largest(heap);
+	return hole_root(heap) ? hole_root(heap)->max : 0;
+}
+
 /* ---- lifecycle ------------------------------------------------------ */
 
 int
 gpuva_heap_create(uint64_t start, uint64_t range, struct gpuva_heap **out)
 {
 	struct gpuva_heap *heap;
-	struct heap_node *h;
 
 	if (!out || range == 0 || start > UINT64_MAX - (range - 1))
 		return -EINVAL;
@@ -335,14 +502,15 @@ gpuva_heap_create(uint64_t start, uint64_t range, struct gpuva_heap **out)
 	tree_init(&heap->holes, hole_augment);
 	heap->start = start;
 	heap->last = last_of(start, range);
-	if (spare_refill(heap, 1)) {
+	/* flat mode keeps HEAP_FLAT_MAX spares: see heap_internal.h */
+	if (spare_refill(heap, HEAP_FLAT_MAX)) {
 		free(heap);
 		return -ENOMEM;
 	}
-	h = node_get(heap);
-	h->node.key = start;
-	h->size = range;
-	tree_insert(&heap->holes, &h->node);
+	heap->flat = true;
+	heap->flat_n = 1;
+	heap->flat_addr[0] = start;
+	heap->flat_size[0] = range;
 	heap->free_bytes = range;
 	*out = heap;
 	return 0;
@@ -379,6 +547,27 @@ gpuva_heap_set_log_fn(struct gpuva_heap *heap, gpuva_log_fn fn,
 
 /* ---- carving and merging -------------------------------------------- */
 
+/* Record [x, x + size) as used; the caller has made room. */
+static void
+rec_add(struct gpuva_heap *heap, uint64_t x, uint64_t size, enum heap_kind kind)
+{
+	struct heap_node *rec = node_get(heap);
+
+	rec->node.key = x;
+	rec->size = size;
+	rec->kind = kind;
+	rec_link(heap, rec);
+
+	heap->free_bytes -= size;
+	if (kind == HEAP_KIND_ALLOC) {
+		heap->allocations++;
+		heap->allocated_bytes += size;
+	} else {
+		heap->reservations++;
+		heap->reserved_bytes += size;
+	}
+}
+
 /*
  * Record [x, x + size), which lies inside the hole at the end of @path, as
  * used (@kind), and cut it out of that hole. Needs up to two spare nodes
@@ -393,7 +582,6 @@ carve(struct gpuva_heap *heap, const struct hole_path *path, uint64_t x,
 	uint64_t s = h->node.key;
 	uint64_t left = x - s;
 	uint64_t right = h->size - left - size;
-	struct heap_node *rec;
 
 	if (left == 0 && right == 0) {
 		tree_remove(&heap->holes, &h->node);
@@ -418,20 +606,77 @@ carve(struct gpuva_heap *heap, const struct hole_path *path, uint64_t x,
 		r->size = right;
 		tree_insert(&heap->holes, &r->node);
 	}
-	rec = node_get(heap);
-	rec->node.key = x;
-	rec->size = size;
-	rec->kind = kind;
-	rec_link(heap, rec);
+	rec_add(heap, x, size, kind);
+	if (heap->holes.count <= HEAP_FLAT_LOW)
+		maybe_to_flat(heap);
+}
 
-	heap->free_bytes -= size;
-	if (kind == HEAP_KIND_ALLOC) {
-		heap->allocations++;
-		heap->allocated_bytes += size;
+/*
+ * carve() for flat mode: [x, x + size) lies in flat hole @i. A split of a
+ * full array moves the holes to the tree first (spare_want() covered it).
+ */
+static void
+flat_carve(struct gpuva_heap *heap, size_t i, uint64_t x, uint64_t size,
+	   enum heap_kind kind)
+{
+	uint64_t s = heap->flat_addr[i];
+	uint64_t left = x - s;
+	uint64_t right = heap->flat_size[i] - left - size;
+
+	if (left && right) {
+		if (heap->flat_n == HEAP_FLAT_MAX) {
+			struct hole_path path;
+			int le, gt;
+
+			to_tree(heap);
+			hole_descend(heap, x, &path, &le, &gt);
+			path.k = le;
+			carve(heap, &path, x, size, kind);
+			return;
+		}
+		heap->flat_size[i] = left;
+		flat_insert(heap, i + 1, x + size, right);
+	} else if (left) {
+		heap->flat_size[i] = left;
+	} else if (right) {
+		heap->flat_addr[i] = x + size;
+		heap->flat_size[i] = right;
 	} else {
-		heap->reservations++;
-		heap->reserved_bytes += size;
+		flat_delete(heap, i);
 	}
+	rec_add(heap, x, size, kind);
+}
+
+
+/*
+ * release() for flat mode, after the counters: merge [addr, addr + size)
+ * into the flat holes. A new hole in a full array moves the holes to the
+ * tree, with the spare nodes flat mode keeps and @rec for the new one.
+ */
+static void
+flat_release(struct gpuva_heap *heap, struct heap_node *rec)
+{
+	uint64_t addr = rec->node.key, size = rec->size;
+	size_t i = flat_upper(heap, addr);	/* holes [0, i) lie below */
+	bool mp = i > 0 && addr - heap->flat_addr[i - 1] == heap->flat_size[i - 1];
+	bool mn = i < heap->flat_n && heap->flat_addr[i] - addr == size;
+
+	if (mp && mn) {
+		heap->flat_size[i - 1] += size + heap->flat_size[i];
+		flat_delete(heap, i);
+	} else if (mp) {
+		heap->flat_size[i - 1] += size;
+	} else if (mn) {
+		heap->flat_addr[i] = addr;
+		heap->flat_size[i] += size;
+	} else if (heap->flat_n < HEAP_FLAT_MAX) {
+		flat_insert(heap, i, addr, size);
+	} else {
+		to_tree(heap);
+		tree_insert(&heap->holes, &rec->node);
+		return;
+	}
+	node_put(heap, rec);
 }
 
 /*
@@ -457,6 +702,10 @@ release(struct gpuva_heap *heap, struct heap_node *rec)
 	}
 	heap->free_bytes += size;
 
+	if (heap->flat) {
+		flat_release(heap, rec);
+		return;
+	}
 	/* no hole starts at addr (it was used): one descent finds both */
 	hole_descend(heap, addr, &path, &le, &gt);
 	prev = path_node(&path, le);
@@ -503,6 +752,8 @@ release(struct gpuva_heap *heap, struct heap_node *rec)
 		rec->size = size;
 		tree_insert(&heap->holes, &rec->node);
 	}
+	if (heap->holes.count <= HEAP_FLAT_LOW)
+		maybe_to_flat(heap);
 }
 
 /* ---- the search ----------------------------------------------------- */
@@ -516,6 +767,7 @@ struct fit {
 	uint64_t need;		/* only holes at least this big are candidates */
 	int budget;		/* near misses left; < 0: no limit */
 	uint64_t addr;		/* result */
+	size_t idx;		/* flat mode: the hole it lies in */
 	struct hole_path path;	/* to the hole it lies in; carve() wants it */
 };
 
@@ -672,10 +924,62 @@ descend:
 	}
 }
 
-/* The first fit for @f in the hole tree; 1, 0 or -1 as search(). */
+/*
+ * search() over the flat holes: the same holes in the same order (address
+ * order, reversed for high), the same budget, so the same answer as the
+ * tree would give. Sets f->idx.
+ */
+/* flat_search()'s test of candidate hole @i; 1 found, 0 go on, -1 budget. */
+static inline int
+flat_try(const struct gpuva_heap *heap, struct fit *f, size_t i)
+{
+	uint64_t x;
+
+	if (!fit_hole(f, heap->flat_addr[i], heap->flat_size[i], &x)) {
+		return f->budget > 0 && --f->budget == 0 ? -1 : 0;
+	}
+	f->addr = x;
+	f->idx = i;
+	return 1;
+}
+
+static int
+flat_search(const struct gpuva_heap *heap, struct fit *f)
+{
+	const uint64_t *sz = heap->flat_size, *at = heap->flat_addr;
+	uint64_t need = f->need;
+	size_t n = heap->flat_n;
+	int r;
+
+	/* the skip loops read only sizes: most holes are too small */
+	if (!f->high) {
+		for (size_t i = 0; i < n; i++) {
+			if (sz[i] < need || last_of(at[i], sz[i]) < f->lo)
+				continue;
+			if (at[i] > f->last)
+				return 0;
+			if ((r = flat_try(heap, f, i)) != 0)
+				return r;
+		}
+	} else {
+		for (size_t i = n; i-- > 0;) {
+			if (sz[i] < need || at[i] > f->last)
+				continue;
+			if (last_of(at[i], sz[i]) < f->lo)
+				return 0;
+			if ((r = flat_try(heap, f, i)) != 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* The first fit for @f among the holes; 1, 0 or -1 as search(). */
 static int
 find_fit(struct gpuva_heap *heap, struct fit *f)
 {
+	if (heap->flat)
+		return flat_search(heap, f);
 	if (f->lo == heap->start && f->last == heap->last)
 		return search_all(f, tree_root(&heap->holes));
 	return search(f, tree_root(&heap->holes), 0);
@@ -736,18 +1040,9 @@ gpuva_heap_alloc_in_range(struct gpuva_heap *heap, uint64_t size,
 	f.need = size;
 	f.budget = GPUVA_HEAP_SEARCH_BUDGET;
 
-	if (!hole_root(heap) || hole_root(heap)->max < size)
-		return heap_reject(heap, -ENOSPC,
-				   REQ "%s: no hole of 0x%" PRIx64 " bytes (largest 0x%"
-				   PRIx64 ")", REQ_ARGS, dir_name(flags), size,
-				   hole_root(heap) ? hole_root(heap)->max : 0);
-	err = spare_refill(heap, 2);
-	if (!err)
-		err = rec_reserve(heap);
-	if (err)
-		return heap_reject(heap, err, REQ ": out of memory for a node",
-				   REQ_ARGS);
-
+	/* the tree knows its largest hole; flat mode scans only on a miss */
+	if (!heap->flat && largest_hole(heap) < size)
+		goto no_hole;
 	r = find_fit(heap, &f);
 	if (r < 0) {
 		/* holes this big fit at any offset (and span slack) */
@@ -762,14 +1057,32 @@ gpuva_heap_alloc_in_range(struct gpuva_heap *heap, uint64_t size,
 			r = find_fit(heap, &f);
 		}
 	}
+	if (r <= 0 && largest_hole(heap) < size)
+		goto no_hole;
+	/* the search changed nothing: memory is taken before anything is */
+	err = spare_refill(heap, spare_want(heap));
+	if (!err)
+		err = rec_reserve(heap);
+	if (err)
+		return heap_reject(heap, err, REQ ": out of memory for a node",
+				   REQ_ARGS);
 	if (r <= 0)
 		return heap_reject(heap, -ENOSPC, REQ "%s: no hole fits",
 				   REQ_ARGS, dir_name(flags));
-#undef REQ
-#undef REQ_ARGS
-	carve(heap, &f.path, f.addr, size, HEAP_KIND_ALLOC);
+	if (heap->flat)
+		flat_carve(heap, f.idx, f.addr, size, HEAP_KIND_ALLOC);
+	else
+		carve(heap, &f.path, f.addr, size, HEAP_KIND_ALLOC);
 	*addr = f.addr;
 	return 0;
+
+no_hole:
+	return heap_reject(heap, -ENOSPC,
+			   REQ "%s: no hole of 0x%" PRIx64 " bytes (largest 0x%"
+			   PRIx64 ")", REQ_ARGS, dir_name(flags), size,
+			   largest_hole(heap));
+#undef REQ
+#undef REQ_ARGS
 }
 
 int
@@ -791,16 +1104,17 @@ gpuva_heap_alloc(struct gpuva_heap *heap, uint64_t size, uint64_t align,
 static struct heap_node *
 used_at(const struct gpuva_heap *heap, uint64_t addr)
 {
-	struct heap_node *h, *u;
-	uint64_t x;
+	struct heap_node *u;
+	uint64_t x, hs, hlen;
+	bool h;
 
 	if (addr < heap->start || addr > heap->last)
 		return NULL;
-	h = heap_node_of(tree_find_le(&heap->holes, addr));
-	if (h && addr - h->node.key < h->size)
+	h = hole_le(heap, addr, &hs, &hlen);
+	if (h && addr - hs < hlen)
 		return NULL;
 	/* the hole ends at or below addr <= last: no overflow */
-	x = h ? h->node.key + h->size : heap->start;
+	x = h ? hs + hlen : heap->start;
 	while ((u = rec_find(heap, x)) && addr - x >= u->size)
 		x += u->size;
 	return u;
@@ -837,9 +1151,11 @@ heap_take(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
 	  enum heap_kind kind, const char *what)
 {
 	struct hole_path path;
-	struct heap_node *h, *u;
-	uint64_t taken;
+	struct heap_node *u;
+	uint64_t taken, hs = 0, hlen = 0;
+	size_t i = 0;
 	int le, gt, err;
+	bool h;
 
 	if (size == 0)
 		return heap_reject(heap, -EINVAL, "%s 0x%" PRIx64 " 0x0: size is zero",
@@ -851,13 +1167,27 @@ heap_take(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
 		return heap_reject(heap, -EINVAL, "%s 0x%" PRIx64 " 0x%" PRIx64
 				   ": outside the heap [0x%" PRIx64 ", 0x%" PRIx64
 				   "]", what, addr, size, heap->start, heap->last);
-	hole_descend(heap, addr, &path, &le, &gt);
-	path.k = le;
-	h = path_node(&path, le);
-	if (!h || addr - h->node.key >= h->size)
+	if (heap->flat) {
+		i = flat_upper(heap, addr);
+		h = i > 0;
+		if (h) {
+			i--;
+			hs = heap->flat_addr[i];
+			hlen = heap->flat_size[i];
+		}
+	} else {
+		hole_descend(heap, addr, &path, &le, &gt);
+		path.k = le;
+		h = le > 0;
+		if (h) {
+			hs = path_node(&path, le)->node.key;
+			hlen = path_node(&path, le)->size;
+		}
+	}
+	if (!h || addr - hs >= hlen)
 		taken = addr;
-	else if (last_of(addr, size) - h->node.key >= h->size)
-		taken = h->node.key + h->size;
+	else if (last_of(addr, size) - hs >= hlen)
+		taken = hs + hlen;
 	else
 		goto fits;
 	u = used_at(heap, taken);
@@ -867,13 +1197,16 @@ heap_take(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
 			   u ? kind_name(u->kind) : "?", u ? u->node.key : 0,
 			   u ? u->size : 0);
 fits:
-	err = spare_refill(heap, 2);
+	err = spare_refill(heap, spare_want(heap));
 	if (!err)
 		err = rec_reserve(heap);
 	if (err)
 		return heap_reject(heap, err, "%s 0x%" PRIx64 " 0x%" PRIx64
 				   ": out of memory for a node", what, addr, size);
-	carve(heap, &path, addr, size, kind);
+	if (heap->flat)
+		flat_carve(heap, i, addr, size, kind);
+	else
+		carve(heap, &path, addr, size, kind);
 	return 0;
 }
 
@@ -957,8 +1290,8 @@ gpuva_heap_get_stats(const struct gpuva_heap *heap,
 	st->start = heap->start;
 	st->range = heap->last - heap->start + 1;
 	st->free_bytes = heap->free_bytes;
-	st->largest_hole = hole_root(heap) ? hole_root(heap)->max : 0;
-	st->holes = heap->holes.count;
+	st->largest_hole = largest_hole(heap);
+	st->holes = heap->flat ? heap->flat_n : heap->holes.count;
 	st->allocations = heap->allocations;
 	st->allocated_bytes = heap->allocated_bytes;
 	st->reservations = heap->reservations;
@@ -970,24 +1303,66 @@ gpuva_heap_get_stats(const struct gpuva_heap *heap,
 bool
 gpuva_heap_is_free(const struct gpuva_heap *heap, uint64_t addr, uint64_t size)
 {
-	struct heap_node *h;
+	uint64_t hs, hlen;
 
 	if (size == 0 || addr > UINT64_MAX - (size - 1))
 		return false;
-	h = heap_node_of(tree_find_le(&heap->holes, addr));
-	return h && addr - h->node.key < h->size &&
-	       last_of(addr, size) - h->node.key < h->size;
+	return hole_le(heap, addr, &hs, &hlen) && addr - hs < hlen &&
+	       last_of(addr, size) - hs < hlen;
+}
+
+/* The holes in address order, in either mode. */
+struct hole_cur {
+	bool ok;
+	uint64_t addr, size;
+	size_t i;			/* flat */
+	struct gpuva_tree_node *tn;	/* tree */
+};
+
+static void
+cur_load(const struct gpuva_heap *heap, struct hole_cur *c)
+{
+	if (heap->flat) {
+		c->ok = c->i < heap->flat_n;
+		if (c->ok) {
+			c->addr = heap->flat_addr[c->i];
+			c->size = heap->flat_size[c->i];
+		}
+	} else {
+		c->ok = c->tn != NULL;
+		if (c->ok) {
+			c->addr = c->tn->key;
+			c->size = heap_node_of(c->tn)->size;
+		}
+	}
+}
+
+static void
+cur_first(const struct gpuva_heap *heap, struct hole_cur *c)
+{
+	c->i = 0;
+	c->tn = heap->flat ? NULL : tree_first(&heap->holes);
+	cur_load(heap, c);
+}
+
+static void
+cur_next(const struct gpuva_heap *heap, struct hole_cur *c)
+{
+	if (heap->flat)
+		c->i++;
+	else
+		c->tn = tree_next(c->tn);
+	cur_load(heap, c);
 }
 
 int
 gpuva_heap_for_each_hole(const struct gpuva_heap *heap, gpuva_heap_range_fn fn,
 			 void *priv)
 {
-	for (struct gpuva_tree_node *n = tree_first(&heap->holes); n;
-	     n = tree_next(n)) {
-		struct gpuva_heap_range r = {
-			n->key, heap_node_of(n)->size, GPUVA_HEAP_HOLE
-		};
+	struct hole_cur c;
+
+	for (cur_first(heap, &c); c.ok; cur_next(heap, &c)) {
+		struct gpuva_heap_range r = { c.addr, c.size, GPUVA_HEAP_HOLE };
 		int ret = fn(priv, &r);
 
 		if (ret)
@@ -997,7 +1372,7 @@ gpuva_heap_for_each_hole(const struct gpuva_heap *heap, gpuva_heap_range_fn fn,
 }
 
 /*
- * Every range in address order: holes from the hole tree, and in each gap
+ * Every range in address order: holes from the hole tree (or array), and in each gap
  * between them the records that tile it, found one after the other by
  * their start. Returns fn's first non-zero value, or 0; on a broken heap
  * (a gap no record starts, a zero-sized record) it stops with 0 and sets
@@ -1007,19 +1382,20 @@ static int
 heap_walk(const struct gpuva_heap *heap, gpuva_heap_range_fn fn, void *priv,
 	  const char **why)
 {
-	struct gpuva_tree_node *h = tree_first(&heap->holes);
+	struct hole_cur h;
 	uint64_t x = heap->start;
 	bool end = false;	/* x passed heap->last */
 
-	while (h || !end) {
+	cur_first(heap, &h);
+	while (h.ok || !end) {
 		struct gpuva_heap_range r;
 		int ret;
 
-		if (h && (end || h->key <= x)) {
-			r.addr = h->key;
-			r.range = heap_node_of(h)->size;
+		if (h.ok && (end || h.addr <= x)) {
+			r.addr = h.addr;
+			r.range = h.size;
 			r.state = GPUVA_HEAP_HOLE;
-			h = tree_next(h);
+			cur_next(heap, &h);
 		} else {
 			struct heap_node *u = rec_find(heap, x);
 
@@ -1163,6 +1539,46 @@ check_records(const struct gpuva_heap *heap, const char **why)
 	return 0;
 }
 
+/*
+ * The representation in use: flat mode has an empty tree, at most
+ * HEAP_FLAT_MAX holes in strictly increasing, non-empty order, and the
+ * spare nodes a to_tree() needs; tree mode has an empty array.
+ */
+static int
+check_flat(const struct gpuva_heap *heap, const char **why)
+{
+	if (!heap->flat) {
+		if (heap->flat_n) {
+			*why = "tree mode with flat holes";
+			return -1;
+		}
+		return 0;
+	}
+	if (heap->holes.count || tree_root(&heap->holes)) {
+		*why = "flat mode with holes in the tree";
+		return -1;
+	}
+	if (heap->flat_n > HEAP_FLAT_MAX) {
+		*why = "more flat holes than the array holds";
+		return -1;
+	}
+	for (size_t i = 0; i < heap->flat_n; i++) {
+		if (heap->flat_size[i] == 0) {
+			*why = "an empty flat hole";
+			return -1;
+		}
+		if (i && heap->flat_addr[i] <= heap->flat_addr[i - 1]) {
+			*why = "flat holes out of order";
+			return -1;
+		}
+	}
+	if (heap->spare_count < HEAP_FLAT_MAX) {
+		*why = "too few spare nodes to leave flat mode";
+		return -1;
+	}
+	return 0;
+}
+
 int
 gpuva_heap_check(struct gpuva_heap *heap)
 {
@@ -1172,6 +1588,9 @@ gpuva_heap_check(struct gpuva_heap *heap)
 
 	if (tree_check(&heap->holes, &why))
 		return heap_reject(heap, -EINVAL, "check: hole tree: %s", why);
+	why = NULL;
+	if (check_flat(heap, &why))
+		return heap_reject(heap, -EINVAL, "check: hole mode: %s", why);
 	why = NULL;
 	if (check_records(heap, &why))
 		return heap_reject(heap, -EINVAL, "check: record table: %s", why);

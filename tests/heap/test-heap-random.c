@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "gpuva/heap.h"
+#include "heap/heap_internal.h"	/* which hole representation is in use */
 
 #define U 4096		/* bytes in the model heap */
 #define MAX_RECS 8192	/* live records at once, far above what fits */
@@ -58,7 +59,20 @@ static uint64_t rng_state;
 static size_t step;
 static struct {
 	uint64_t ok, enospc, einval, over_budget;
+	uint64_t flat_steps, tree_steps, switches;
 } tally;
+
+/*
+ * The shape of a phase. "few": records of up to 256 bytes, about 24 live,
+ * so the heap stays in flat mode. "many": mostly records of 1-4 bytes, the
+ * live target swinging between 8 and 3 * HEAP_FLAT_MAX every 1,500 steps,
+ * so the hole count crosses HEAP_FLAT_MAX and HEAP_FLAT_LOW both ways,
+ * again and again.
+ */
+static struct {
+	bool many;
+	int want_live;
+} shape;
 static char *trace;
 static size_t trace_len, trace_cap;
 
@@ -277,6 +291,8 @@ op_alloc(void)
 	int want = 0, got;
 
 	size = 1 + rnd_below(UINT64_C(1) << rnd_below(9));
+	if (shape.many && rnd_below(8))
+		size = 1 + rnd_below(4);
 	if (rnd_below(16) == 0)
 		size = 1 + rnd_below(U);
 	align = UINT64_C(1) << rnd_below(rnd_below(4) ? 7 : 12);
@@ -506,14 +522,23 @@ op_misuse(void)
 }
 
 static void
-run_phase(uint64_t base, uint64_t count)
+run_phase(uint64_t base, uint64_t count, bool many)
 {
+	bool was_flat = true;
+
 	model_reset(base);
+	shape.many = many;
+	shape.want_live = 24;
 	assert_int_equal(gpuva_heap_create(base, U, &H), 0);
 	logf_("heap 0x%" PRIx64 " 0x%x\n", base, U);
 	for (uint64_t i = 0; i < count; i++, step++) {
 		uint64_t r = rnd_below(100);
-		int p_alloc = M.nlive < 24 ? 50 : 35;
+		int p_alloc;
+
+		if (many)
+			shape.want_live = (i / 1500) % 2 ? 8 : 3 * HEAP_FLAT_MAX;
+		p_alloc = M.nlive < shape.want_live ? (many ? 70 : 50) :
+			  (many ? 10 : 35);
 
 		if (r < (uint64_t)p_alloc)
 			op_alloc();
@@ -526,6 +551,12 @@ run_phase(uint64_t base, uint64_t count)
 		else
 			op_misuse();
 		check_all();
+		if (H->flat)
+			tally.flat_steps++;
+		else
+			tally.tree_steps++;
+		tally.switches += H->flat != was_flat;
+		was_flat = H->flat;
 	}
 	gpuva_heap_destroy(H);
 	H = NULL;
@@ -538,17 +569,23 @@ random_ops_agree_with_the_byte_map_model(void **state)
 	const uint64_t bases[] = {
 		(UINT64_C(1) << 32) - U / 2, 0x10000, UINT64_MAX - (U - 1),
 	};
-	uint64_t per = (opt_count + 2) / 3;
+	uint64_t per = (opt_count + 5) / 6;
 
 	rng_state = opt_seed;
 	step = 0;
 	trace_len = 0;
-	for (int i = 0; i < 3; i++)
-		run_phase(bases[i], per);
+	for (int i = 0; i < 6; i++)
+		run_phase(bases[i / 2], per, i % 2);
 	printf("heap-random: seed 0x%" PRIx64 ", %zu steps, all agree: %" PRIu64
 	       " ok, %" PRIu64 " -ENOSPC, %" PRIu64 " -EINVAL, %" PRIu64
-	       " allocs past the near-miss budget\n", opt_seed, step, tally.ok,
-	       tally.enospc, tally.einval, tally.over_budget);
+	       " allocs past the near-miss budget; %" PRIu64 " steps flat, %"
+	       PRIu64 " in the tree, %" PRIu64 " switches\n", opt_seed, step,
+	       tally.ok, tally.enospc, tally.einval, tally.over_budget,
+	       tally.flat_steps, tally.tree_steps, tally.switches);
+	/* the default run must exercise both representations and the switch */
+	if (opt_count >= 100000 && (!tally.flat_steps || !tally.tree_steps ||
+				    tally.switches < 10))
+		fail_msg("too few steps in one mode or switches between them");
 }
 
 static bool

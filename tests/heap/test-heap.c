@@ -376,14 +376,17 @@ alloc_without_memory_for_a_node_returns_enomem_and_changes_nothing(void **state)
 {
 	struct fx *fx = *state;
 	struct fx_saved before;
+	struct heap_node *spare;
+	size_t spare_count;
 	uint64_t a;
 
 	fx_alloc(fx, 0x1000, PG, 0);
 	fx_alloc(fx, 0x1000, PG, 0);
 	assert_int_equal(gpuva_heap_free(fx->heap, BASE, 0x1000), 0);
 	before = fx_save(fx->heap);
-	/* as if the slab were empty and malloc failed (the spares stay in
-	 * their slab page, freed with the heap) */
+	/* as if the slab were empty and malloc failed */
+	spare = fx->heap->spare;
+	spare_count = fx->heap->spare_count;
 	fx->heap->spare = NULL;
 	fx->heap->spare_count = 0;
 	fx->heap->fail_refill = true;
@@ -393,6 +396,10 @@ alloc_without_memory_for_a_node_returns_enomem_and_changes_nothing(void **state)
 			 -ENOMEM);
 	assert_int_equal(gpuva_heap_reserve(fx->heap, BASE + 0x400, 0x100),
 			 -ENOMEM);
+	assert_int_equal(fx->heap->spare_count, 0);	/* none was taken */
+	/* back to the real slab (flat mode keeps spares: see the check) */
+	fx->heap->spare = spare;
+	fx->heap->spare_count = spare_count;
 	fx_assert_unchanged(fx->heap, &before);
 	/* free needs no memory */
 	assert_int_equal(gpuva_heap_free(fx->heap, BASE + 0x1000, 0x1000), 0);
@@ -826,7 +833,12 @@ check_reports_a_wrong_cached_maximum(void **state)
 	struct fx *fx = *state;
 	struct heap_node *root;
 
-	fx_alloc(fx, 0x1000, PG, 0);
+	/* enough holes for the tree: every other page of a run */
+	for (uint64_t i = 0; i < 2 * (HEAP_FLAT_MAX + 1); i++)
+		fx_alloc(fx, PG, PG, 0);
+	for (uint64_t i = 0; i < HEAP_FLAT_MAX + 1; i++)
+		assert_int_equal(gpuva_heap_free(fx->heap, BASE + 2 * i * PG, PG), 0);
+	assert_false(fx->heap->flat);
 	root = heap_node_of(tree_root(&fx->heap->holes));
 	root->max++;
 	assert_int_equal(gpuva_heap_check(fx->heap), -EINVAL);
@@ -1058,6 +1070,140 @@ vm_kernel_range_cannot_be_unreserved(void **state)
 
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
 
+/* ---- flat mode and tree mode ---- */
+
+/*
+ * Pages 0 .. 2n - 1 allocated from an empty heap, then the even ones among
+ * the first @holes - 1 freed: @holes holes, the top one included.
+ */
+static void
+fx_make_holes(struct fx *fx, uint64_t n, uint64_t holes)
+{
+	for (uint64_t i = 0; i < 2 * n; i++)
+		assert_int_equal(fx_alloc(fx, PG, PG, 0), BASE + i * PG);
+	for (uint64_t i = 0; i + 1 < holes; i++)
+		assert_int_equal(gpuva_heap_free(fx->heap, BASE + 2 * i * PG, PG), 0);
+	assert_int_equal(fx_holes(fx), holes);
+}
+
+static void
+holes_cross_the_flat_threshold_both_ways_repeatedly(void **state)
+{
+	struct fx *fx = *state;
+	const uint64_t n = HEAP_FLAT_MAX + 16;
+
+	for (int round = 0; round < 3; round++) {
+		for (uint64_t i = 0; i < 2 * n; i++)
+			assert_int_equal(fx_alloc(fx, PG, PG, 0), BASE + i * PG);
+		/* each even page freed is one more hole: the tree past the max */
+		for (uint64_t i = 0; i < n; i++) {
+			assert_int_equal(gpuva_heap_free(fx->heap,
+				BASE + 2 * i * PG, PG), 0);
+			assert_int_equal(gpuva_heap_check(fx->heap), 0);
+			assert_int_equal(fx_holes(fx), i + 2);
+			assert_int_equal(fx->heap->flat, i + 2 <= HEAP_FLAT_MAX);
+		}
+		/* the placement rule holds in the tree as in the array */
+		assert_int_equal(fx_alloc(fx, PG, PG, 0), BASE);
+		assert_int_equal(fx_alloc(fx, PG, PG, GPUVA_HEAP_HIGH), END - PG);
+		assert_int_equal(gpuva_heap_free(fx->heap, BASE, PG), 0);
+		assert_int_equal(gpuva_heap_free(fx->heap, END - PG, PG), 0);
+		/* each odd page freed merges two holes: flat again at the low mark */
+		for (uint64_t i = 0; i < n; i++) {
+			uint64_t holes = n - i;
+
+			assert_int_equal(gpuva_heap_free(fx->heap,
+				BASE + (2 * i + 1) * PG, PG), 0);
+			assert_int_equal(gpuva_heap_check(fx->heap), 0);
+			assert_int_equal(fx_holes(fx), holes);
+			assert_int_equal(fx->heap->flat, holes <= HEAP_FLAT_LOW);
+		}
+		assert_true(gpuva_heap_is_free(fx->heap, BASE, RANGE));
+	}
+}
+
+static void
+free_that_overflows_a_full_flat_array_builds_the_tree_without_memory(void **state)
+{
+	struct fx *fx = *state;
+	uint64_t a = BASE + 2 * (HEAP_FLAT_MAX - 1) * PG;
+
+	fx_make_holes(fx, HEAP_FLAT_MAX, HEAP_FLAT_MAX);
+	assert_true(fx->heap->flat);
+	fx->heap->fail_refill = true;
+	assert_int_equal(gpuva_heap_free(fx->heap, a, PG), 0);
+	assert_false(fx->heap->flat);
+	assert_int_equal(fx_holes(fx), HEAP_FLAT_MAX + 1);
+	assert_int_equal(gpuva_heap_check(fx->heap), 0);
+	assert_true(gpuva_heap_is_free(fx->heap, a, PG));
+	fx->heap->fail_refill = false;
+	/* and the lowest fit is still the lowest */
+	assert_int_equal(fx_alloc(fx, PG, PG, 0), BASE);
+}
+
+static void
+split_of_a_full_flat_array_builds_the_tree_or_fails_with_enomem(void **state)
+{
+	struct fx *fx = *state;
+	struct gpuva_heap_stats before, now;
+	uint64_t mid = END - RANGE / 4, a;
+	size_t spare;
+
+	fx_make_holes(fx, HEAP_FLAT_MAX, HEAP_FLAT_MAX);
+	assert_true(fx->heap->flat);
+
+	/* one spare short of the tree and the record, and no malloc */
+	gpuva_heap_get_stats(fx->heap, &before);
+	spare = fx->heap->spare_count;
+	fx->heap->spare_count = HEAP_FLAT_MAX + 1;
+	fx->heap->fail_refill = true;
+	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, mid, PG), -ENOMEM);
+	assert_int_equal(gpuva_heap_alloc(fx->heap, PG, PG, GPUVA_HEAP_HIGH, &a),
+			 -ENOMEM);
+	assert_reason(fx->heap, "out of memory");
+	fx->heap->spare_count = spare;
+	fx->heap->fail_refill = false;
+	assert_int_equal(gpuva_heap_check(fx->heap), 0);
+	gpuva_heap_get_stats(fx->heap, &now);
+	assert_memory_equal(&now, &before, sizeof(now));
+	assert_true(fx->heap->flat);
+
+	/* with memory: the split moves the holes to the tree */
+	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, mid, PG), 0);
+	assert_false(fx->heap->flat);
+	assert_int_equal(fx_holes(fx), HEAP_FLAT_MAX + 1);
+	assert_int_equal(gpuva_heap_check(fx->heap), 0);
+	assert_false(gpuva_heap_is_free(fx->heap, mid, 1));
+	assert_true(gpuva_heap_is_free(fx->heap, mid + PG, PG));
+	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, mid, PG), -ENOSPC);
+	assert_reason(fx->heap, "taken by the allocation");
+}
+
+static void
+check_reports_flat_holes_out_of_order_or_too_few_spares(void **state)
+{
+	struct fx *fx = *state;
+	uint64_t t;
+	size_t spare;
+
+	fx_make_holes(fx, 2, 2);	/* [BASE, BASE + PG) and the top */
+	assert_true(fx->heap->flat);
+	t = fx->heap->flat_addr[0];
+	fx->heap->flat_addr[0] = fx->heap->flat_addr[1];
+	fx->heap->flat_addr[1] = t;
+	assert_int_equal(gpuva_heap_check(fx->heap), -EINVAL);
+	assert_reason(fx->heap, "flat holes out of order");
+	fx->heap->flat_addr[1] = fx->heap->flat_addr[0];
+	fx->heap->flat_addr[0] = t;
+
+	spare = fx->heap->spare_count;
+	fx->heap->spare_count = HEAP_FLAT_MAX - 1;
+	assert_int_equal(gpuva_heap_check(fx->heap), -EINVAL);
+	assert_reason(fx->heap, "too few spare nodes");
+	fx->heap->spare_count = spare;
+	assert_int_equal(gpuva_heap_check(fx->heap), 0);
+}
+
 int
 main(void)
 {
@@ -1103,6 +1249,10 @@ main(void)
 		T(free_errors_in_a_long_run_of_allocations_still_name_the_allocation),
 		T(alloc_when_the_record_table_cannot_grow_returns_enomem_and_changes_nothing),
 		T(check_reports_a_record_the_table_lost_or_misplaced),
+		T(holes_cross_the_flat_threshold_both_ways_repeatedly),
+		T(free_that_overflows_a_full_flat_array_builds_the_tree_without_memory),
+		T(split_of_a_full_flat_array_builds_the_tree_or_fails_with_enomem),
+		T(check_reports_flat_holes_out_of_order_or_too_few_spares),
 		cmocka_unit_test(vm_alloc_addr_uses_the_vm_range_minus_the_kernel_range),
 		cmocka_unit_test(vm_alloc_addr_rejects_sizes_off_the_page_size),
 		cmocka_unit_test(vm_free_addr_before_any_alloc_is_rejected),
