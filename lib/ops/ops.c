@@ -27,7 +27,6 @@ struct emitter {
 	const struct gpuva_sm_steps *steps;
 	void *priv;
 	struct gpuva_ops *ops;
-	struct gpuva_vm *vm;
 };
 
 /* ---- op lists ------------------------------------------------------------ */
@@ -278,8 +277,7 @@ int
 gpuva_vm_sm_map(struct gpuva_vm *vm, const struct gpuva_map_req *req,
 		const struct gpuva_sm_steps *steps, void *priv)
 {
-	struct emitter em = { .mode = EMIT_STEPS, .steps = steps, .priv = priv,
-			      .vm = vm };
+	struct emitter em = { .mode = EMIT_STEPS, .steps = steps, .priv = priv };
 	struct gpuva_vm_bo *vb;
 	int ret;
 
@@ -297,8 +295,7 @@ int
 gpuva_vm_sm_unmap(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
 		  const struct gpuva_sm_steps *steps, void *priv)
 {
-	struct emitter em = { .mode = EMIT_STEPS, .steps = steps, .priv = priv,
-			      .vm = vm };
+	struct emitter em = { .mode = EMIT_STEPS, .steps = steps, .priv = priv };
 	int ret;
 
 	if (steps_missing(steps, false))
@@ -322,7 +319,7 @@ int
 gpuva_vm_sm_map_ops(struct gpuva_vm *vm, const struct gpuva_map_req *req,
 		    struct gpuva_ops *ops)
 {
-	struct emitter em = { .mode = EMIT_LIST, .ops = ops, .vm = vm };
+	struct emitter em = { .mode = EMIT_LIST, .ops = ops };
 	struct gpuva_vm_bo *vb;
 	int ret;
 
@@ -339,7 +336,7 @@ int
 gpuva_vm_sm_unmap_ops(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
 		      struct gpuva_ops *ops)
 {
-	struct emitter em = { .mode = EMIT_LIST, .ops = ops, .vm = vm };
+	struct emitter em = { .mode = EMIT_LIST, .ops = ops };
 	int ret;
 
 	gpuva_ops_reset(ops);

@@ -543,26 +543,6 @@ tree_replace(struct gpuva_tree *t, node_t *old, node_t *new)
 	augment_stack(t, stk, k);
 }
 
-void
-tree_augment_path(struct gpuva_tree *t, uint64_t key)
-{
-	node_t *stk[TREE_MAX_DEPTH];
-	unsigned char dirs[TREE_MAX_DEPTH];
-	node_t *p = t->root;
-	int k = 0;
-
-	if (!t->augment)
-		return;
-	while (p) {
-		stk[k++] = p;
-		if (p->key == key)
-			break;
-		dirs[k - 1] = p->key < key;
-		p = tree_child(p, dirs[k - 1]);
-	}
-	augment_stack(t, stk, k);
-}
-
 /* Returns the height of @n's subtree, or -1 on a broken rule. */
 static int
 check_node(const node_t *n, const node_t *lo, const node_t *hi, size_t *count,

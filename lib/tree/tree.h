@@ -120,9 +120,6 @@ struct gpuva_tree_node *tree_find_le_path(struct gpuva_tree *t, uint64_t key);
 /* Node with exactly @key, or NULL. O(log n). */
 struct gpuva_tree_node *tree_find(const struct gpuva_tree *t, uint64_t key);
 
-/* Recompute augmented data on the path from the root to @n's key. */
-void tree_augment_path(struct gpuva_tree *t, uint64_t key);
-
 /*
  * Check every invariant: order, thread targets, AVL balance and tags, count.
  * Returns 0 or a negative number naming the first broken rule, with a
