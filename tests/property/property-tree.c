@@ -9,7 +9,9 @@
  * like the model at random probes, and carry correct augmented data (here:
  * the largest value in each subtree, as the heap keeps its largest hole).
  * Lookups through tree_find_le_path() before changes make inserts, removes
- * and replaces start from the cached path, as op application does.
+ * and replaces start from the cached path, as op application does; a third
+ * of the steps walk on from the last key, so lookups start from the finger
+ * that the last change left.
  *
  *   property-tree [--seed S] [--count N] [--keys K]
  */
@@ -127,22 +129,27 @@ check_all(struct gpuva_tree *t, struct item *items, size_t step)
 	}
 }
 
-static void
-probe(struct gpuva_tree *t, struct item *items, size_t step)
+/* The model's answer to "largest key <= @key". */
+static struct item *
+model_le(struct item *items, uint64_t key)
 {
-	uint64_t key = rnd() % (opt.keys * 2 + 2);
-	struct item *want = NULL;
 	/* key 2i + 1 belongs to item i: scan down from the probe */
 	size_t i = key == 0 ? 0 : (key - 1) / 2 + 1;
 
 	if (i > opt.keys)
 		i = opt.keys;
-	while (i-- > 0) {
-		if (items[i].in) {
-			want = &items[i];
-			break;
-		}
-	}
+	while (i-- > 0)
+		if (items[i].in)
+			return &items[i];
+	return NULL;
+}
+
+static void
+probe(struct gpuva_tree *t, struct item *items, size_t step)
+{
+	uint64_t key = rnd() % (opt.keys * 2 + 2);
+	struct item *want = model_le(items, key);
+
 	if (item_of(tree_find_le(t, key)) != want)
 		FAIL_AT(step, "tree_find_le differs from the model");
 	/*
@@ -173,8 +180,13 @@ random_operations_keep_every_invariant(void **state)
 	for (size_t i = 0; i < opt.keys; i++)
 		items[i].node.key = 2 * i + 1;	/* gaps for probes */
 
-	for (size_t step = 0; step < opt.count; step++) {
-		size_t i = rnd() % opt.keys;
+	for (size_t step = 0, i = 0; step < opt.count; step++) {
+		/*
+		 * A third of the steps walk on from the last key, as binds
+		 * walk pages in order, so that lookups start from the finger
+		 * the last change left; the rest jump anywhere.
+		 */
+		i = rnd() % 3 ? rnd() % opt.keys : (i + 1 + rnd() % 2) % opt.keys;
 		struct item *it = &items[i];
 		uint64_t r = rnd() % 10;
 
@@ -183,8 +195,13 @@ random_operations_keep_every_invariant(void **state)
 		 * that insert/remove/replace start from the cached path: at
 		 * the key itself, next to it, or (via probe) anywhere.
 		 */
-		if (rnd() % 2)
-			tree_find_le_path(&t, it->node.key - rnd() % 3 + 1);
+		if (rnd() % 2) {
+			uint64_t key = it->node.key - rnd() % 3 + 1;
+
+			if (item_of(tree_find_le_path(&t, key)) !=
+			    model_le(items, key))
+				FAIL_AT(step, "tree_find_le_path differs from the model");
+		}
 
 		if (!it->in) {
 			it->value = rnd() % 1000000;
