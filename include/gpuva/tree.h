@@ -38,8 +38,6 @@ struct gpuva_tree_path {
 	struct gpuva_tree_node *node[96];	/**< root first */
 	unsigned char dir[96];			/**< direction taken at each */
 	unsigned depth;				/**< entries; 0: no path */
-	/** nearest ancestors bounding the last node's subtree (NULL: none) */
-	struct gpuva_tree_node *lo, *hi;
 };
 
 /** A tree root. Private fields; zero-initialised means empty, no augment. */

@@ -5,10 +5,14 @@
  * Why threaded AVL: a missing child link becomes a thread to the in-order
  * neighbour, so next/prev need neither a parent pointer nor a second list,
  * and a node is just key + two links (24 bytes). Without parent pointers,
- * insert and remove re-descend from the root and keep the path on a small
- * stack; the nodes on that path were just visited by the caller's lookup, so
- * the second descent runs from cache. AVL keeps the height <= 1.44 log2(n),
- * shallower than a red-black tree, which favours the lookup-heavy VM.
+ * insert and remove need the path from the root: they take it from the path
+ * the last lookup or change cached (struct gpuva_tree_path), else descend.
+ * The cached path is also a finger: a lookup or insert starts at its end and
+ * checks the thread it lands on, which names the in-order neighbour, so a
+ * key next to the last change (binds walk pages in order) costs a few
+ * levels, and any other key costs one wasted short descent. AVL keeps the
+ * height <= 1.44 log2(n), shallower than a red-black tree, which favours the
+ * lookup-heavy VM.
  *
  * What it leaves out: duplicate keys (the VM and the heap never have them),
  * interval logic (non-overlapping intervals sorted by start need none; the
@@ -121,48 +125,67 @@ tree_find_le(const struct gpuva_tree *t, uint64_t key)
 	return best;
 }
 
-/* Set the bounds of the last node's subtree on a path of @depth entries. */
-static void
-path_bounds(struct gpuva_tree_path *pa, unsigned depth)
-{
-	node_t *lo = NULL, *hi = NULL;
-
-	/* the nearest turn of each kind above the last node bounds it */
-	for (int i = (int)depth - 2; i >= 0 && !(lo && hi); i--) {
-		if (pa->dir[i])
-			lo = lo ? lo : pa->node[i];
-		else
-			hi = hi ? hi : pa->node[i];
-	}
-	pa->lo = lo;
-	pa->hi = hi;
-	pa->depth = depth;
-}
-
 /*
  * After an insert or remove: the first @keep path entries still lead from
  * the root to where they did. Keep them as the cached path, so that the next
  * lookup or insert nearby (binds walk pages in order; a page unbound is often
  * bound again) starts down there.
  */
-static void
+static inline void
 path_keep(struct gpuva_tree *t, int keep)
 {
-	if (keep > 0)
-		path_bounds(&t->path, (unsigned)keep);
-	else
-		t->path.depth = 0;
+	t->path.depth = keep > 0 ? (unsigned)keep : 0;
+}
+
+/*
+ * Descend from @n, which is entry @k of the path, towards @key, writing the
+ * path as it goes. Ends on a hit (*side = -1) or at a thread: then *side is
+ * the thread's side and *nb its target, the last node's in-order neighbour
+ * on that side (NULL past either end). Returns the last node.
+ */
+static inline node_t *
+path_descend(struct gpuva_tree_path *pa, size_t k, node_t *n, uint64_t key,
+	     int *side, node_t **nb)
+{
+	for (;;) {
+		uintptr_t l0 = n->link[0], l1 = n->link[1], l;
+		uint64_t nk = n->key;
+		int dir;
+
+		/*
+		 * Big VMs miss the cache once per level: ask for both
+		 * children while this level is compared (it takes a fifth
+		 * off `gpuva bench random`). The tag bits are left on: they
+		 * stay inside the node's first word, so in its cache line.
+		 */
+		__builtin_prefetch((const void *)l0);
+		__builtin_prefetch((const void *)l1);
+		pa->node[k] = n;
+		if (nk == key) {
+			pa->depth = (unsigned)k + 1;
+			*side = -1;
+			return n;
+		}
+		dir = nk < key;
+		pa->dir[k++] = (unsigned char)dir;
+		l = dir ? l1 : l0;
+		if (l & TREE_THREAD) {
+			pa->depth = (unsigned)k;
+			*side = dir;
+			*nb = tree_link_ptr(l);
+			return n;
+		}
+		n = tree_link_ptr(l);
+	}
 }
 
 /* Cut the cached path after @n, if @n is on it. */
 static bool
-path_cut(struct gpuva_tree *t, const node_t *n)
+path_cut(struct gpuva_tree_path *pa, const node_t *n)
 {
-	struct gpuva_tree_path *pa = &t->path;
-
 	for (int i = (int)pa->depth - 2; i >= 0; i--) {
 		if (pa->node[i] == n) {
-			path_bounds(pa, (unsigned)i + 1);
+			pa->depth = (unsigned)i + 1;
 			return true;
 		}
 	}
@@ -173,59 +196,35 @@ node_t *
 tree_find_le_path(struct gpuva_tree *t, uint64_t key)
 {
 	struct gpuva_tree_path *pa = &t->path;
-	node_t *n = t->root, *turn[2] = { NULL, NULL };
-	size_t k = 0;
+	node_t *n, *nb = NULL;
+	int side;
 
-	if (!n) {
+	if (!t->root) {
 		pa->depth = 0;
 		return NULL;
 	}
 	/*
-	 * Finger: binds walk pages in order, so the key is often inside the
-	 * subtree the last insert or lookup ended on, or is the key of its
-	 * upper bound (the next page): start there instead of at the root.
+	 * Finger: binds walk pages in order, so the key is often in the
+	 * subtree the last change ended on, or is that subtree's in-order
+	 * neighbour (the next page). Descend from there; the thread the
+	 * descent ends on names the last node's neighbour, which tells
+	 * whether the answer is right. If not, start again from the root.
 	 */
-	if (pa->depth && (!pa->lo || pa->lo->key < key) &&
-	    (!pa->hi || key <= pa->hi->key)) {
-		if (pa->hi && pa->hi->key == key && path_cut(t, pa->hi))
-			return pa->node[pa->depth - 1];
-		turn[1] = pa->lo;
-		turn[0] = pa->hi;
-		k = pa->depth - 1;
-		n = pa->node[k];
-	}
-	for (;;) {
-		uintptr_t l0 = n->link[0], l1 = n->link[1], l;
-		uint64_t nk = n->key;
-		int dir;
+	if (pa->depth) {
+		size_t k = pa->depth - 1;
 
-		/*
-		 * Big VMs miss the cache once per level: ask for both
-		 * children while this level is compared (it halves the time
-		 * of `gpuva bench random`). The tag bits are left on: they
-		 * stay inside the node's first word, so in its cache line.
-		 */
-		__builtin_prefetch((const void *)l0);
-		__builtin_prefetch((const void *)l1);
-		pa->node[k] = n;
-		if (nk == key) {
-			k++;
-			break;
-		}
-		dir = nk < key;
-		pa->dir[k++] = (unsigned char)dir;
-		l = dir ? l1 : l0;
-		if (l & TREE_THREAD)
-			break;
-		/* n bounds every key below it on this side */
-		turn[dir] = n;
-		n = tree_link_ptr(l);
+		n = path_descend(pa, k, pa->node[k], key, &side, &nb);
+		if (side < 0)
+			return n;
+		if (side ? !nb || key < nb->key : !nb || nb->key < key)
+			return side ? n : nb;
+		/* the neighbour is an ancestor, so on the path */
+		if (nb->key == key && path_cut(pa, nb))
+			return nb;
 	}
-	pa->depth = (unsigned)k;
-	pa->lo = turn[1];
-	pa->hi = turn[0];
-	/* the answer: n on a hit or a right turn, else the last right turn */
-	return n->key <= key ? n : turn[1];
+	n = path_descend(pa, 0, t->root, key, &side, &nb);
+	/* the answer: n on a hit or a right turn, else its predecessor */
+	return side ? n : nb;
 }
 
 /* Index of @n on the cached path, or -1. */
@@ -317,7 +316,7 @@ augment_stack(const struct gpuva_tree *t, node_t **stk, int k)
 void
 tree_insert(struct gpuva_tree *t, node_t *n)
 {
-	/* the path arrays double as the stack: any path is stale after */
+	/* the path arrays double as the stack; what still holds is kept */
 	struct gpuva_tree_path *pa = &t->path;
 	node_t **stk = pa->node;
 	unsigned char *dirs = pa->dir;
@@ -325,16 +324,6 @@ tree_insert(struct gpuva_tree *t, node_t *n)
 	int k = 0, dir = 0;
 
 	t->count++;
-	/*
-	 * A key inside the bounds of the cached path's last subtree takes
-	 * the same turns as that path down to it: start there.
-	 */
-	if (pa->depth && (!pa->lo || pa->lo->key < n->key) &&
-	    (!pa->hi || n->key < pa->hi->key)) {
-		k = (int)pa->depth - 1;
-		p = pa->node[k];
-	}
-	pa->depth = 0;
 	if (!p) {
 		n->link[0] = n->link[1] = TREE_THREAD;
 		t->root = n;
@@ -343,13 +332,36 @@ tree_insert(struct gpuva_tree *t, node_t *n)
 		path_keep(t, 1);
 		return;
 	}
+	/*
+	 * Start where the cached path ends (usually where the lookup before
+	 * this insert stopped). The descent ends on a thread; the slot is
+	 * right if n's key lies between the node and the thread's target,
+	 * its in-order neighbour. Else start again from the root.
+	 */
+	bool from_root = true;
+
+	if (pa->depth > 1) {
+		k = (int)pa->depth - 1;
+		p = pa->node[k];
+		from_root = false;
+	}
 	for (;;) {
-		dir = p->key < n->key;
-		stk[k] = p;
-		dirs[k++] = dir;
-		if (is_thread(p, dir))
+		for (;;) {
+			dir = p->key < n->key;
+			stk[k] = p;
+			dirs[k++] = dir;
+			if (is_thread(p, dir))
+				break;
+			p = tree_link_ptr(p->link[dir]);
+		}
+		node_t *nb = tree_link_ptr(p->link[dir]);
+
+		if (from_root || !nb ||
+		    (dir ? n->key < nb->key : nb->key < n->key))
 			break;
-		p = tree_link_ptr(p->link[dir]);
+		k = 0;
+		p = t->root;
+		from_root = true;
 	}
 	/* n inherits p's thread on side dir; its other side threads to p */
 	n->link[dir] = p->link[dir] & ~TREE_HEAVY;
@@ -391,11 +403,9 @@ tree_insert(struct gpuva_tree *t, node_t *n)
 		path_keep(t, i + 1);
 		return;
 	}
-	/* the path leads to n, a leaf: its threads are its bounds */
+	/* the path leads to n */
 	stk[k] = n;
-	pa->depth = (unsigned)k + 1;
-	pa->lo = tree_link_ptr(n->link[0]);
-	pa->hi = tree_link_ptr(n->link[1]);
+	path_keep(t, k + 1);
 }
 
 /* Rightmost node of @n's left subtree, whose right thread points at @n. */
@@ -579,20 +589,12 @@ tree_replace(struct gpuva_tree *t, node_t *old, node_t *new)
 
 	/*
 	 * The shape does not change, so a cached path stays right with new
-	 * in old's place; but if old bounded the path's last subtree, the
-	 * bound moves with its key.
+	 * in old's place (a lookup or insert from it checks where it lands).
 	 */
-	if (i < 0) {
+	if (i < 0)
 		pa->depth = 0;	/* cached_path() descended over it */
-	} else {
+	else
 		pa->node[i] = new;
-		if (pa->lo == old || pa->hi == old) {
-			if (new->key != old->key)
-				pa->depth = 0;
-			pa->lo = pa->lo == old ? new : pa->lo;
-			pa->hi = pa->hi == old ? new : pa->hi;
-		}
-	}
 	new->link[0] = old->link[0];
 	new->link[1] = old->link[1];
 	if (!is_thread(old, 0))

@@ -114,9 +114,10 @@ struct gpuva_tree_node *tree_find_le(const struct gpuva_tree *t, uint64_t key);
  * or tree_replace() right after it (the typical "look up, then change"
  * pattern of op application) starts from that path instead of the root.
  * Insert and remove keep the part of the path that still holds (down to the
- * new node, or to the first rotation), replace keeps it up to date, and the
- * next tree_find_le_path() follows it as far as the key takes the same
- * turns: a finger for requests next to the previous one.
+ * new node, or to the first rotation), replace keeps it up to date. The next
+ * tree_find_le_path() or tree_insert() descends from its end and checks,
+ * from the thread it lands on, that the key belongs there (else it starts
+ * again from the root): a finger for requests next to the previous one.
  */
 struct gpuva_tree_node *tree_find_le_path(struct gpuva_tree *t, uint64_t key);
 
