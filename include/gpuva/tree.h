@@ -38,6 +38,8 @@ struct gpuva_tree_path {
 	struct gpuva_tree_node *node[96];	/**< root first */
 	unsigned char dir[96];			/**< direction taken at each */
 	unsigned depth;				/**< entries; 0: no path */
+	unsigned char finger;	/**< lookups from the path lately paid (0-3) */
+	unsigned char probe;	/**< counts lookups, to retry the path */
 };
 
 /** A tree root. Private fields; zero-initialised means empty, no augment. */
