@@ -9,8 +9,10 @@
 # REF is run as `REF --bench SCENARIO ARGS`; GPUVA (default: the one in
 # _build/main or build/) as `GPUVA bench SCENARIO ARGS`. Scenarios come
 # from $SCENARIOS (default: all four). Prints one line per scenario and
-# the goals of shared/docs/bench.md beside the ratios. Never part of the
-# test suite: timings are not assertions.
+# the goals of shared/docs/bench.md beside the ratios. $GPUVA_ARGS goes to
+# gpuva only (GPUVA_ARGS=--ops-list measures the op-list mode; the default
+# is step callbacks). Never part of the test suite: timings are not
+# assertions.
 set -eu
 ref=${1:?usage: compare.sh REF [GPUVA] [REPS] [-- ARGS]}
 shift
@@ -43,9 +45,9 @@ for s in $scenarios; do
 	while [ $i -lt "$reps" ]; do
 		if [ $((i % 2)) -eq 0 ]; then
 			"$ref" --bench "$s" "$@" > "$tmp/ro" 2>/dev/null
-			"$gpuva" bench "$s" "$@" > "$tmp/go"
+			"$gpuva" bench "$s" ${GPUVA_ARGS:-} "$@" > "$tmp/go"
 		else
-			"$gpuva" bench "$s" "$@" > "$tmp/go"
+			"$gpuva" bench "$s" ${GPUVA_ARGS:-} "$@" > "$tmp/go"
 			"$ref" --bench "$s" "$@" > "$tmp/ro" 2>/dev/null
 		fi
 		key ns_per_request "$tmp/ro" >> "$tmp/r"
