@@ -29,8 +29,8 @@
  * slack), which fit whatever their offset: that search is O(log n) again.
  * Only when no such hole exists does it go through all near misses.
  *
- * Small heaps: up to HEAP_FLAT_MAX holes live in two sorted arrays in the
- * heap (starts, sizes) instead of the tree, and every search is a scan:
+ * Small heaps: up to HEAP_FLAT_MAX holes live in a sorted array of (start,
+ * size) pairs in the heap instead of the tree, and every search is a scan:
  * O(t) for t holes, but without a data-dependent branch per tree level or
  * maxima to redo, which is what made the tree slower than a plain list at
  * a hundred allocations. The search visits the same holes in the same
@@ -81,7 +81,8 @@ sat_add(uint64_t a, uint64_t b)
 
 /* ---- nodes ---------------------------------------------------------- */
 
-static int
+/* cold: kept out of line, so the callers' hot paths stay small */
+static __attribute__((noinline)) int
 spare_refill(struct gpuva_heap *heap, size_t want)
 {
 	while (heap->spare_count < want) {
@@ -191,7 +192,7 @@ rec_unlink(struct gpuva_heap *heap, struct heap_node *r)
  * before the operation changes anything, so -ENOMEM leaves the heap as it
  * was. O(1) amortised.
  */
-static int
+static __attribute__((noinline)) int	/* cold, as spare_refill() */
 rec_reserve(struct gpuva_heap *heap)
 {
 	size_t size = heap->hash_size ? heap->hash_size * 2 : HEAP_HASH_MIN;
@@ -335,7 +336,7 @@ hole_root(const struct gpuva_heap *heap)
 /*
  * With few holes, a descent of the tree (a data-dependent branch per level,
  * maxima redone on the way back) costs more than reading every hole: the
- * holes then sit in two small sorted arrays inside the heap, and a search,
+ * holes then sit in a small sorted array inside the heap, and a search,
  * a free or a fixed range scans them, O(t) for t <= HEAP_FLAT_MAX holes.
  */
 
@@ -348,44 +349,38 @@ hole_root(const struct gpuva_heap *heap)
 static size_t
 flat_upper(const struct gpuva_heap *heap, uint64_t addr)
 {
-	const uint64_t *a = heap->flat_addr;
+	const struct heap_flat *h = heap->flat_hole;
 	size_t n = heap->flat_n, blocks = 0, i, end, c;
 
 	for (i = 0; i < n; i += 16)
-		blocks += a[i] <= addr;
+		blocks += h[i].addr <= addr;
 	if (blocks == 0)
 		return 0;
 	/* sorted: all of the earlier blocks are at or below addr */
 	c = i = (blocks - 1) * 16;
 	end = i + 16 < n ? i + 16 : n;
 	for (; i < end; i++)
-		c += a[i] <= addr;
+		c += h[i].addr <= addr;
 	return c;
 }
 
 static void
 flat_insert(struct gpuva_heap *heap, size_t i, uint64_t addr, uint64_t size)
 {
-	size_t move = heap->flat_n - i;
+	struct heap_flat *h = heap->flat_hole;
 
-	memmove(&heap->flat_addr[i + 1], &heap->flat_addr[i],
-		move * sizeof(heap->flat_addr[0]));
-	memmove(&heap->flat_size[i + 1], &heap->flat_size[i],
-		move * sizeof(heap->flat_size[0]));
-	heap->flat_addr[i] = addr;
-	heap->flat_size[i] = size;
+	memmove(&h[i + 1], &h[i], (heap->flat_n - i) * sizeof(*h));
+	h[i].addr = addr;
+	h[i].size = size;
 	heap->flat_n++;
 }
 
 static void
 flat_delete(struct gpuva_heap *heap, size_t i)
 {
-	size_t move = heap->flat_n - i - 1;
+	struct heap_flat *h = heap->flat_hole;
 
-	memmove(&heap->flat_addr[i], &heap->flat_addr[i + 1],
-		move * sizeof(heap->flat_addr[0]));
-	memmove(&heap->flat_size[i], &heap->flat_size[i + 1],
-		move * sizeof(heap->flat_size[0]));
+	memmove(&h[i], &h[i + 1], (heap->flat_n - i - 1) * sizeof(*h));
 	heap->flat_n--;
 }
 
@@ -395,7 +390,7 @@ flat_largest(const struct gpuva_heap *heap)
 	uint64_t m = 0;
 
 	for (size_t i = 0; i < heap->flat_n; i++)
-		m = heap->flat_size[i] > m ? heap->flat_size[i] : m;
+		m = heap->flat_hole[i].size > m ? heap->flat_hole[i].size : m;
 	return m;
 }
 
@@ -409,8 +404,8 @@ to_tree(struct gpuva_heap *heap)
 	for (size_t i = 0; i < heap->flat_n; i++) {
 		struct heap_node *h = node_get(heap);
 
-		h->node.key = heap->flat_addr[i];
-		h->size = heap->flat_size[i];
+		h->node.key = heap->flat_hole[i].addr;
+		h->size = heap->flat_hole[i].size;
 		tree_insert(&heap->holes, &h->node);
 	}
 	heap->flat_n = 0;
@@ -433,8 +428,8 @@ maybe_to_flat(struct gpuva_heap *heap)
 		return;
 	for (n = tree_first(&heap->holes); n; n = next) {
 		next = tree_next(n);
-		heap->flat_addr[i] = n->key;
-		heap->flat_size[i] = heap_node_of(n)->size;
+		heap->flat_hole[i].addr = n->key;
+		heap->flat_hole[i].size = heap_node_of(n)->size;
 		i++;
 		node_put(heap, heap_node_of(n));
 	}
@@ -456,6 +451,23 @@ spare_want(const struct gpuva_heap *heap)
 	return 2;
 }
 
+/*
+ * Take the spare nodes and the table room an operation that adds a record
+ * may need, before it changes anything. Both are almost always there: the
+ * test is inline, the refills are calls.
+ */
+static inline int
+make_room(struct gpuva_heap *heap)
+{
+	int err = 0;
+
+	if (heap->spare_count < spare_want(heap))
+		err = spare_refill(heap, spare_want(heap));
+	if (!err && rec_count(heap) >= heap->hash_size)
+		err = rec_reserve(heap);
+	return err;
+}
+
 /* The hole with the largest start <= @addr: false when there is none. */
 static bool
 hole_le(const struct gpuva_heap *heap, uint64_t addr, uint64_t *hs,
@@ -466,8 +478,8 @@ hole_le(const struct gpuva_heap *heap, uint64_t addr, uint64_t *hs,
 
 		if (i == 0)
 			return false;
-		*hs = heap->flat_addr[i - 1];
-		*hlen = heap->flat_size[i - 1];
+		*hs = heap->flat_hole[i - 1].addr;
+		*hlen = heap->flat_hole[i - 1].size;
 		return true;
 	}
 	struct heap_node *h = heap_node_of(tree_find_le(&heap->holes, addr));
@@ -509,8 +521,8 @@ gpuva_heap_create(uint64_t start, uint64_t range, struct gpuva_heap **out)
 	}
 	heap->flat = true;
 	heap->flat_n = 1;
-	heap->flat_addr[0] = start;
-	heap->flat_size[0] = range;
+	heap->flat_hole[0].addr = start;
+	heap->flat_hole[0].size = range;
 	heap->free_bytes = range;
 	*out = heap;
 	return 0;
@@ -619,9 +631,9 @@ static void
 flat_carve(struct gpuva_heap *heap, size_t i, uint64_t x, uint64_t size,
 	   enum heap_kind kind)
 {
-	uint64_t s = heap->flat_addr[i];
-	uint64_t left = x - s;
-	uint64_t right = heap->flat_size[i] - left - size;
+	struct heap_flat *h = &heap->flat_hole[i];
+	uint64_t left = x - h->addr;
+	uint64_t right = h->size - left - size;
 
 	if (left && right) {
 		if (heap->flat_n == HEAP_FLAT_MAX) {
@@ -634,13 +646,13 @@ flat_carve(struct gpuva_heap *heap, size_t i, uint64_t x, uint64_t size,
 			carve(heap, &path, x, size, kind);
 			return;
 		}
-		heap->flat_size[i] = left;
+		h->size = left;
 		flat_insert(heap, i + 1, x + size, right);
 	} else if (left) {
-		heap->flat_size[i] = left;
+		h->size = left;
 	} else if (right) {
-		heap->flat_addr[i] = x + size;
-		heap->flat_size[i] = right;
+		h->addr = x + size;
+		h->size = right;
 	} else {
 		flat_delete(heap, i);
 	}
@@ -658,17 +670,18 @@ flat_release(struct gpuva_heap *heap, struct heap_node *rec)
 {
 	uint64_t addr = rec->node.key, size = rec->size;
 	size_t i = flat_upper(heap, addr);	/* holes [0, i) lie below */
-	bool mp = i > 0 && addr - heap->flat_addr[i - 1] == heap->flat_size[i - 1];
-	bool mn = i < heap->flat_n && heap->flat_addr[i] - addr == size;
+	struct heap_flat *h = heap->flat_hole;
+	bool mp = i > 0 && addr - h[i - 1].addr == h[i - 1].size;
+	bool mn = i < heap->flat_n && h[i].addr - addr == size;
 
 	if (mp && mn) {
-		heap->flat_size[i - 1] += size + heap->flat_size[i];
+		h[i - 1].size += size + h[i].size;
 		flat_delete(heap, i);
 	} else if (mp) {
-		heap->flat_size[i - 1] += size;
+		h[i - 1].size += size;
 	} else if (mn) {
-		heap->flat_addr[i] = addr;
-		heap->flat_size[i] += size;
+		h[i].addr = addr;
+		h[i].size += size;
 	} else if (heap->flat_n < HEAP_FLAT_MAX) {
 		flat_insert(heap, i, addr, size);
 	} else {
@@ -924,48 +937,84 @@ descend:
 	}
 }
 
-/*
- * search() over the flat holes: the same holes in the same order (address
- * order, reversed for high), the same budget, so the same answer as the
- * tree would give. Sets f->idx.
- */
 /* flat_search()'s test of candidate hole @i; 1 found, 0 go on, -1 budget. */
 static inline int
 flat_try(const struct gpuva_heap *heap, struct fit *f, size_t i)
 {
+	const struct heap_flat *h = &heap->flat_hole[i];
 	uint64_t x;
 
-	if (!fit_hole(f, heap->flat_addr[i], heap->flat_size[i], &x)) {
+	if (!fit_hole(f, h->addr, h->size, &x))
 		return f->budget > 0 && --f->budget == 0 ? -1 : 0;
-	}
 	f->addr = x;
 	f->idx = i;
 	return 1;
 }
 
+/*
+ * flat_search() for the usual request: lowest first, no span rule, the
+ * whole heap as window. fit_hole() then comes down to the first-fit list's
+ * own test, inline: the aligned start leaves room for the size. Rounding
+ * past 2^64 wraps to 0, and 0 - s is more than any hole at s can leave.
+ */
+static int
+flat_search_low(const struct gpuva_heap *heap, struct fit *f)
+{
+	const struct heap_flat *h = heap->flat_hole;
+	uint64_t need = f->need, size = f->size, mask = f->mask;
+	size_t n = heap->flat_n;
+	int budget = f->budget;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t s, x;
+
+		if (h[i].size < need)
+			continue;
+		s = h[i].addr;
+		x = (s + mask) & ~mask;
+		if (x - s <= h[i].size - size) {	/* need >= size */
+			f->addr = x;
+			f->idx = i;
+			return 1;
+		}
+		if (budget > 0 && --budget == 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * search() over the flat holes: the same holes in the same order (address
+ * order, reversed for high), the same budget, so the same answer as the
+ * tree would give. Sets f->idx.
+ */
 static int
 flat_search(const struct gpuva_heap *heap, struct fit *f)
 {
-	const uint64_t *sz = heap->flat_size, *at = heap->flat_addr;
+	const struct heap_flat *h = heap->flat_hole;
 	uint64_t need = f->need;
 	size_t n = heap->flat_n;
 	int r;
 
-	/* the skip loops read only sizes: most holes are too small */
+	if (!f->high && !f->span && f->lo == heap->start &&
+	    f->last == heap->last)
+		return flat_search_low(heap, f);
+	/* the skip tests read sizes first: most holes are too small */
 	if (!f->high) {
 		for (size_t i = 0; i < n; i++) {
-			if (sz[i] < need || last_of(at[i], sz[i]) < f->lo)
+			if (h[i].size < need ||
+			    last_of(h[i].addr, h[i].size) < f->lo)
 				continue;
-			if (at[i] > f->last)
+			if (h[i].addr > f->last)
 				return 0;
 			if ((r = flat_try(heap, f, i)) != 0)
 				return r;
 		}
 	} else {
 		for (size_t i = n; i-- > 0;) {
-			if (sz[i] < need || at[i] > f->last)
+			if (h[i].size < need || h[i].addr > f->last)
 				continue;
-			if (last_of(at[i], sz[i]) < f->lo)
+			if (last_of(h[i].addr, h[i].size) < f->lo)
 				return 0;
 			if ((r = flat_try(heap, f, i)) != 0)
 				return r;
@@ -1060,9 +1109,7 @@ gpuva_heap_alloc_in_range(struct gpuva_heap *heap, uint64_t size,
 	if (r <= 0 && largest_hole(heap) < size)
 		goto no_hole;
 	/* the search changed nothing: memory is taken before anything is */
-	err = spare_refill(heap, spare_want(heap));
-	if (!err)
-		err = rec_reserve(heap);
+	err = make_room(heap);
 	if (err)
 		return heap_reject(heap, err, REQ ": out of memory for a node",
 				   REQ_ARGS);
@@ -1172,8 +1219,8 @@ heap_take(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
 		h = i > 0;
 		if (h) {
 			i--;
-			hs = heap->flat_addr[i];
-			hlen = heap->flat_size[i];
+			hs = heap->flat_hole[i].addr;
+			hlen = heap->flat_hole[i].size;
 		}
 	} else {
 		hole_descend(heap, addr, &path, &le, &gt);
@@ -1197,9 +1244,7 @@ heap_take(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
 			   u ? kind_name(u->kind) : "?", u ? u->node.key : 0,
 			   u ? u->size : 0);
 fits:
-	err = spare_refill(heap, spare_want(heap));
-	if (!err)
-		err = rec_reserve(heap);
+	err = make_room(heap);
 	if (err)
 		return heap_reject(heap, err, "%s 0x%" PRIx64 " 0x%" PRIx64
 				   ": out of memory for a node", what, addr, size);
@@ -1256,29 +1301,37 @@ find_record(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
 	return 0;
 }
 
-int
-gpuva_heap_free(struct gpuva_heap *heap, uint64_t addr, uint64_t size)
+/*
+ * Give back the record of @kind at exactly [addr, addr + size). A valid
+ * call is decided by one lookup and two comparisons (a record's size is
+ * never 0); only a refused one goes through find_record() for its reason.
+ */
+static int
+give_back(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
+	  enum heap_kind kind, const char *what)
 {
-	struct heap_node *u;
-	int err = find_record(heap, addr, size, HEAP_KIND_ALLOC, "free", &u);
+	struct heap_node *u = rec_find(heap, addr);
+	int err;
 
-	if (err)
-		return err;
+	if (!u || u->kind != kind || u->size != size) {
+		err = find_record(heap, addr, size, kind, what, &u);
+		if (err)
+			return err;
+	}
 	release(heap, u);
 	return 0;
 }
 
 int
+gpuva_heap_free(struct gpuva_heap *heap, uint64_t addr, uint64_t size)
+{
+	return give_back(heap, addr, size, HEAP_KIND_ALLOC, "free");
+}
+
+int
 gpuva_heap_unreserve(struct gpuva_heap *heap, uint64_t addr, uint64_t size)
 {
-	struct heap_node *u;
-	int err = find_record(heap, addr, size, HEAP_KIND_RESERVED, "unreserve",
-			      &u);
-
-	if (err)
-		return err;
-	release(heap, u);
-	return 0;
+	return give_back(heap, addr, size, HEAP_KIND_RESERVED, "unreserve");
 }
 
 /* ---- queries -------------------------------------------------------- */
@@ -1325,8 +1378,8 @@ cur_load(const struct gpuva_heap *heap, struct hole_cur *c)
 	if (heap->flat) {
 		c->ok = c->i < heap->flat_n;
 		if (c->ok) {
-			c->addr = heap->flat_addr[c->i];
-			c->size = heap->flat_size[c->i];
+			c->addr = heap->flat_hole[c->i].addr;
+			c->size = heap->flat_hole[c->i].size;
 		}
 	} else {
 		c->ok = c->tn != NULL;
@@ -1563,11 +1616,13 @@ check_flat(const struct gpuva_heap *heap, const char **why)
 		return -1;
 	}
 	for (size_t i = 0; i < heap->flat_n; i++) {
-		if (heap->flat_size[i] == 0) {
+		const struct heap_flat *h = &heap->flat_hole[i];
+
+		if (h->size == 0) {
 			*why = "an empty flat hole";
 			return -1;
 		}
-		if (i && heap->flat_addr[i] <= heap->flat_addr[i - 1]) {
+		if (i && h->addr <= h[-1].addr) {
 			*why = "flat holes out of order";
 			return -1;
 		}

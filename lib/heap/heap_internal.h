@@ -27,8 +27,8 @@
  * holes made or merged since the last one). Flat mode keeps at least
  * HEAP_FLAT_MAX spare nodes, so a free that adds the hole which overflows
  * the array can build the tree without memory. 256, not 64: `gpuva bench
- * heap-churn --n 100` took 104 ns/op with 64, 84 with 128, 64 with 256
- * (the tree alone: 125); see README.md.
+ * heap-churn --n 100` took 101 ns/op with 64, 75 with 128, 51 with 256
+ * (the tree alone: 123); see README.md.
  */
 #define HEAP_FLAT_MAX 256
 #define HEAP_FLAT_LOW 128
@@ -56,6 +56,12 @@ struct heap_node {
 	};
 };
 
+/* A flat-mode hole: start and size side by side, so one shift moves both. */
+struct heap_flat {
+	uint64_t addr;
+	uint64_t size;
+};
+
 struct heap_slab {
 	struct heap_slab *next;
 	struct heap_node nodes[HEAP_SLAB_NODES];
@@ -63,8 +69,8 @@ struct heap_slab {
 
 struct gpuva_heap {
 	/*
-	 * Holes: in flat mode flat_addr/flat_size[0, flat_n), sorted by
-	 * address, and the tree is empty; else the tree, and flat_n is 0.
+	 * Holes: in flat mode flat_hole[0, flat_n), sorted by address, and
+	 * the tree is empty; else the tree, and flat_n is 0.
 	 */
 	bool flat;
 	size_t flat_n;
@@ -98,9 +104,8 @@ struct gpuva_heap {
 	void *log_priv;
 	char last_error[HEAP_ERROR_MAX];
 
-	/* flat mode: hole starts and sizes, apart so a scan reads sizes only */
-	uint64_t flat_size[HEAP_FLAT_MAX];
-	uint64_t flat_addr[HEAP_FLAT_MAX];
+	/* flat mode's holes */
+	struct heap_flat flat_hole[HEAP_FLAT_MAX];
 };
 
 static inline struct heap_node *

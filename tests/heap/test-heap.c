@@ -1188,13 +1188,13 @@ check_reports_flat_holes_out_of_order_or_too_few_spares(void **state)
 
 	fx_make_holes(fx, 2, 2);	/* [BASE, BASE + PG) and the top */
 	assert_true(fx->heap->flat);
-	t = fx->heap->flat_addr[0];
-	fx->heap->flat_addr[0] = fx->heap->flat_addr[1];
-	fx->heap->flat_addr[1] = t;
+	t = fx->heap->flat_hole[0].addr;
+	fx->heap->flat_hole[0].addr = fx->heap->flat_hole[1].addr;
+	fx->heap->flat_hole[1].addr = t;
 	assert_int_equal(gpuva_heap_check(fx->heap), -EINVAL);
 	assert_reason(fx->heap, "flat holes out of order");
-	fx->heap->flat_addr[1] = fx->heap->flat_addr[0];
-	fx->heap->flat_addr[0] = t;
+	fx->heap->flat_hole[1].addr = fx->heap->flat_hole[0].addr;
+	fx->heap->flat_hole[0].addr = t;
 
 	spare = fx->heap->spare_count;
 	fx->heap->spare_count = HEAP_FLAT_MAX - 1;
