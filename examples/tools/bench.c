@@ -49,7 +49,7 @@ per(uint64_t a, uint64_t b)
 }
 
 static void
-print_summary(const char *name, uint64_t n, uint64_t seed,
+print_summary(const char *name, uint64_t n, uint64_t seed, uint64_t warm,
 	      const struct player *p, const struct trace_buf *b,
 	      const struct phase_total *pt, uint64_t total_ns)
 {
@@ -60,8 +60,8 @@ print_summary(const char *name, uint64_t n, uint64_t seed,
 	gpuva_vm_get_info(p->vm, &info);
 	live = info.va_count;
 	getrusage(RUSAGE_SELF, &ru);
-	printf("scenario %s n=%" PRIu64 " seed=%" PRIu64 " mode=%s\n", name, n,
-	       seed, p->list_mode ? "ops" : "steps");
+	printf("scenario %s n=%" PRIu64 " seed=%" PRIu64 " mode=%s warm=%" PRIu64
+	       "\n", name, n, seed, p->list_mode ? "ops" : "steps", warm);
 	for (size_t k = 0; k < b->nph; k++) {
 		const struct player_stats *s = &pt[k].st;
 
@@ -97,13 +97,34 @@ print_summary(const char *name, uint64_t n, uint64_t seed,
 	printf("peak_rss_kib %ld\n", ru.ru_maxrss);
 }
 
+#define WARM_MAX 64
+
+/*
+ * --warm K: run the requests in batches of K, as a driver runs the ops of
+ * one VM_BIND array, telling the VM about each batch first. Timed with the
+ * requests it serves.
+ */
+static void
+warm_batch(struct player *p, const struct trace_req *r, size_t left,
+	   uint64_t k)
+{
+	uint64_t addrs[WARM_MAX];
+	size_t m = left < k ? left : (size_t)k;
+
+	if (!p->vm)
+		return;
+	for (size_t j = 0; j < m; j++)
+		addrs[j] = r[j].addr;
+	gpuva_vm_warm(p->vm, addrs, m);
+}
+
 int
 cmd_bench(int argc, char **argv)
 {
 	struct player p = { 0 };
 	struct trace_buf b = { 0 };
 	struct phase_total *pt;
-	uint64_t n = 0, seed = 1, total_ns = 0;
+	uint64_t n = 0, seed = 1, total_ns = 0, warm = 0;
 	const char *name = NULL;
 	int ret = 0;
 
@@ -113,6 +134,9 @@ cmd_bench(int argc, char **argv)
 				goto usage;
 		} else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
 			if (!trace_parse_u64(argv[++i], &seed))
+				goto usage;
+		} else if (!strcmp(argv[i], "--warm") && i + 1 < argc) {
+			if (!trace_parse_u64(argv[++i], &warm) || warm > WARM_MAX)
 				goto usage;
 		} else if (!strcmp(argv[i], "--ops-list")) {
 			p.list_mode = true;
@@ -145,8 +169,11 @@ cmd_bench(int argc, char **argv)
 		size_t same = 0;
 		uint64_t t0 = now_ns(), dt;
 
-		for (size_t i = b.ph[k].first; i < b.ph[k].end && !ret; i++)
+		for (size_t i = b.ph[k].first; i < b.ph[k].end && !ret; i++) {
+			if (warm && (i - b.ph[k].first) % warm == 0)
+				warm_batch(&p, &b.r[i], b.ph[k].end - i, warm);
 			ret = player_run(&p, &b.r[i]);
+		}
 		dt = now_ns() - t0;
 		total_ns += dt;
 		/* phases of the same name are reported together */
@@ -163,13 +190,13 @@ cmd_bench(int argc, char **argv)
 		}
 	}
 	if (!ret)
-		print_summary(name, n, seed, &p, &b, pt, total_ns);
+		print_summary(name, n, seed, warm, &p, &b, pt, total_ns);
 	free(pt);
 	player_fini(&p);
 	trace_buf_fini(&b);
 	return ret ? 1 : 0;
 usage:
 	fprintf(stderr, "usage: gpuva bench SCENARIO [--n N] [--seed S] "
-		"[--ops-list] [--check]\n");
+		"[--ops-list] [--warm K (<= %d)] [--check]\n", WARM_MAX);
 	return 2;
 }

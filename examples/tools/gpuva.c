@@ -3,7 +3,7 @@
  * gpuva: the command-line face of libgpuva.
  *
  *   gpuva replay [--ops-list] [--check] [--stats] [FILE|-]
- *   gpuva bench SCENARIO [--n N] [--seed S] [--ops-list] [--check]
+ *   gpuva bench SCENARIO [--n N] [--seed S] [--ops-list] [--warm K] [--check]
  *   gpuva bench heap-churn|heap-frag [--n N] [--ops M] [--list-ops L] [--seed S]
  *   gpuva heap-map [FILE|-]
  *
@@ -23,7 +23,7 @@ static void
 usage(FILE *f)
 {
 	fputs("usage: gpuva replay [--ops-list] [--check] [--stats] [FILE|-]\n"
-	      "       gpuva bench SCENARIO [--n N] [--seed S] [--ops-list] [--check]\n"
+	      "       gpuva bench SCENARIO [--n N] [--seed S] [--ops-list] [--warm K] [--check]\n"
 	      "       gpuva bench heap-churn|heap-frag [--n N] [--ops M] [--list-ops L] [--seed S]\n"
 	      "       gpuva heap-map [FILE|-]\n"
 	      "\n"

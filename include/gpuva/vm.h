@@ -344,6 +344,32 @@ gpuva_prev(const struct gpuva *va);
 GPUVA_EXPORT size_t
 gpuva_vm_count(const struct gpuva_vm *vm);
 
+/**
+ * Load into the cache what the lookups of coming requests will read.
+ *
+ * In a big VM most of a request's time is cache misses on the way down the
+ * tree, one level after another. A driver that knows its next requests (the
+ * ops of one VM_BIND array, a sparse bind batch) passes their start
+ * addresses here before running them: the descents toward all of them are
+ * made side by side, a level of each per round, so that their misses are in
+ * flight together; the requests then find their paths in cache. On a
+ * 500,000-mapping VM this halves the time per request (README.md,
+ * Performance). Worth it from a few thousand mappings on, in batches of 8
+ * to 32 addresses; pointless for one request at a time.
+ *
+ * A pure hint: it changes nothing, reads nothing outside the VM, cannot
+ * fail, and any address is allowed (inside the VM or not). Results of later
+ * calls never depend on it. O(count log n). Locking: as a lookup.
+ *
+ * @param vm     the VM
+ * @param addrs  start addresses of the coming requests, in any order; may
+ *               be NULL when @p count is 0
+ * @param count  number of addresses
+ * @since 0.1
+ */
+GPUVA_EXPORT void
+gpuva_vm_warm(const struct gpuva_vm *vm, const uint64_t *addrs, size_t count);
+
 /**@}*/
 
 /** @name BO links */

@@ -252,6 +252,49 @@ tree_find_le_path(struct gpuva_tree *t, uint64_t key)
 	return side ? n : nb;
 }
 
+void
+tree_warm(const struct gpuva_tree *t, const uint64_t *keys, size_t n,
+	  void (*hit)(const struct gpuva_tree_node *))
+{
+	const node_t *cur[TREE_WARM_LANES];
+
+	for (size_t base = 0; base < n; base += TREE_WARM_LANES) {
+		size_t m = n - base < TREE_WARM_LANES ? n - base : TREE_WARM_LANES;
+		bool live = t->root != NULL;
+
+		for (size_t i = 0; i < m; i++)
+			cur[i] = t->root;
+		/*
+		 * One level of every lane per round: the lanes' loads do not
+		 * depend on each other, so their misses are in flight
+		 * together instead of one after another.
+		 */
+		while (live) {
+			live = false;
+			for (size_t i = 0; i < m; i++) {
+				const node_t *c = cur[i];
+				uint64_t key = keys[base + i];
+				uintptr_t l;
+
+				if (!c)
+					continue;
+				if (c->key == key) {
+					cur[i] = NULL;
+					if (hit)
+						hit(c);
+					continue;
+				}
+				/* the siblings too: inserts and removes rebalance */
+				__builtin_prefetch((const void *)c->link[0]);
+				__builtin_prefetch((const void *)c->link[1]);
+				l = c->link[c->key < key];
+				cur[i] = (l & TREE_THREAD) ? NULL : tree_link_ptr(l);
+				live |= cur[i] != NULL;
+			}
+		}
+	}
+}
+
 /* Index of @n on the cached path, or -1. */
 static int
 path_index(const struct gpuva_tree *t, const node_t *n)

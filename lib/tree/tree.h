@@ -121,6 +121,19 @@ struct gpuva_tree_node *tree_find_le(const struct gpuva_tree *t, uint64_t key);
  */
 struct gpuva_tree_node *tree_find_le_path(struct gpuva_tree *t, uint64_t key);
 
+/* Descents tree_warm() makes side by side. */
+#define TREE_WARM_LANES 16
+
+/*
+ * Prefetch the paths toward @n keys (and both children at each level),
+ * TREE_WARM_LANES descents at a time, one level of each per round, so that
+ * their cache misses overlap. @hit (may be NULL) is called on each node
+ * whose key is one of @keys, to prefetch what the caller will touch next.
+ * Reads only; O(n log size).
+ */
+void tree_warm(const struct gpuva_tree *t, const uint64_t *keys, size_t n,
+	       void (*hit)(const struct gpuva_tree_node *));
+
 /* Node with exactly @key, or NULL. O(log n). */
 struct gpuva_tree_node *tree_find(const struct gpuva_tree *t, uint64_t key);
 

@@ -796,6 +796,49 @@ find_at_first_last_next_prev_and_count(void **state)
 	assert_null(gpuva_vm_find_at(fx->vm, UINT64_MAX));
 }
 
+static void
+warm_changes_nothing_whatever_the_addresses(void **state)
+{
+	struct fx *fx = *state;
+	struct fx_saved before;
+	uint64_t addrs[40];
+	size_t n = 0;
+
+	/* empty VM, no addresses */
+	gpuva_vm_warm(fx->vm, NULL, 0);
+	addrs[0] = 0x10000;
+	gpuva_vm_warm(fx->vm, addrs, 1);
+	assert_int_equal(gpuva_vm_count(fx->vm), 0);
+
+	for (uint64_t i = 0; i < 24; i++)
+		ins(fx, 0x10000 + i * 0x2000, 0x1000, i % 3 ? A : NOBO, i * 0x1000);
+	/* starts, middles, holes, outside the VM and both ends of 2^64 */
+	for (uint64_t i = 0; i < 24; i += 2)
+		addrs[n++] = 0x10000 + i * 0x2000;
+	for (uint64_t i = 1; i < 24; i += 4)
+		addrs[n++] = 0x10000 + i * 0x2000 + 0x800;
+	for (uint64_t i = 0; i < 24; i += 5)
+		addrs[n++] = 0x11000 + i * 0x2000;
+	addrs[n++] = 0;
+	addrs[n++] = UINT64_MAX;
+	addrs[n++] = 0x7f000;	/* the reserved range */
+	assert_true(n > 16);	/* more than one round of lanes */
+
+	before = fx_save(fx);
+	gpuva_vm_warm(fx->vm, addrs, n);
+	gpuva_vm_warm(fx->vm, addrs, 3);
+	gpuva_vm_warm(fx->vm, NULL, 5);	/* NULL: nothing, not a crash */
+	fx_assert_unchanged(fx, &before);
+	assert_string_equal(gpuva_vm_last_error(fx->vm), "");
+
+	/* and what comes next plans and applies as without it */
+	assert_int_equal(fx_unmap(fx, 0x12000, 0x3000), 0);
+	fx_assert_ops(fx, "unmap 0x12000 0x1000 1 0x1000 keep=0",
+		      "unmap 0x14000 0x1000 1 0x2000 keep=0");
+	assert_null(gpuva_vm_find_at(fx->vm, 0x12000));
+	assert_int_equal(gpuva_vm_count(fx->vm), 22);
+}
+
 /* ---- iteration -------------------------------------------------------------------- */
 
 /* Addresses of a walk, as text. */
@@ -1104,6 +1147,7 @@ main(void)
 		T(find_first_returns_the_lowest_mapping_starting_in_the_range),
 		T(find_first_returns_a_mapping_that_starts_before_and_covers_addr),
 		T(find_at_first_last_next_prev_and_count),
+		T(warm_changes_nothing_whatever_the_addresses),
 		T(for_each_va_walks_every_mapping_in_address_order),
 		T(for_each_va_safe_survives_removing_each_mapping),
 		T(for_each_va_range_walks_mappings_starting_in_the_range),
