@@ -653,7 +653,7 @@ tree_replace(struct gpuva_tree *t, node_t *old, node_t *new)
 	node_t **stk = pa->node;
 	unsigned char *dirs = pa->dir;
 	int i = path_index(t, old);
-	int k = cached_path(t, old);
+	int k = i >= 0 ? i : find_path(t, old->key, stk, dirs);
 
 	/*
 	 * The shape does not change, so a cached path stays right with new
