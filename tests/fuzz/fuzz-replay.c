@@ -6,7 +6,8 @@
  * callbacks and once with op lists. After every request both players check
  * every VM invariant (player.check, i.e. gpuva_vm_check()), and the two must
  * have produced the same ops (counts and running ops_hash) and, at the end,
- * the same mappings. Anything else aborts, which libFuzzer reports with the
+ * the same mappings. The step side is told of each request first
+ * (gpuva_vm_warm()), which must change nothing. Anything else aborts, which libFuzzer reports with the
  * input that did it.
  *
  * Sizes are bounded so that one input cannot run long: at most
@@ -119,6 +120,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		if (req.kind == TRACE_MAP && req.bo > FUZZ_MAX_BO)
 			req.bo = req.bo % FUZZ_MAX_BO + 1;
+		/* one side hears of the request first: a hint, so both agree */
+		if (step.vm && req.kind != TRACE_VM) {
+			uint64_t warm[3] = { req.addr, req.addr + req.range,
+					     last.addr };
+
+			gpuva_vm_warm(step.vm, warm, 3);
+		}
 		last = req;
 		nreq++;
 
