@@ -355,7 +355,9 @@ gpuva_vm_count(const struct gpuva_vm *vm);
  * flight together; the requests then find their paths in cache. On a
  * 500,000-mapping VM this halves the time per request (README.md,
  * Performance). Worth it from a few thousand mappings on, in batches of 8
- * to 32 addresses; pointless for one request at a time.
+ * to 32 addresses; pointless for one request at a time. While requests walk
+ * the VM in address order (sparse binding page by page) the lookups start
+ * from the last one and hit the cache anyway; then this returns at once.
  *
  * A pure hint: it changes nothing, reads nothing outside the VM, cannot
  * fail, and any address is allowed (inside the VM or not). Results of later

@@ -258,6 +258,13 @@ tree_warm(const struct gpuva_tree *t, const uint64_t *keys, size_t n,
 {
 	const node_t *cur[TREE_WARM_LANES];
 
+	/*
+	 * Lookups that keep landing next to the last change (binds in
+	 * address order) start from the finger and find their nodes in
+	 * cache already: warming would only add a descent per request.
+	 */
+	if (t->path.finger == 3)
+		return;
 	for (size_t base = 0; base < n; base += TREE_WARM_LANES) {
 		size_t m = n - base < TREE_WARM_LANES ? n - base : TREE_WARM_LANES;
 		bool live = t->root != NULL;

@@ -129,7 +129,8 @@ struct gpuva_tree_node *tree_find_le_path(struct gpuva_tree *t, uint64_t key);
  * TREE_WARM_LANES descents at a time, one level of each per round, so that
  * their cache misses overlap. @hit (may be NULL) is called on each node
  * whose key is one of @keys, to prefetch what the caller will touch next.
- * Reads only; O(n log size).
+ * Does nothing while the finger pays (lookups land next to the last
+ * change). Reads only; O(n log size).
  */
 void tree_warm(const struct gpuva_tree *t, const uint64_t *keys, size_t n,
 	       void (*hit)(const struct gpuva_tree_node *));
