@@ -45,16 +45,12 @@ now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t rng;
+static struct trace_rng rng;
 
 static uint64_t
 rnd(void)
 {
-	uint64_t z = (rng += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
+	return trace_rng_next(&rng);
 }
 
 /* ---- the request sequence ---- */
@@ -452,7 +448,7 @@ bench_one(const char *name, uint64_t n, uint64_t ops, uint64_t list_ops_opt,
 	struct run h, l;
 	size_t nops, list_ops;
 
-	rng = seed;
+	rng.s = seed;
 	if (!strcmp(name, "heap-churn"))
 		gen_churn(&s, n, ops);
 	else

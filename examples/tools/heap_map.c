@@ -5,7 +5,8 @@
  * For trying placement rules by hand, and for replaying the steps that the
  * random heap test saves when it fails.
  *
- * Script, one request a line, numbers in C syntax, '#' starts a comment:
+ * Script, one request a line, numbers as in traces (0x hex or decimal,
+ * trace_parse_u64()), '#' starts a comment:
  *
  *   heap START RANGE                       (first; default 0x100000 0x10000000)
  *   alloc NAME SIZE [align=A] [high] [nospan=K] [window=ADDR,RANGE]
@@ -42,17 +43,6 @@ struct hm {
 	size_t n;
 	FILE *out;
 };
-
-static bool
-num(const char *s, uint64_t *v)
-{
-	char *end;
-
-	if (!s || !*s || *s == '-')
-		return false;
-	*v = strtoull(s, &end, 0);
-	return !*end;
-}
 
 static struct named *
 find_name(struct hm *hm, const char *name)
@@ -158,22 +148,22 @@ run_alloc(struct hm *hm, char **tok, int ntok, const char *line)
 	bool window = false;
 	int err;
 
-	if (ntok < 3 || !num(tok[2], &size))
+	if (ntok < 3 || !trace_parse_u64(tok[2], &size))
 		return -1;
 	for (int i = 3; i < ntok; i++) {
 		char *c;
 
-		if (!strncmp(tok[i], "align=", 6) && num(tok[i] + 6, &align)) {
+		if (!strncmp(tok[i], "align=", 6) && trace_parse_u64(tok[i] + 6, &align)) {
 			continue;
 		} else if (!strcmp(tok[i], "high")) {
 			flags |= GPUVA_HEAP_HIGH;
-		} else if (!strncmp(tok[i], "nospan=", 7) && num(tok[i] + 7, &k) &&
+		} else if (!strncmp(tok[i], "nospan=", 7) && trace_parse_u64(tok[i] + 7, &k) &&
 			   k < 64) {
 			flags |= GPUVA_HEAP_NO_SPAN(k);
 		} else if (!strncmp(tok[i], "window=", 7) &&
 			   (c = strchr(tok[i], ',')) != NULL) {
 			*c = 0;
-			if (!num(tok[i] + 7, &wa) || !num(c + 1, &wr))
+			if (!trace_parse_u64(tok[i] + 7, &wa) || !trace_parse_u64(c + 1, &wr))
 				return -1;
 			window = true;
 		} else {
@@ -210,8 +200,8 @@ run_line(struct hm *hm, char *line)
 				copy[strlen(copy) - 1] == '\t'))
 		copy[strlen(copy) - 1] = 0;
 
-	if (!strcmp(tok[0], "heap") && ntok == 3 && num(tok[1], &a) &&
-	    num(tok[2], &s)) {
+	if (!strcmp(tok[0], "heap") && ntok == 3 && trace_parse_u64(tok[1], &a) &&
+	    trace_parse_u64(tok[2], &s)) {
 		struct gpuva_heap *h;
 		int err = gpuva_heap_create(a, s, &h);
 
@@ -228,8 +218,8 @@ run_line(struct hm *hm, char *line)
 		return -1;
 	if (!strcmp(tok[0], "alloc"))
 		return run_alloc(hm, tok, ntok, copy);
-	if (!strcmp(tok[0], "fixed") && ntok == 4 && num(tok[2], &a) &&
-	    num(tok[3], &s)) {
+	if (!strcmp(tok[0], "fixed") && ntok == 4 && trace_parse_u64(tok[2], &a) &&
+	    trace_parse_u64(tok[3], &s)) {
 		if (!report(hm, copy, gpuva_heap_alloc_fixed(hm->heap, a, s))) {
 			remember(hm, tok[1], a, s);
 			fprintf(hm->out, "%s = 0x%" PRIx64 "\n", copy, a);
@@ -237,7 +227,7 @@ run_line(struct hm *hm, char *line)
 		return 0;
 	}
 	if ((!strcmp(tok[0], "reserve") || !strcmp(tok[0], "unreserve")) &&
-	    ntok == 3 && num(tok[1], &a) && num(tok[2], &s)) {
+	    ntok == 3 && trace_parse_u64(tok[1], &a) && trace_parse_u64(tok[2], &s)) {
 		int err = tok[0][0] == 'r' ? gpuva_heap_reserve(hm->heap, a, s) :
 					     gpuva_heap_unreserve(hm->heap, a, s);
 
@@ -249,7 +239,7 @@ run_line(struct hm *hm, char *line)
 		struct named *nm = NULL;
 
 		if (ntok == 3) {
-			if (!num(tok[1], &a) || !num(tok[2], &s))
+			if (!trace_parse_u64(tok[1], &a) || !trace_parse_u64(tok[2], &s))
 				return -1;
 		} else if ((nm = find_name(hm, tok[1])) != NULL) {
 			a = nm->addr;

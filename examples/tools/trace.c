@@ -262,26 +262,6 @@ trace_read(const char *path, struct trace_buf *b)
 
 /* ---- scenarios ---------------------------------------------------------- */
 
-struct rng {
-	uint64_t s;
-};
-
-static inline uint64_t
-rng_next(struct rng *r)
-{
-	uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static inline uint64_t
-below(struct rng *r, uint64_t n)
-{
-	return rng_next(r) % n;
-}
-
 #define VM_RANGE (1ULL << 47)
 #define BASE (1ULL << 32)
 #define P4K 0x1000ULL
@@ -323,29 +303,29 @@ unmap_req(struct trace_buf *b, uint64_t addr, uint64_t range)
 
 /* bo id and a 64 KiB-aligned offset, drawn in that order */
 static void
-map_page64(struct trace_buf *b, struct rng *r, uint64_t addr)
+map_page64(struct trace_buf *b, struct trace_rng *r, uint64_t addr)
 {
-	uint32_t bo = 1 + (uint32_t)below(r, NBO);
-	uint64_t off = below(r, 1ULL << 16) * P64K;
+	uint32_t bo = 1 + (uint32_t)trace_rng_below(r, NBO);
+	uint64_t off = trace_rng_below(r, 1ULL << 16) * P64K;
 
 	map_req(b, addr, P64K, bo, off);
 }
 
 static void
-gen_random(struct trace_buf *b, uint64_t n, struct rng *r)
+gen_random(struct trace_buf *b, uint64_t n, struct trace_rng *r)
 {
 	const uint64_t window = (64ULL << 30) / P4K;
 
 	vm_req(b);
 	phase(b, "random");
 	for (uint64_t i = 0; i < n; i++) {
-		uint64_t kind = below(r, 100);
-		uint64_t pages = 1 + below(r, 64);
-		uint64_t addr = BASE + below(r, window - pages + 1) * P4K;
+		uint64_t kind = trace_rng_below(r, 100);
+		uint64_t pages = 1 + trace_rng_below(r, 64);
+		uint64_t addr = BASE + trace_rng_below(r, window - pages + 1) * P4K;
 
 		if (kind < 70) {
-			uint32_t bo = 1 + (uint32_t)below(r, NBO);
-			uint64_t off = below(r, 1ULL << 20) * P4K;
+			uint32_t bo = 1 + (uint32_t)trace_rng_below(r, NBO);
+			uint64_t off = trace_rng_below(r, 1ULL << 20) * P4K;
 
 			map_req(b, addr, pages * P4K, bo, off);
 		} else {
@@ -355,7 +335,7 @@ gen_random(struct trace_buf *b, uint64_t n, struct rng *r)
 }
 
 static void
-gen_sparse_seq(struct trace_buf *b, uint64_t n, struct rng *r)
+gen_sparse_seq(struct trace_buf *b, uint64_t n, struct trace_rng *r)
 {
 	vm_req(b);
 	phase(b, "reserve");
@@ -372,7 +352,7 @@ gen_sparse_seq(struct trace_buf *b, uint64_t n, struct rng *r)
 }
 
 static void
-gen_big_remap(struct trace_buf *b, uint64_t n, struct rng *r)
+gen_big_remap(struct trace_buf *b, uint64_t n, struct trace_rng *r)
 {
 	const uint64_t w = n - 1 < 1000 ? n - 1 : 1000;
 
@@ -381,10 +361,10 @@ gen_big_remap(struct trace_buf *b, uint64_t n, struct rng *r)
 	for (uint64_t i = 0; i < n; i++)
 		map_page64(b, r, BASE + i * P64K);
 	for (int j = 0; j < 1000; j++) {
-		uint64_t p = below(r, n - w);
-		uint64_t s = below(r, 16);
-		uint32_t bo = 1 + (uint32_t)below(r, NBO);
-		uint64_t off = below(r, 1ULL << 16) * P64K;
+		uint64_t p = trace_rng_below(r, n - w);
+		uint64_t s = trace_rng_below(r, 16);
+		uint32_t bo = 1 + (uint32_t)trace_rng_below(r, NBO);
+		uint64_t off = trace_rng_below(r, 1ULL << 16) * P64K;
 		uint64_t last = p + w + (s ? 1 : 0);
 
 		phase(b, "remap");
@@ -396,10 +376,10 @@ gen_big_remap(struct trace_buf *b, uint64_t n, struct rng *r)
 }
 
 static void
-shuffle(uint64_t *a, uint64_t n, struct rng *r)
+shuffle(uint64_t *a, uint64_t n, struct trace_rng *r)
 {
 	for (uint64_t i = n - 1; i > 0; i--) {
-		uint64_t j = below(r, i + 1), t = a[i];
+		uint64_t j = trace_rng_below(r, i + 1), t = a[i];
 
 		a[i] = a[j];
 		a[j] = t;
@@ -407,7 +387,7 @@ shuffle(uint64_t *a, uint64_t n, struct rng *r)
 }
 
 static void
-gen_populate(struct trace_buf *b, uint64_t n, struct rng *r)
+gen_populate(struct trace_buf *b, uint64_t n, struct trace_rng *r)
 {
 	uint64_t *perm = malloc(n * sizeof(*perm));
 	uint64_t *size = malloc(n * sizeof(*size));
@@ -423,9 +403,9 @@ gen_populate(struct trace_buf *b, uint64_t n, struct rng *r)
 	phase(b, "insert");
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t slot = perm[i];
-		uint64_t pages = 1 + below(r, 16);
-		uint32_t bo = 1 + (uint32_t)below(r, NBO);
-		uint64_t off = below(r, 1ULL << 20) * P4K;
+		uint64_t pages = 1 + trace_rng_below(r, 16);
+		uint32_t bo = 1 + (uint32_t)trace_rng_below(r, NBO);
+		uint64_t off = trace_rng_below(r, 1ULL << 20) * P4K;
 
 		size[slot] = pages * P4K;
 		map_req(b, BASE + slot * P64K, size[slot], bo, off);
@@ -443,7 +423,7 @@ gen_populate(struct trace_buf *b, uint64_t n, struct rng *r)
 static const struct {
 	const char *name;
 	uint64_t default_n, min_n;
-	void (*gen)(struct trace_buf *b, uint64_t n, struct rng *r);
+	void (*gen)(struct trace_buf *b, uint64_t n, struct trace_rng *r);
 } scenarios[] = {
 	{ "random", 1000000, 1, gen_random },
 	{ "sparse-seq", 262144, 1, gen_sparse_seq },
@@ -464,7 +444,7 @@ int
 trace_generate(const char *name, uint64_t n, uint64_t seed, struct trace_buf *b)
 {
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
-		struct rng r = { seed };
+		struct trace_rng r = { seed };
 
 		if (strcmp(scenarios[i].name, name))
 			continue;

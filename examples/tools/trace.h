@@ -59,6 +59,32 @@ uint64_t trace_default_n(const char *name);
 
 void trace_buf_fini(struct trace_buf *b);
 
+/*
+ * splitmix64, the generator of the reference's gen_trace.py. The scenarios
+ * draw from it, and so do the heap benchmark and the seeded random tests:
+ * one generator, so a seed means the same sequence everywhere.
+ */
+struct trace_rng {
+	uint64_t s;	/* the seed, then the state */
+};
+
+static inline uint64_t
+trace_rng_next(struct trace_rng *r)
+{
+	uint64_t z = (r->s += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+/* A draw in [0, n), n > 0, as gen_trace.py's below(). */
+static inline uint64_t
+trace_rng_below(struct trace_rng *r, uint64_t n)
+{
+	return trace_rng_next(r) % n;
+}
+
 /* Parse a number as traces write them: 0x hex or decimal, nothing else. */
 bool trace_parse_u64(const char *s, uint64_t *out);
 

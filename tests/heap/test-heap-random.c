@@ -30,6 +30,7 @@
 
 #include "gpuva/heap.h"
 #include "heap/heap_internal.h"	/* which hole representation is in use */
+#include "trace.h"	/* the project's one seeded generator */
 
 #define U 4096		/* bytes in the model heap */
 #define MAX_RECS 8192	/* live records at once, far above what fits */
@@ -55,7 +56,7 @@ struct model {
 
 static struct model M;
 static struct gpuva_heap *H;
-static uint64_t rng_state;
+static struct trace_rng rng;
 static size_t step;
 static struct {
 	uint64_t ok, enospc, einval, over_budget;
@@ -79,12 +80,7 @@ static size_t trace_len, trace_cap;
 static uint64_t
 rnd(void)
 {
-	/* splitmix64 */
-	uint64_t z = (rng_state += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
+	return trace_rng_next(&rng);
 }
 
 static uint64_t
@@ -571,7 +567,7 @@ random_ops_agree_with_the_byte_map_model(void **state)
 	};
 	uint64_t per = (opt_count + 5) / 6;
 
-	rng_state = opt_seed;
+	rng.s = opt_seed;
 	step = 0;
 	trace_len = 0;
 	for (int i = 0; i < 6; i++)

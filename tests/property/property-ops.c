@@ -41,6 +41,8 @@
 
 #include <gpuva/gpuva.h>
 
+#include "trace.h"	/* the project's one seeded generator */
+
 #define NBO 4
 #define MAX_OPS 4096
 
@@ -86,23 +88,13 @@ struct world {
 	size_t ngot;
 	struct req *log;
 	size_t nlog;
-	uint64_t rng;
+	struct trace_rng rng;
 };
-
-static uint64_t
-rnd(struct world *w)
-{
-	uint64_t z = (w->rng += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
 
 static uint64_t
 below(struct world *w, uint64_t n)
 {
-	return rnd(w) % n;
+	return trace_rng_below(&w->rng, n);
 }
 
 /* ---- failure reporting -------------------------------------------------- */
@@ -575,7 +567,7 @@ random_requests_match_the_model(void **state)
 
 	(void)state;
 	assert_non_null(w);
-	w->rng = opt.seed;
+	w->rng.s = opt.seed;
 	w->start = 0x100;
 	w->units = opt.units;
 	w->rsv_start = w->start + w->units - w->units / 8;

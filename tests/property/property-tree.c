@@ -28,6 +28,7 @@
 
 #include "gpuva/common.h"
 #include "tree/tree.h"
+#include "trace.h"	/* the project's one seeded generator */
 
 struct item {
 	struct gpuva_tree_node node;
@@ -40,16 +41,12 @@ static struct {
 	size_t count, keys;
 } opt = { 1, 200000, 4096 };
 
-static uint64_t rng;
+static struct trace_rng rng;
 
 static uint64_t
 rnd(void)
 {
-	uint64_t z = (rng += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	return trace_rng_next(&rng);
 }
 
 static struct item *
@@ -175,7 +172,7 @@ random_operations_keep_every_invariant(void **state)
 	(void)state;
 	assert_non_null(items);
 	assert_non_null(spare);
-	rng = opt.seed;
+	rng.s = opt.seed;
 	tree_init(&t, augment_max);
 	for (size_t i = 0; i < opt.keys; i++)
 		items[i].node.key = 2 * i + 1;	/* gaps for probes */
