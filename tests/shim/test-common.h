@@ -62,6 +62,24 @@ require_shim(const char *driver)
 	}
 }
 
+/*
+ * Turn off every fault switch of README.md's table (all but the driver
+ * name): a test that set one must not leave it to the next.
+ */
+static inline void
+clear_shim_switches(void)
+{
+	static const char *const sw[] = {
+		"GPUVA_SHIM_FAIL_BIND", "GPUVA_SHIM_FAIL_JOB",
+		"GPUVA_SHIM_EINTR_BIND", "GPUVA_SHIM_NO_TIMELINE",
+		"GPUVA_SHIM_MSM_PRR", "GPUVA_SHIM_MSM_NO_GPU",
+		"GPUVA_SHIM_MSM_NO_PPGTT", "GPUVA_SHIM_MSM_VM_ENOMEM",
+	};
+
+	for (size_t i = 0; i < sizeof(sw) / sizeof(sw[0]); i++)
+		unsetenv(sw[i]);
+}
+
 /* The ioctl's errno, or 0: no retry loop, so EINTR/EAGAIN stay visible. */
 static inline int
 xioctl(int fd, unsigned long request, void *arg)

@@ -76,13 +76,7 @@ fx_teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	unsetenv("GPUVA_SHIM_FAIL_BIND");
-	unsetenv("GPUVA_SHIM_FAIL_JOB");
-	unsetenv("GPUVA_SHIM_MSM_PRR");
-	unsetenv("GPUVA_SHIM_MSM_NO_GPU");
-	unsetenv("GPUVA_SHIM_EINTR_BIND");
-	unsetenv("GPUVA_SHIM_NO_TIMELINE");
-	unsetenv("GPUVA_SHIM_MSM_VM_ENOMEM");
+	clear_shim_switches();
 	close(fx->fd);
 	free(fx);
 	return 0;

@@ -57,8 +57,7 @@ fx_teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	unsetenv("GPUVA_SHIM_FAIL_BIND");
-	unsetenv("GPUVA_SHIM_EINTR_BIND");
+	clear_shim_switches();
 	close(fx->fd);
 	free(fx);
 	return 0;

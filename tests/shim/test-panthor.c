@@ -59,8 +59,7 @@ fx_teardown(void **state)
 {
 	struct fx *fx = *state;
 
-	unsetenv("GPUVA_SHIM_FAIL_BIND");
-	unsetenv("GPUVA_SHIM_FAIL_JOB");
+	clear_shim_switches();
 	close(fx->fd);
 	free(fx);
 	return 0;
