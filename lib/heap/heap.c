@@ -1267,10 +1267,14 @@ gpuva_heap_reserve(struct gpuva_heap *heap, uint64_t addr, uint64_t size)
 	return heap_take(heap, addr, size, HEAP_KIND_RESERVED, "reserve");
 }
 
-/* Find the record @what wants to give back; a reason when there is none. */
+/*
+ * Why [addr, addr + size) is not a record of @kind to give back: the
+ * rejection, from the most basic reason on. Called only once the quick
+ * test in give_back() failed, so one of the reasons holds.
+ */
 static int
-find_record(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
-	    enum heap_kind kind, const char *what, struct heap_node **out)
+refuse_give_back(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
+		 enum heap_kind kind, const char *what)
 {
 	struct heap_node *u;
 
@@ -1293,31 +1297,25 @@ find_record(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
 		return heap_reject(heap, -EINVAL, "%s 0x%" PRIx64 " 0x%" PRIx64
 				   ": is %s, not %s", what, addr, size,
 				   a_kind_name(u->kind), a_kind_name(kind));
-	if (u->size != size)
-		return heap_reject(heap, -EINVAL, "%s 0x%" PRIx64 " 0x%" PRIx64
-				   ": the %s there is 0x%" PRIx64 " bytes", what,
-				   addr, size, kind_name(u->kind), u->size);
-	*out = u;
-	return 0;
+	/* the record there is of @kind: its size is what differs */
+	return heap_reject(heap, -EINVAL, "%s 0x%" PRIx64 " 0x%" PRIx64
+			   ": the %s there is 0x%" PRIx64 " bytes", what,
+			   addr, size, kind_name(u->kind), u->size);
 }
 
 /*
  * Give back the record of @kind at exactly [addr, addr + size). A valid
  * call is decided by one lookup and two comparisons (a record's size is
- * never 0); only a refused one goes through find_record() for its reason.
+ * never 0); a refused one is explained by refuse_give_back().
  */
 static int
 give_back(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
 	  enum heap_kind kind, const char *what)
 {
 	struct heap_node *u = rec_find(heap, addr);
-	int err;
 
-	if (!u || u->kind != kind || u->size != size) {
-		err = find_record(heap, addr, size, kind, what, &u);
-		if (err)
-			return err;
-	}
+	if (!u || u->kind != kind || u->size != size)
+		return refuse_give_back(heap, addr, size, kind, what);
 	release(heap, u);
 	return 0;
 }
