@@ -15,7 +15,7 @@
  * and one small struct gpuva_vm_bo per (VM, BO) pair that has mappings.
  *
  * Memory: a struct gpuva is 64 bytes, everything included (tree links, BO
- * links, flags). drm_gpuvm needs about 128.
+ * links, flags); bench.md puts drm_gpuvm at about 128.
  *
  * Errors: negative errno (see common.h); a rejected call changes nothing and
  * leaves a reason for gpuva_vm_last_error().
