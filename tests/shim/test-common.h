@@ -41,12 +41,19 @@ struct shim_api {
 
 static struct shim_api shim;
 
+/* The driver the shim plays: GPUVA_SHIM_DRIVER, msm when unset or empty. */
+static inline const char *
+shim_driver_name(void)
+{
+	const char *env = getenv("GPUVA_SHIM_DRIVER");
+
+	return env && *env ? env : "msm";
+}
+
 /* Exits 77 (skipped) unless the shim is preloaded as @driver. */
 static inline void
 require_shim(const char *driver)
 {
-	const char *env = getenv("GPUVA_SHIM_DRIVER");
-
 	shim.lookup = (gpuva_shim_lookup_fn)dlsym(RTLD_DEFAULT, "gpuva_shim_lookup");
 	shim.page_count = (gpuva_shim_page_count_fn)dlsym(RTLD_DEFAULT, "gpuva_shim_page_count");
 	shim.digest = (gpuva_shim_digest_fn)dlsym(RTLD_DEFAULT, "gpuva_shim_digest");
@@ -56,7 +63,7 @@ require_shim(const char *driver)
 		fprintf(stderr, "libgpuva-shim.so is not preloaded: skipping\n");
 		exit(77);
 	}
-	if (driver && (!env || strcmp(env, driver) != 0)) {
+	if (driver && strcmp(shim_driver_name(), driver) != 0) {
 		fprintf(stderr, "needs GPUVA_SHIM_DRIVER=%s: skipping\n", driver);
 		exit(77);
 	}

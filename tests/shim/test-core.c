@@ -13,7 +13,7 @@
 static const char *
 driver(void)
 {
-	return getenv("GPUVA_SHIM_DRIVER");
+	return shim_driver_name();
 }
 
 static void
@@ -411,6 +411,5 @@ main(void)
 		cmocka_unit_test(a_duped_fd_shares_the_file_and_survives_closing_the_original),
 	};
 
-	return cmocka_run_group_tests_name(getenv("GPUVA_SHIM_DRIVER") ? getenv("GPUVA_SHIM_DRIVER") : "core",
-					   tests, NULL, NULL);
+	return cmocka_run_group_tests_name(shim_driver_name(), tests, NULL, NULL);
 }

@@ -181,7 +181,7 @@ static void
 random_map_unmap_matches_a_naive_page_array(void **state)
 {
 	struct rnd *r = calloc(1, sizeof(*r));
-	const char *drv = getenv("GPUVA_SHIM_DRIVER");
+	const char *drv = shim_driver_name();
 
 	(void)state;
 	r->fd = open_node();
