@@ -1106,16 +1106,21 @@ gpuva_heap_alloc_in_range(struct gpuva_heap *heap, uint64_t size,
 			r = find_fit(heap, &f);
 		}
 	}
-	if (r <= 0 && largest_hole(heap) < size)
-		goto no_hole;
-	/* the search changed nothing: memory is taken before anything is */
+	if (r <= 0) {
+		if (largest_hole(heap) < size)
+			goto no_hole;
+		return heap_reject(heap, -ENOSPC, REQ "%s: no hole fits",
+				   REQ_ARGS, dir_name(flags));
+	}
+	/*
+	 * The search changed nothing: memory is taken now, before anything
+	 * is, and only for a request that will be carved (a refused one
+	 * leaves even the heap's memory as it was).
+	 */
 	err = make_room(heap);
 	if (err)
 		return heap_reject(heap, err, REQ ": out of memory for a node",
 				   REQ_ARGS);
-	if (r <= 0)
-		return heap_reject(heap, -ENOSPC, REQ "%s: no hole fits",
-				   REQ_ARGS, dir_name(flags));
 	if (heap->flat)
 		flat_carve(heap, f.idx, f.addr, size, HEAP_KIND_ALLOC);
 	else

@@ -51,8 +51,7 @@ fx_save(struct gpuva_heap *heap)
 
 	memset(&s, 0, sizeof(s));
 	gpuva_heap_for_each_range(heap, save_range, &s);
-	gpuva_heap_get_stats(heap, &s.st);
-	s.st.bytes = 0;	/* slab growth is not a change */
+	gpuva_heap_get_stats(heap, &s.st);	/* bytes too: a refusal allocates nothing */
 	return s;
 }
 
@@ -406,6 +405,41 @@ alloc_without_memory_for_a_node_returns_enomem_and_changes_nothing(void **state)
 	assert_int_equal(fx_holes(fx), 1);
 	fx->heap->fail_refill = false;
 	fx_alloc(fx, 0x800, 1, 0);
+}
+
+static void
+alloc_refused_for_no_fit_takes_no_memory_even_when_there_is_none(void **state)
+{
+	struct fx *fx = *state;
+	struct fx_saved before;
+	struct heap_node *spare;
+	size_t spare_count;
+	uint64_t a = 0x1234;
+
+	fx_alloc(fx, 0x1000, PG, 0);
+	before = fx_save(fx->heap);
+	/*
+	 * The largest hole is big enough, but not at a 2^40 boundary: -ENOSPC
+	 * after a search, and the search is all it may do. With no spare
+	 * node and malloc failing it is still -ENOSPC, not -ENOMEM.
+	 */
+	spare = fx->heap->spare;
+	spare_count = fx->heap->spare_count;
+	fx->heap->spare = NULL;
+	fx->heap->spare_count = 0;
+	fx->heap->fail_refill = true;
+	assert_int_equal(gpuva_heap_alloc(fx->heap, 0x1000, UINT64_C(1) << 40, 0,
+					  &a), -ENOSPC);
+	assert_reason(fx->heap, "no hole fits");
+	assert_int_equal(a, 0x1234);
+	fx->heap->spare = spare;
+	fx->heap->spare_count = spare_count;
+	fx->heap->fail_refill = false;
+	fx_assert_unchanged(fx->heap, &before);
+	/* and with memory to spare, none is added (stats.bytes compared) */
+	assert_int_equal(gpuva_heap_alloc(fx->heap, 0x1000, UINT64_C(1) << 40, 0,
+					  &a), -ENOSPC);
+	fx_assert_unchanged(fx->heap, &before);
 }
 
 /* ---- alloc_in_range ---- */
@@ -1223,6 +1257,7 @@ main(void)
 		T(alloc_larger_than_any_hole_returns_enospc_and_changes_nothing),
 		T(alloc_when_only_misaligned_room_is_left_returns_enospc),
 		T(alloc_without_memory_for_a_node_returns_enomem_and_changes_nothing),
+		T(alloc_refused_for_no_fit_takes_no_memory_even_when_there_is_none),
 		T(alloc_in_range_stays_inside_the_window),
 		T(alloc_in_range_clips_a_window_that_overhangs_the_heap),
 		T(alloc_in_range_with_a_bad_window_is_rejected_and_changes_nothing),
