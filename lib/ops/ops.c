@@ -138,11 +138,14 @@ emit_cut(struct emitter *em, struct gpuva *v, uint64_t A, uint64_t E, bool keep)
 
 	/*
 	 * Applying this op unlinks v from its BO's list, which writes its
-	 * two neighbours there: usually cache misses far from v. Start
-	 * loading them now, while the op is built and the tree changes.
+	 * two neighbours there: usually cache misses far from v. With step
+	 * callbacks that happens right away: start loading them now, while
+	 * the op is built. (A planned list is applied later, if at all.)
 	 */
-	__builtin_prefetch((void *)(v->bo_link[0] & ~(uintptr_t)7), 1);
-	__builtin_prefetch((void *)(v->bo_link[1] & ~(uintptr_t)7), 1);
+	if (em->mode == EMIT_STEPS) {
+		__builtin_prefetch((const void *)v->bo_link[0], 1);
+		__builtin_prefetch((const void *)v->bo_link[1], 1);
+	}
 	if (!op)
 		return -ENOMEM;
 	if (a >= A && e <= E) {

@@ -483,28 +483,6 @@ tree_insert(struct gpuva_tree *t, node_t *n)
 	path_keep(t, k + 1);
 }
 
-/* Rightmost node of @n's left subtree, whose right thread points at @n. */
-static node_t *
-left_max(node_t *n)
-{
-	node_t *c = tree_link_ptr(n->link[0]);
-
-	while (!is_thread(c, 1))
-		c = tree_link_ptr(c->link[1]);
-	return c;
-}
-
-/* Leftmost node of @n's right subtree, whose left thread points at @n. */
-static node_t *
-right_min(node_t *n)
-{
-	node_t *c = tree_link_ptr(n->link[1]);
-
-	while (!is_thread(c, 0))
-		c = tree_link_ptr(c->link[0]);
-	return c;
-}
-
 /* Path from the root down to the node with @key; returns its depth. */
 static int
 find_path(const struct gpuva_tree *t, uint64_t key, node_t **stk,
@@ -569,7 +547,7 @@ tree_remove(struct gpuva_tree *t, node_t *n)
 			/* r is n's successor: it moves up into n's place */
 			r->link[0] = n->link[0];
 			if (!is_thread(n, 0))
-				left_max(n)->link[1] =
+				tree_prev(n)->link[1] =
 					(uintptr_t)r | TREE_THREAD;
 			set_heavy(r, heavy);
 			relink(t, stk, dirs, k, r);
@@ -599,7 +577,7 @@ tree_remove(struct gpuva_tree *t, node_t *n)
 			s->link[0] = n->link[0];
 			s->link[1] = n->link[1];
 			if (!is_thread(n, 0))
-				left_max(n)->link[1] =
+				tree_prev(n)->link[1] =
 					(uintptr_t)s | TREE_THREAD;
 			set_heavy(s, heavy);
 			relink(t, stk, dirs, j, s);
@@ -673,9 +651,9 @@ tree_replace(struct gpuva_tree *t, node_t *old, node_t *new)
 	new->link[0] = old->link[0];
 	new->link[1] = old->link[1];
 	if (!is_thread(old, 0))
-		left_max(old)->link[1] = (uintptr_t)new | TREE_THREAD;
+		tree_prev(old)->link[1] = (uintptr_t)new | TREE_THREAD;
 	if (!is_thread(old, 1))
-		right_min(old)->link[0] = (uintptr_t)new | TREE_THREAD;
+		tree_next(old)->link[0] = (uintptr_t)new | TREE_THREAD;
 	relink(t, stk, dirs, k, new);
 	augment(t, new);
 	augment_stack(t, stk, k);

@@ -155,7 +155,11 @@ gpuva_vm_get_info(const struct gpuva_vm *vm, struct gpuva_vm_info *info)
 		       vm->vm_bo_count * sizeof(struct gpuva_vm_bo));
 }
 
-/* Why [addr, addr + range) is not a valid request, or NULL. */
+/*
+ * Why [addr, addr + range) is not a valid request, or NULL. Every mapping
+ * obeys it too: requests and inserts are checked, and the pieces a split
+ * leaves start and end on request boundaries.
+ */
 static const char *
 range_problem(const struct gpuva_vm *vm, uint64_t addr, uint64_t range)
 {
@@ -501,8 +505,6 @@ gpuva_vm_check(struct gpuva_vm *vm)
 	gpuva_vm_for_each_va(va, vm) {
 		const char *p = range_problem(vm, va->addr, va->range);
 
-		if (p && vm->page_size && strstr(p, "aligned"))
-			p = NULL;	/* inserted mappings may be finer */
 		if (p)
 			return vm_reject(vm, -EINVAL,
 					 "check: mapping 0x%" PRIx64 " 0x%" PRIx64 ": %s",
