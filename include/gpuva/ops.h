@@ -128,6 +128,11 @@ struct gpuva_sm_steps {
  * A list of ops, caller-owned. Zero-initialise (or gpuva_ops_init()), fill
  * with a gpuva_vm_*_ops() call, read ops[0..count), free with
  * gpuva_ops_fini(). Filling again reuses the storage.
+ *
+ * Lifetime: a list planned on a VM holds a reference on the map's vm_bo
+ * until it is reset, refilled or finished; do that before
+ * gpuva_vm_destroy() of that VM (which frees every vm_bo), or the reset
+ * touches freed memory.
  */
 struct gpuva_ops {
 	struct gpuva_op *ops;		/**< the ops, in emission order */

@@ -173,8 +173,9 @@ gpuva_vm_create(const struct gpuva_vm_desc *desc, struct gpuva_vm **out);
  * Destroy a VM and everything still mapped in it.
  *
  * Remaining mappings are unlinked, removed and given to va_free (or the
- * slab); remaining vm_bos are freed even if obtained and not yet put.
- * Accepts NULL. Cannot fail.
+ * slab); remaining vm_bos are freed even if obtained and not yet put, so
+ * reset or finish every op list planned on this VM first (struct
+ * gpuva_ops). Accepts NULL. Cannot fail.
  * @since 0.1
  */
 GPUVA_EXPORT void
