@@ -20,15 +20,6 @@ struct phase_total {
 	uint64_t ns;
 };
 
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void
 add_stats(struct player_stats *to, const struct player_stats *a,
 	  const struct player_stats *b)
@@ -40,12 +31,6 @@ add_stats(struct player_stats *to, const struct player_stats *a,
 	to->unmaps += a->unmaps - b->unmaps;
 	to->keeps += a->keeps - b->keeps;
 	to->errors += a->errors - b->errors;
-}
-
-static double
-per(uint64_t a, uint64_t b)
-{
-	return b ? (double)a / (double)b : 0.0;
 }
 
 static void
@@ -111,8 +96,6 @@ warm_batch(struct player *p, const struct trace_req *r, size_t left,
 	uint64_t addrs[WARM_MAX];
 	size_t m = left < k ? left : (size_t)k;
 
-	if (!p->vm)
-		return;
 	for (size_t j = 0; j < m; j++)
 		addrs[j] = r[j].addr;
 	gpuva_vm_warm(p->vm, addrs, m);

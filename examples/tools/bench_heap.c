@@ -30,20 +30,12 @@
 
 #include "gpuva/heap.h"
 #include "tools.h"
+#include "util/util.h"
 
 #define KIB UINT64_C(1024)
 #define MIB (KIB * 1024)
 #define HEAP_START (UINT64_C(1) << 20)
 #define HEAP_RANGE (UINT64_C(1) << 47)
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static struct trace_rng rng;
 
@@ -238,7 +230,7 @@ list_insert_after(struct list_heap *l, struct lhole *at, uint64_t start,
 static int
 list_alloc(struct list_heap *l, uint64_t size, uint64_t align, uint64_t *out)
 {
-	if (size == 0 || !align || (align & (align - 1)))
+	if (size == 0 || !util_is_pow2(align))
 		return -EINVAL;
 	for (struct lhole *h = l->head.next; h != &l->head; h = h->next) {
 		uint64_t x, left, right;
@@ -408,12 +400,6 @@ run_seq(bool is_list, const struct seq *s, size_t list_ops, struct run *out)
 	return ret;
 }
 
-static double
-per(uint64_t a, uint64_t b)
-{
-	return b ? (double)a / (double)b : 0.0;
-}
-
 static int
 cmp_u64(const void *a, const void *b)
 {
@@ -518,18 +504,15 @@ cmd_bench_heap(int argc, char **argv)
 			      !strcmp(argv[i], "--seed") ? &seed :
 			      !strcmp(argv[i], "--reps") ? &reps : NULL;
 
-		if (v && i + 1 < argc && trace_parse_u64(argv[i + 1], v)) {
+		if (v && i + 1 < argc && trace_parse_u64(argv[i + 1], v))
 			i++;
-		} else if (!v && !name && bench_heap_handles(argv[i])) {
+		else if (!v && !name && bench_heap_handles(argv[i]))
 			name = argv[i];
-		} else {
-			fprintf(stderr, "usage: gpuva bench heap-churn|heap-frag [--n N]"
-				" [--ops M] [--list-ops L] [--seed S] [--reps R]\n");
-			return 2;
-		}
+		else
+			goto usage;
 	}
 	if (!name || n > UINT32_MAX / 4 || reps == 0 || reps > MAX_REPS)
-		return 2;
+		goto usage;
 	if (!ops)
 		ops = !strcmp(name, "heap-churn") ? 1000000 : 400000;
 	if (n)
@@ -538,4 +521,9 @@ cmd_bench_heap(int argc, char **argv)
 	if (!ret)
 		ret = bench_one(name, 100, ops, list_ops, seed, (unsigned)reps);
 	return ret;
+usage:
+	fprintf(stderr, "usage: gpuva bench heap-churn|heap-frag [--n N (<= %u)]"
+		" [--ops M] [--list-ops L] [--seed S] [--reps R (1..%d)]\n",
+		UINT32_MAX / 4, MAX_REPS);
+	return 2;
 }

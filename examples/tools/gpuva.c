@@ -4,7 +4,7 @@
  *
  *   gpuva replay [--ops-list] [--check] [--stats] [FILE|-]
  *   gpuva bench SCENARIO [--n N] [--seed S] [--ops-list] [--warm K] [--check]
- *   gpuva bench heap-churn|heap-frag [--n N] [--ops M] [--list-ops L] [--seed S]
+ *   gpuva bench heap-churn|heap-frag [--n N] [--ops M] [--list-ops L] [--seed S] [--reps R]
  *   gpuva heap-map [FILE|-]
  *
  * `replay` prints exactly what shared/docs/trace-format.md specifies; other
@@ -24,7 +24,7 @@ usage(FILE *f)
 {
 	fputs("usage: gpuva replay [--ops-list] [--check] [--stats] [FILE|-]\n"
 	      "       gpuva bench SCENARIO [--n N] [--seed S] [--ops-list] [--warm K] [--check]\n"
-	      "       gpuva bench heap-churn|heap-frag [--n N] [--ops M] [--list-ops L] [--seed S]\n"
+	      "       gpuva bench heap-churn|heap-frag [--n N] [--ops M] [--list-ops L] [--seed S] [--reps R]\n"
 	      "       gpuva heap-map [FILE|-]\n"
 	      "\n"
 	      "replay: run a bind trace (shared/docs/trace-format.md), print the\n"

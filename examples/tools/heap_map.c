@@ -195,7 +195,6 @@ run_line(struct hm *hm, char *line)
 		tok[ntok++] = t;
 	if (!ntok)
 		return 0;
-	copy[strcspn(copy, "\n")] = 0;
 	while (strlen(copy) && (copy[strlen(copy) - 1] == ' ' ||
 				copy[strlen(copy) - 1] == '\t'))
 		copy[strlen(copy) - 1] = 0;

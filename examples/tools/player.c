@@ -95,11 +95,7 @@ account(struct player *p, const struct gpuva_op *op)
 	switch (op->type) {
 	case GPUVA_OP_MAP:
 		p->st.maps++;
-		hmix(&p->hash, 1);
-		hmix(&p->hash, op->map.addr);
-		hmix(&p->hash, op->map.range);
-		hmix(&p->hash, bo_id(op->map.bo));
-		hmix(&p->hash, op->map.offset);
+		hash_piece(&p->hash, &op->map);	/* 1, addr, range, bo, offset */
 		if (f)
 			fprintf(f, "map 0x%" PRIx64 " 0x%" PRIx64 " %" PRIu32
 				" 0x%" PRIx64 "\n", op->map.addr, op->map.range,

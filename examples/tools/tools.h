@@ -3,8 +3,28 @@
 #ifndef GPUVA_TOOLS_H
 #define GPUVA_TOOLS_H
 
+#include <stdint.h>
+#include <time.h>
+
 #include "player.h"
 #include "trace.h"
+
+/* Monotonic nanoseconds, for the benches. */
+static inline uint64_t
+now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* a / b, 0 when b is 0. */
+static inline double
+per(uint64_t a, uint64_t b)
+{
+	return b ? (double)a / (double)b : 0.0;
+}
 
 int cmd_bench(int argc, char **argv);
 
