@@ -169,64 +169,29 @@ emit_cut(struct emitter *em, struct gpuva *v, uint64_t A, uint64_t E, bool keep)
 }
 
 /*
- * The map walk (ops-semantics.md 3.2). @vb is the request's vm_bo (NULL for
- * a NULL mapping): comparing vm_bos is comparing BOs within one VM, and
- * needs no pointer chase per visited mapping.
+ * The walk over every mapping [A, E) cuts (ops-semantics.md 3.2 and 4):
+ * one REMAP or UNMAP each. @vb and @F are the map request's vm_bo (NULL for
+ * a NULL mapping or an unmap, which never keeps) and BO offset. Comparing
+ * vm_bos is comparing BOs within one VM, with no pointer chase per mapping.
  */
 static inline int
-sm_map_walk(struct emitter *em, struct gpuva_vm *vm,
-	    const struct gpuva_map_req *req, struct gpuva_vm_bo *vb)
+cut_walk(struct emitter *em, struct gpuva_vm *vm, uint64_t A, uint64_t E,
+	 const struct gpuva_vm_bo *vb, uint64_t F)
 {
-	const uint64_t A = req->addr, E = req->addr + req->range;
-	const uint64_t F = req->offset;
 	struct gpuva *v = vm_walk_start(vm, A);
-	struct gpuva_op tmp, *op;
-	int ret;
 
 	while (v && v->addr < E) {
-		uint64_t a = v->addr, e = a + v->range, f = v->offset;
+		uint64_t a = v->addr, e = a + v->range;
 		/* captured first (a step callback may remove v), and only if
 		 * the walk goes on: the next mapping is often a cache miss */
 		struct gpuva *next = e < E ? gpuva_next(v) : NULL;
-		bool keep = v->vm_bo && v->vm_bo == vb;
-
-		if (a == A)
-			keep = keep && f == F;
-		else if (a < A)
-			keep = keep && f + (A - a) == F;
-		else
-			keep = keep && f == F + (a - A);
-		ret = emit_cut(em, v, A, E, keep);
-		if (ret)
-			return ret;
-		if (e >= E)
-			break;
-		v = next;
-	}
-
-	op = op_begin(em, &tmp);
-	if (!op)
-		return -ENOMEM;
-	op->type = GPUVA_OP_MAP;
-	op->map.addr = A;
-	op->map.range = req->range;
-	op->map.offset = F;
-	op->map.bo = req->bo;
-	op->map.vm_bo = vb;
-	op->map.flags = req->flags;
-	return emit(em, op);
-}
-
-/* The unmap walk (ops-semantics.md 4): keep is always false. */
-static inline int
-sm_unmap_walk(struct emitter *em, struct gpuva_vm *vm, uint64_t A, uint64_t E)
-{
-	struct gpuva *v = vm_walk_start(vm, A);
-
-	while (v && v->addr < E) {
-		uint64_t e = gpuva_end(v);
-		struct gpuva *next = e < E ? gpuva_next(v) : NULL;
-		int ret = emit_cut(em, v, A, E, false);
+		/*
+		 * keep: same BO, and v's offset continues the request's: at
+		 * A, v holds offset f + (A - a), which must be F. Modulo 2^64
+		 * this one equation also covers a > A (f == F + (a - A)).
+		 */
+		bool keep = vb && v->vm_bo == vb && v->offset + (A - a) == F;
+		int ret = emit_cut(em, v, A, E, keep);
 
 		if (ret)
 			return ret;
@@ -235,6 +200,30 @@ sm_unmap_walk(struct emitter *em, struct gpuva_vm *vm, uint64_t A, uint64_t E)
 		v = next;
 	}
 	return 0;
+}
+
+/* The map walk: the cuts, then the MAP. */
+static inline int
+sm_map_walk(struct emitter *em, struct gpuva_vm *vm,
+	    const struct gpuva_map_req *req, struct gpuva_vm_bo *vb)
+{
+	struct gpuva_op tmp, *op;
+	int ret = cut_walk(em, vm, req->addr, req->addr + req->range, vb,
+			   req->offset);
+
+	if (ret)
+		return ret;
+	op = op_begin(em, &tmp);
+	if (!op)
+		return -ENOMEM;
+	op->type = GPUVA_OP_MAP;
+	op->map.addr = req->addr;
+	op->map.range = req->range;
+	op->map.offset = req->offset;
+	op->map.bo = req->bo;
+	op->map.vm_bo = vb;
+	op->map.flags = req->flags;
+	return emit(em, op);
 }
 
 /* Validate a map request and take a reference on its vm_bo. */
@@ -306,7 +295,7 @@ gpuva_vm_sm_unmap(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
 	ret = vm_validate_range(vm, addr, range, "unmap");
 	if (ret)
 		return ret;
-	return sm_unmap_walk(&em, vm, addr, addr + range);
+	return cut_walk(&em, vm, addr, addr + range, NULL, 0);
 }
 
 static int
@@ -346,7 +335,7 @@ gpuva_vm_sm_unmap_ops(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
 	ret = vm_validate_range(vm, addr, range, "unmap");
 	if (ret)
 		return ret;
-	ret = sm_unmap_walk(&em, vm, addr, addr + range);
+	ret = cut_walk(&em, vm, addr, addr + range, NULL, 0);
 	return ret ? list_failed(vm, ops, ret) : 0;
 }
 
