@@ -187,10 +187,10 @@ rec_unlink(struct gpuva_heap *heap, struct heap_node *r)
 }
 
 /*
- * Make room for one more record: double the table (rehashing every record)
- * when the next one would raise the load above one record per bucket. Runs
- * before the operation changes anything, so -ENOMEM leaves the heap as it
- * was. O(1) amortised.
+ * Double the record table, rehashing every record: make_room() calls it
+ * when the next record would raise the load above one per bucket, before
+ * the operation changes anything, so -ENOMEM leaves the heap as it was.
+ * O(1) amortised.
  */
 static __attribute__((noinline)) int	/* cold, as spare_refill() */
 rec_reserve(struct gpuva_heap *heap)
@@ -201,8 +201,6 @@ rec_reserve(struct gpuva_heap *heap)
 	size_t old_size = heap->hash_size;
 
 	_Static_assert(HEAP_HASH_MIN == 1u << (64 - 60), "shift matches");
-	if (rec_count(heap) < heap->hash_size)
-		return 0;
 	if (heap->fail_refill || shift == 0 || size > SIZE_MAX / sizeof(*b))
 		return -ENOMEM;
 	b = calloc(size, sizeof(*b));
@@ -762,7 +760,6 @@ release(struct gpuva_heap *heap, struct heap_node *rec)
 		fix_path_grew(&path, next->size);
 		node_put(heap, rec);
 	} else {
-		rec->size = size;
 		tree_insert(&heap->holes, &rec->node);
 	}
 	if (heap->holes.count <= HEAP_FLAT_LOW)

@@ -13,6 +13,7 @@
 #include <inttypes.h>
 
 #include "heap_internal.h"
+#include "util/util.h"
 #include "vm/vm_internal.h"
 
 int
@@ -62,7 +63,7 @@ gpuva_vm_alloc_addr(struct gpuva_vm *vm, uint64_t size, uint64_t align,
 		return vm_reject(vm, -EINVAL, "alloc_addr 0x%" PRIx64 " align=0x%"
 				 PRIx64 ": size is not a multiple of the page size 0x%"
 				 PRIx64, size, align, vm->page_size);
-	if (align && !(align & (align - 1)) && align < vm->page_size)
+	if (util_is_pow2(align) && align < vm->page_size)
 		align = vm->page_size;
 	err = gpuva_vm_get_heap(vm, &heap);
 	if (err)
