@@ -291,7 +291,8 @@ gpuva_end(const struct gpuva *va)
  * Insert a filled-in mapping (addr, range, offset; vm_bo NULL) and link it
  * to @p bo (NULL for a NULL mapping). Flags set before are kept.
  *
- * @retval -EINVAL  invalid range (gpuva_vm_range_valid()) or BO bounds
+ * @retval -EINVAL  invalid range (gpuva_vm_range_valid()), BO bounds, or
+ *                  a BO offset not a multiple of the page size
  * @retval -EEXIST  overlaps a mapping
  * @retval -ENOMEM  the vm_bo for a new (VM, BO) pair could not be allocated
  * Complexity: O(log n).

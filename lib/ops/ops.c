@@ -245,17 +245,10 @@ map_prepare(struct gpuva_vm *vm, const struct gpuva_map_req *req,
 				 req->flags & ~(uint32_t)GPUVA_FLAGS_MASK);
 	if (!req->bo)
 		return 0;
-	if (vm->page_size && (req->offset & (vm->page_size - 1)))
-		return vm_reject(vm, -EINVAL,
-				 "map 0x%" PRIx64 " 0x%" PRIx64 " offset 0x%" PRIx64
-				 ": offset not aligned to the page size 0x%" PRIx64,
-				 req->addr, req->range, req->offset, vm->page_size);
-	if (req->bo->size && (req->offset > req->bo->size ||
-			      req->range > req->bo->size - req->offset))
-		return vm_reject(vm, -EINVAL,
-				 "map 0x%" PRIx64 " 0x%" PRIx64 " offset 0x%" PRIx64
-				 ": beyond the BO's size 0x%" PRIx64,
-				 req->addr, req->range, req->offset, req->bo->size);
+	ret = vm_validate_bo_range(vm, req->bo, req->addr, req->range,
+				   req->offset, "map");
+	if (ret)
+		return ret;
 	return gpuva_vm_bo_obtain(vm, req->bo, vb);
 }
 

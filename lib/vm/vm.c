@@ -202,6 +202,24 @@ vm_validate_range(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
 			 vm->rsv_start, vm->rsv_range, vm->page_size);
 }
 
+int
+vm_validate_bo_range(struct gpuva_vm *vm, const struct gpuva_bo *bo,
+		     uint64_t addr, uint64_t range, uint64_t offset,
+		     const char *what)
+{
+	if (vm->page_size && (offset & (vm->page_size - 1)))
+		return vm_reject(vm, -EINVAL,
+				 "%s 0x%" PRIx64 " 0x%" PRIx64 " offset 0x%" PRIx64
+				 ": offset not aligned to the page size 0x%" PRIx64,
+				 what, addr, range, offset, vm->page_size);
+	if (bo->size && (offset > bo->size || range > bo->size - offset))
+		return vm_reject(vm, -EINVAL,
+				 "%s 0x%" PRIx64 " 0x%" PRIx64 " offset 0x%" PRIx64
+				 ": beyond the BO's size 0x%" PRIx64,
+				 what, addr, range, offset, bo->size);
+	return 0;
+}
+
 /* ---- mapping allocation ------------------------------------------------ */
 
 struct gpuva *
@@ -398,12 +416,12 @@ gpuva_insert(struct gpuva_vm *vm, struct gpuva *va, struct gpuva_bo *bo)
 	ret = vm_validate_range(vm, va->addr, va->range, "insert");
 	if (ret)
 		return ret;
-	if (bo && bo->size && (va->offset > bo->size ||
-			       va->range > bo->size - va->offset))
-		return vm_reject(vm, -EINVAL,
-				 "insert 0x%" PRIx64 " 0x%" PRIx64 " offset 0x%" PRIx64
-				 ": beyond the BO's size 0x%" PRIx64,
-				 va->addr, va->range, va->offset, bo->size);
+	if (bo) {
+		ret = vm_validate_bo_range(vm, bo, va->addr, va->range,
+					   va->offset, "insert");
+		if (ret)
+			return ret;
+	}
 	o = vm_first_from(vm, va->addr);
 	if (o && o->addr < va->addr + va->range)
 		return vm_reject(vm, -EEXIST,

@@ -56,6 +56,15 @@ int vm_reject(struct gpuva_vm *vm, int err, const char *fmt, ...)
 int vm_validate_range(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
 		      const char *what);
 
+/*
+ * Validate the BO side of a BO-backed map or insert: @offset a multiple of
+ * the page size, [offset, offset + range) inside the BO (if its size is
+ * known). 0 or -EINVAL with a reason naming @what.
+ */
+int vm_validate_bo_range(struct gpuva_vm *vm, const struct gpuva_bo *bo,
+			 uint64_t addr, uint64_t range, uint64_t offset,
+			 const char *what);
+
 /* The mapping containing @addr or, failing that, the first one above it. */
 struct gpuva *vm_first_from(const struct gpuva_vm *vm, uint64_t addr);
 

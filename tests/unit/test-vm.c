@@ -592,6 +592,7 @@ insert_rejects_bad_ranges_bo_bounds_and_overlap_changing_nothing(void **state)
 		{ 0x20800, 0x1000, 0, A, -EINVAL, "aligned" },
 		{ 0x20000, 0x2000, 0x3000, B, -EINVAL, "size" },
 		{ 0x20000, 0x1000, 0x5000, B, -EINVAL, "size" },
+		{ 0x20000, 0x1000, 0x800, A, -EINVAL, "offset not aligned" },
 		{ 0x10000, 0x1000, 0, A, -EEXIST, "overlap" },
 		{ 0xf000, 0x2000, 0, NOBO, -EEXIST, "overlap" },
 		{ 0x10000, 0x4000, 0, B, -EEXIST, "overlap" },
