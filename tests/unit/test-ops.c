@@ -1332,6 +1332,34 @@ apply_ops_of_a_stale_plan_under_vm_check_reports_the_error(void **state)
 	gpuva_ops_fini(&plan);
 }
 
+/* The other stale case: a mapping the plan cuts has left the tree. */
+static void
+apply_ops_of_a_plan_whose_mapping_is_gone_under_vm_check_is_eexist(void **state)
+{
+	struct fx *fx = *state;
+	struct fx_opts o = fx_default_opts();
+	struct gpuva_ops plan = { 0 };
+	struct fx_saved before;
+	struct gpuva *va;
+
+	o.flags = GPUVA_VM_CHECK;
+	fx_recreate(fx, &o);
+	fx_given(fx, 0x20000, 0x2000, A, 0x0);
+	fx_given(fx, 0x30000, 0x1000, B, 0x0);
+	assert_int_equal(gpuva_vm_sm_unmap_ops(fx->vm, 0x20000, 0x1000, &plan), 0);
+	assert_int_equal(plan.count, 1);
+	/* removed by the driver, who keeps the struct: the plan is stale */
+	va = gpuva_vm_find(fx->vm, 0x20000, 0x2000);
+	assert_non_null(va);
+	gpuva_remove(fx->vm, va);
+	before = fx_save(fx);
+	assert_int_equal(gpuva_vm_apply_ops(fx->vm, &plan), -EEXIST);
+	assert_non_null(strstr(gpuva_vm_last_error(fx->vm), "is gone"));
+	fx_assert_unchanged(fx, &before);
+	gpuva_ops_fini(&plan);
+	gpuva_vm_va_free(fx->vm, va);
+}
+
 /* ---- prefetch ----------------------------------------------------------------------- */
 
 static void
@@ -1547,6 +1575,7 @@ main(void)
 		T(map_of_a_new_bo_without_memory_for_its_vm_bo_is_enomem_and_calls_nothing),
 		T(map_op_applied_to_a_stale_tree_under_vm_check_is_eexist_and_changes_nothing),
 		T(apply_ops_of_a_stale_plan_under_vm_check_reports_the_error),
+		T(apply_ops_of_a_plan_whose_mapping_is_gone_under_vm_check_is_eexist),
 		T(prefetch_lists_whole_overlapping_vas_in_address_order),
 		T(prefetch_of_a_hole_is_an_empty_list),
 		T(prefetch_does_not_need_a_range_inside_the_vm),
