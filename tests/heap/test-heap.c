@@ -22,6 +22,8 @@
 #define RANGE	UINT64_C(0x10000000)	/* 256 MiB */
 #define END	(BASE + RANGE)
 #define PG	UINT64_C(0x1000)
+/* what a refused call must leave in its *addr */
+#define UNTOUCHED UINT64_C(0x5a5a5a5a5a5a5a5a)
 
 struct fx {
 	struct gpuva_heap *heap;
@@ -315,12 +317,13 @@ alloc_with_an_alignment_not_a_power_of_two_is_rejected(void **state)
 {
 	struct fx *fx = *state;
 	struct fx_saved before = fx_save(fx->heap);
-	uint64_t a;
+	uint64_t a = UNTOUCHED;
 
 	assert_int_equal(gpuva_heap_alloc(fx->heap, PG, 0x3000, 0, &a), -EINVAL);
 	assert_reason(fx->heap, "not a power of two");
 	assert_int_equal(gpuva_heap_alloc(fx->heap, PG, 0, 0, &a), -EINVAL);
 	fx_assert_unchanged(fx->heap, &before);
+	assert_int_equal(a, UNTOUCHED);	/* *addr is untouched on error */
 }
 
 static void
@@ -328,12 +331,13 @@ alloc_with_unknown_flags_or_no_out_pointer_is_rejected(void **state)
 {
 	struct fx *fx = *state;
 	struct fx_saved before = fx_save(fx->heap);
-	uint64_t a;
+	uint64_t a = UNTOUCHED;
 
 	assert_int_equal(gpuva_heap_alloc(fx->heap, PG, PG, 1u << 4, &a), -EINVAL);
 	assert_reason(fx->heap, "unknown flags 0x10");
 	assert_int_equal(gpuva_heap_alloc(fx->heap, PG, PG, 0, NULL), -EINVAL);
 	fx_assert_unchanged(fx->heap, &before);
+	assert_int_equal(a, UNTOUCHED);	/* *addr is untouched on error */
 }
 
 static void
@@ -341,7 +345,7 @@ alloc_larger_than_any_hole_returns_enospc_and_changes_nothing(void **state)
 {
 	struct fx *fx = *state;
 	struct fx_saved before;
-	uint64_t a;
+	uint64_t a = UNTOUCHED;
 
 	fx_alloc(fx, 0x1000, PG, 0);
 	before = fx_save(fx->heap);
@@ -351,6 +355,7 @@ alloc_larger_than_any_hole_returns_enospc_and_changes_nothing(void **state)
 	assert_int_equal(gpuva_heap_alloc(fx->heap, RANGE - 0x1000,
 					  UINT64_C(1) << 63, 0, &a), -ENOSPC);
 	fx_assert_unchanged(fx->heap, &before);
+	assert_int_equal(a, UNTOUCHED);	/* *addr is untouched on error */
 }
 
 static void
@@ -358,7 +363,7 @@ alloc_when_only_misaligned_room_is_left_returns_enospc(void **state)
 {
 	struct fx *fx = *state;
 	struct fx_saved before;
-	uint64_t a;
+	uint64_t a = UNTOUCHED;
 
 	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, BASE, RANGE - 0x3000), 0);
 	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, END - 0x1000, 0x1000), 0);
@@ -368,6 +373,7 @@ alloc_when_only_misaligned_room_is_left_returns_enospc(void **state)
 	assert_reason(fx->heap, "no hole fits");
 	fx_assert_unchanged(fx->heap, &before);
 	assert_int_equal(fx_alloc(fx, 0x2000, 0x1000, 0), END - 0x3000);
+	assert_int_equal(a, UNTOUCHED);	/* *addr is untouched on error */
 }
 
 static void
@@ -377,7 +383,7 @@ alloc_without_memory_for_a_node_returns_enomem_and_changes_nothing(void **state)
 	struct fx_saved before;
 	struct heap_node *spare;
 	size_t spare_count;
-	uint64_t a;
+	uint64_t a = UNTOUCHED;
 
 	fx_alloc(fx, 0x1000, PG, 0);
 	fx_alloc(fx, 0x1000, PG, 0);
@@ -405,6 +411,7 @@ alloc_without_memory_for_a_node_returns_enomem_and_changes_nothing(void **state)
 	assert_int_equal(fx_holes(fx), 1);
 	fx->heap->fail_refill = false;
 	fx_alloc(fx, 0x800, 1, 0);
+	assert_int_equal(a, UNTOUCHED);	/* *addr is untouched on error */
 }
 
 static void
@@ -486,7 +493,7 @@ alloc_in_range_with_a_bad_window_is_rejected_and_changes_nothing(void **state)
 {
 	struct fx *fx = *state;
 	struct fx_saved before = fx_save(fx->heap);
-	uint64_t a;
+	uint64_t a = UNTOUCHED;
 
 	assert_int_equal(gpuva_heap_alloc_in_range(fx->heap, PG, PG, 0, BASE, 0,
 						   &a), -EINVAL);
@@ -500,6 +507,7 @@ alloc_in_range_with_a_bad_window_is_rejected_and_changes_nothing(void **state)
 	assert_int_equal(gpuva_heap_alloc_in_range(fx->heap, PG, PG, 0, 0, BASE,
 						   &a), -EINVAL);
 	fx_assert_unchanged(fx->heap, &before);
+	assert_int_equal(a, UNTOUCHED);	/* *addr is untouched on error */
 }
 
 /* ---- no span ---- */
@@ -1064,15 +1072,24 @@ static void
 vm_alloc_addr_rejects_sizes_off_the_page_size(void **state)
 {
 	struct gpuva_vm *vm = make_vm();
-	uint64_t a;
+	struct gpuva_heap *heap;
+	struct fx_saved before;
+	uint64_t a = UNTOUCHED;
 
+	/* one allocation, so that the heap exists and has something to keep */
+	assert_int_equal(gpuva_vm_alloc_addr(vm, 0x1000, 1, 0, &a), 0);
+	assert_int_equal(gpuva_vm_get_heap(vm, &heap), 0);
+	before = fx_save(heap);
+	a = UNTOUCHED;
 	assert_int_equal(gpuva_vm_alloc_addr(vm, 0x800, 1, 0, &a), -EINVAL);
 	assert_non_null(strstr(gpuva_vm_last_error(vm), "page size 0x1000"));
 	assert_int_equal(gpuva_vm_alloc_addr(vm, 0x1000, 3, 0, &a), -EINVAL);
 	assert_non_null(strstr(gpuva_vm_last_error(vm), "power of two"));
 	assert_int_equal(gpuva_vm_alloc_addr(vm, 0x200000, 1, 0, &a), -ENOSPC);
-	assert_int_equal(gpuva_vm_free_addr(vm, 0x10000, 0x1000), -EINVAL);
+	assert_int_equal(gpuva_vm_free_addr(vm, 0x20000, 0x1000), -EINVAL);
 	assert_non_null(strstr(gpuva_vm_last_error(vm), "not allocated"));
+	assert_int_equal(a, UNTOUCHED);
+	fx_assert_unchanged(heap, &before);
 	gpuva_vm_destroy(vm);
 }
 
