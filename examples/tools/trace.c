@@ -93,35 +93,6 @@ trace_print_req(FILE *f, const struct trace_req *r)
 	}
 }
 
-/* Hex with 0x, or decimal (a leading 0 is not octal); no sign, no blanks. */
-bool
-trace_parse_u64(const char *s, uint64_t *out)
-{
-	int base = 10;
-	char *end;
-	unsigned long long v;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-	}
-	if (!*s || *s == '-' || *s == '+' || *s == ' ')
-		return false;
-	for (const char *p = s; *p; p++) {
-		if (!(base == 16 ? (p[0] >= '0' && p[0] <= '9') ||
-				   (p[0] >= 'a' && p[0] <= 'f') ||
-				   (p[0] >= 'A' && p[0] <= 'F')
-				 : (p[0] >= '0' && p[0] <= '9')))
-			return false;
-	}
-	errno = 0;
-	v = strtoull(s, &end, base);
-	if (errno || *end)
-		return false;
-	*out = v;
-	return true;
-}
-
 int
 trace_parse_line(char *line, bool have_vm, struct trace_req *req,
 		 char phase_name[32], const char **err)

@@ -8,10 +8,12 @@
 #ifndef GPUVA_TOOLS_TRACE_H
 #define GPUVA_TOOLS_TRACE_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #define TRACE_MAX_BO 1000000u
 
@@ -85,8 +87,38 @@ trace_rng_below(struct trace_rng *r, uint64_t n)
 	return trace_rng_next(r) % n;
 }
 
-/* Parse a number as traces write them: 0x hex or decimal, nothing else. */
-bool trace_parse_u64(const char *s, uint64_t *out);
+/*
+ * Parse a number as traces write them: 0x hex or decimal (a leading 0 is
+ * not octal); no sign, no blanks, no overflow. Inline, so that the tests
+ * read their options the same way without the tools' library.
+ */
+static inline bool
+trace_parse_u64(const char *s, uint64_t *out)
+{
+	int base = 10;
+	char *end;
+	unsigned long long v;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	if (!*s || *s == '-' || *s == '+' || *s == ' ')
+		return false;
+	for (const char *p = s; *p; p++) {
+		if (!(base == 16 ? (p[0] >= '0' && p[0] <= '9') ||
+				   (p[0] >= 'a' && p[0] <= 'f') ||
+				   (p[0] >= 'A' && p[0] <= 'F')
+				 : (p[0] >= '0' && p[0] <= '9')))
+			return false;
+	}
+	errno = 0;
+	v = strtoull(s, &end, base);
+	if (errno || *end)
+		return false;
+	*out = v;
+	return true;
+}
 
 /* Echo a request as replay does: "> " and the normalised command. */
 void trace_print_req(FILE *f, const struct trace_req *r);

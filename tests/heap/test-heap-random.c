@@ -584,17 +584,6 @@ random_ops_agree_with_the_byte_map_model(void **state)
 		fail_msg("too few steps in one mode or switches between them");
 }
 
-static bool
-parse_u64(const char *s, uint64_t *v)
-{
-	char *end;
-
-	if (!s || !*s || *s == '-')
-		return false;
-	*v = strtoull(s, &end, 0);
-	return !*end;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -605,10 +594,10 @@ main(int argc, char **argv)
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--seed") && i + 1 < argc &&
-		    parse_u64(argv[i + 1], &opt_seed)) {
+		    trace_parse_u64(argv[i + 1], &opt_seed)) {
 			i++;
 		} else if (!strcmp(argv[i], "--count") && i + 1 < argc &&
-			   parse_u64(argv[i + 1], &opt_count)) {
+			   trace_parse_u64(argv[i + 1], &opt_count) && opt_count) {
 			i++;
 		} else {
 			fprintf(stderr, "usage: %s [--seed S] [--count N]\n", argv[0]);

@@ -636,12 +636,16 @@ main(int argc, char **argv)
 	};
 
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--seed") && i + 1 < argc)
-			opt.seed = strtoull(argv[++i], NULL, 0);
-		else if (!strcmp(argv[i], "--count") && i + 1 < argc)
-			opt.count = strtoull(argv[++i], NULL, 0);
-		else if (!strcmp(argv[i], "--units") && i + 1 < argc)
-			opt.units = strtoull(argv[++i], NULL, 0);
+		/* a number as traces write them; a bad one is a usage error */
+		uint64_t v = 0;
+		bool num = i + 1 < argc && trace_parse_u64(argv[i + 1], &v);
+
+		if (!strcmp(argv[i], "--seed") && num)
+			opt.seed = v, i++;
+		else if (!strcmp(argv[i], "--count") && num && v && v <= SIZE_MAX)
+			opt.count = (size_t)v, i++;
+		else if (!strcmp(argv[i], "--units") && num)
+			opt.units = v, i++;
 		else if (!strcmp(argv[i], "--save") && i + 1 < argc)
 			opt.save = argv[++i];
 		else {

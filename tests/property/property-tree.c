@@ -113,6 +113,11 @@ check_all(struct gpuva_tree *t, struct item *items, size_t step)
 		k++;
 		in++;
 	}
+	/* and no key of the model is left after the walk's end */
+	while (k < opt.keys && !items[k].in)
+		k++;
+	if (k != opt.keys)
+		FAIL_AT(step, "the tree lacks a key the model has");
 	if (in != t->count)
 		FAIL_AT(step, "walk length differs from count");
 	/* backwards */
@@ -232,12 +237,16 @@ main(int argc, char **argv)
 	};
 
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--seed") && i + 1 < argc)
-			opt.seed = strtoull(argv[++i], NULL, 0);
-		else if (!strcmp(argv[i], "--count") && i + 1 < argc)
-			opt.count = strtoull(argv[++i], NULL, 0);
-		else if (!strcmp(argv[i], "--keys") && i + 1 < argc)
-			opt.keys = strtoull(argv[++i], NULL, 0);
+		/* a number as traces write them; a bad one is a usage error */
+		uint64_t v = 0;
+		bool num = i + 1 < argc && trace_parse_u64(argv[i + 1], &v);
+
+		if (!strcmp(argv[i], "--seed") && num)
+			opt.seed = v, i++;
+		else if (!strcmp(argv[i], "--count") && num && v && v <= SIZE_MAX)
+			opt.count = (size_t)v, i++;
+		else if (!strcmp(argv[i], "--keys") && num && v <= SIZE_MAX)
+			opt.keys = (size_t)v, i++;
 		else {
 			fprintf(stderr, "usage: %s [--seed S] [--count N] [--keys K]\n",
 				argv[0]);
