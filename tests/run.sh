@@ -6,7 +6,8 @@
 #
 # 1. installs the Debian 12 packages it needs that are missing;
 # 2. main:     builds with -Dwerror=true and runs every suite (unit,
-#              property, golden, heap, shim, consumer, api, fuzz corpus);
+#              property, golden, shim, consumer, api, fuzz corpus; the heap
+#              tests are in unit and property);
 # 3. asan:     a second build with -Db_sanitize=address,undefined, running
 #              the unit, property, golden and fuzz-corpus suites;
 # 4. valgrind: a 200,000-request trace replayed under memcheck, and the
