@@ -320,19 +320,13 @@ struct msm_out_sync {
 	uint64_t point;
 };
 
-static bool
-aligned(uint64_t v)
-{
-	return (v & (SHIM_PAGE_SIZE - 1)) == 0;
-}
-
 static int
 msm_check_op(const struct shim_vm *vm, const struct shim_msm_vm_bind_op *op)
 {
 	if (op->flags & ~SHIM_MSM_VM_BIND_OP_DUMP) {
 		return -EINVAL;
 	}
-	if (!aligned(op->iova) || !aligned(op->obj_offset) || !aligned(op->range)) {
+	if (!shim_page_aligned(op->iova) || !shim_page_aligned(op->obj_offset) || !shim_page_aligned(op->range)) {
 		return -EINVAL;
 	}
 	if (op->iova + op->range < op->iova || op->iova < vm->start || op->iova + op->range > vm->end) {

@@ -230,12 +230,6 @@ nv_kind(const struct shim_nouveau_vm_bind_op *op)
 }
 
 static bool
-aligned(uint64_t v)
-{
-	return (v & (SHIM_PAGE_SIZE - 1)) == 0;
-}
-
-static bool
 overlaps(uint64_t a, uint64_t ar, uint64_t b, uint64_t br)
 {
 	return a < b + br && b < a + ar;
@@ -256,11 +250,11 @@ check_op(struct shim_file *file, const struct shim_vm *vm, const struct nv_op *o
 		if (!bo) {
 			return -ENOENT;
 		}
-		if (!aligned(op->bo_offset) || op->bo_offset >= bo->size || op->range > bo->size - op->bo_offset) {
+		if (!shim_page_aligned(op->bo_offset) || op->bo_offset >= bo->size || op->range > bo->size - op->bo_offset) {
 			return -EINVAL;
 		}
 	}
-	if (!aligned(op->addr) || !aligned(op->range) || op->addr + op->range < op->addr ||
+	if (!shim_page_aligned(op->addr) || !shim_page_aligned(op->range) || op->addr + op->range < op->addr ||
 	    op->addr + op->range > NV_VA_END) {
 		return -EINVAL;
 	}
@@ -421,9 +415,11 @@ copy_array(uint64_t uptr, uint32_t count, size_t size, void **out)
 	if (count == 0) {
 		return 0;
 	}
+#if SIZE_MAX < UINT64_MAX	/* uapi.md's EOVERFLOW: 32-bit hosts only */
 	if (bytes > SIZE_MAX) {
 		return -EOVERFLOW;
 	}
+#endif
 	if (bytes > 0x7fffffff) {
 		return -ENOMEM;
 	}

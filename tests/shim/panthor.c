@@ -272,12 +272,6 @@ panthor_bo_mmap_offset(struct shim_file *file, void *data, unsigned user_size)
 
 /* ---- VM_BIND ---- */
 
-static bool
-aligned(uint64_t v)
-{
-	return (v & (SHIM_PAGE_SIZE - 1)) == 0;
-}
-
 /* uapi.md 4.4, in order; the unusable test applies to async binds only. */
 static int
 check_op(struct shim_file *file, const struct shim_vm *vm, const struct shim_panthor_vm_bind_op *op, bool async)
@@ -288,7 +282,7 @@ check_op(struct shim_file *file, const struct shim_vm *vm, const struct shim_pan
 	if (async && vm->unusable) {
 		return -EINVAL;
 	}
-	if (!aligned(op->va) || !aligned(op->size) || !aligned(op->bo_offset)) {
+	if (!shim_page_aligned(op->va) || !shim_page_aligned(op->size) || !shim_page_aligned(op->bo_offset)) {
 		return -EINVAL;
 	}
 	/* 6.12.117: the whole range below user_va_range, overflow-safe */

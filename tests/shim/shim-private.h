@@ -241,6 +241,13 @@ void shim_msm_file_init(struct shim_file *file);
 
 /* An environment switch: set, non-empty and not "0". Read at every use. */
 bool shim_env_flag(const char *name);
+
+/* A multiple of the page size (every driver's rule for addresses). */
+static inline bool
+shim_page_aligned(uint64_t v)
+{
+	return (v & (SHIM_PAGE_SIZE - 1)) == 0;
+}
 /* DRIVER_SYNCOBJ_TIMELINE: false under GPUVA_SHIM_NO_TIMELINE=1. */
 bool shim_has_timeline(void);
 

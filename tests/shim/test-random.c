@@ -6,8 +6,10 @@
  * override the defaults, and a failure prints the seed and the step.
  */
 #include "test-common.h"
+#include "trace.h"	/* the project's one seeded generator */
 
 #include <inttypes.h>
+#include <limits.h>
 
 #define WINDOW 256	/* pages */
 #define NBOS 3
@@ -30,7 +32,7 @@ struct rnd {
 	enum { MSM, PANTHOR, NOUVEAU } drv;
 	uint32_t vm, queue, bos[NBOS];
 	uint64_t base;
-	uint64_t state;
+	struct trace_rng rng;	/* the project's one seeded generator */
 	struct model_page model[WINDOW];
 };
 
@@ -40,16 +42,13 @@ static unsigned long steps = 2000;
 static uint64_t
 next(struct rnd *r)
 {
-	r->state ^= r->state >> 12;
-	r->state ^= r->state << 25;
-	r->state ^= r->state >> 27;
-	return r->state * 0x2545f4914f6cdd1dull;
+	return trace_rng_next(&r->rng);
 }
 
 static uint64_t
 below(struct rnd *r, uint64_t n)
 {
-	return next(r) % n;
+	return trace_rng_below(&r->rng, n);
 }
 
 static void
@@ -185,7 +184,7 @@ random_map_unmap_matches_a_naive_page_array(void **state)
 
 	(void)state;
 	r->fd = open_node();
-	r->state = seed ? seed : 1;
+	r->rng.s = seed;
 	if (strcmp(drv, "panthor") == 0) {
 		r->drv = PANTHOR;
 		setup_panthor(r);
@@ -253,12 +252,19 @@ main(int argc, char **argv)
 	const char *s = argc > 1 ? argv[1] : getenv("GPUVA_SHIM_SEED");
 	const char *n = argc > 2 ? argv[2] : getenv("GPUVA_SHIM_STEPS");
 
+	uint64_t v;
+
 	require_shim(NULL);
-	if (s) {
-		seed = strtoull(s, NULL, 0);
+	if (s && !trace_parse_u64(s, &seed)) {
+		fprintf(stderr, "bad seed '%s'\n", s);
+		return 2;
 	}
 	if (n) {
-		steps = strtoul(n, NULL, 0);
+		if (!trace_parse_u64(n, &v) || !v || v > ULONG_MAX) {
+			fprintf(stderr, "bad step count '%s'\n", n);
+			return 2;
+		}
+		steps = (unsigned long)v;
 	}
 
 	const struct CMUnitTest tests[] = {
