@@ -97,10 +97,10 @@ struct gpuva_op_prefetch {
 struct gpuva_op {
 	enum gpuva_op_type type;	/**< which member is valid */
 	union {
-		struct gpuva_op_map map;
-		struct gpuva_op_remap remap;
-		struct gpuva_op_unmap unmap;
-		struct gpuva_op_prefetch prefetch;
+		struct gpuva_op_map map;		/**< GPUVA_OP_MAP */
+		struct gpuva_op_remap remap;		/**< GPUVA_OP_REMAP */
+		struct gpuva_op_unmap unmap;		/**< GPUVA_OP_UNMAP */
+		struct gpuva_op_prefetch prefetch;	/**< GPUVA_OP_PREFETCH */
 	};
 };
 
@@ -119,8 +119,11 @@ struct gpuva_map_req {
  * anything else to stop the walk with that value.
  */
 struct gpuva_sm_steps {
+	/** a GPUVA_OP_MAP: commit it with gpuva_map() on a new mapping */
 	int (*map)(void *priv, const struct gpuva_op *op);
+	/** a GPUVA_OP_REMAP: commit it with gpuva_remap() */
 	int (*remap)(void *priv, const struct gpuva_op *op);
+	/** a GPUVA_OP_UNMAP: commit it with gpuva_unmap() */
 	int (*unmap)(void *priv, const struct gpuva_op *op);
 };
 

@@ -123,7 +123,11 @@ enum gpuva_vm_flags {
  * and va_free to hand out its own objects.
  */
 struct gpuva_vm_alloc {
-	/** return a mapping to fill, or NULL (-ENOMEM) */
+	/**
+	 * return a mapping to fill, or NULL (-ENOMEM). It need not be
+	 * zeroed: gpuva_map() and gpuva_remap() fill every field; for
+	 * gpuva_insert() the caller fills addr, range, offset and the flags
+	 */
 	struct gpuva *(*va_alloc)(void *priv);
 	/** give back a mapping that is in no tree and no vm_bo */
 	void (*va_free)(void *priv, struct gpuva *va);
@@ -249,7 +253,10 @@ gpuva_vm_range_valid(const struct gpuva_vm *vm, uint64_t addr, uint64_t range);
 GPUVA_EXPORT struct gpuva *
 gpuva_vm_va_alloc(struct gpuva_vm *vm);
 
-/** Give back a mapping that is in no tree (accepts NULL). @since 0.1 */
+/**
+ * Give back a mapping that is in no tree and linked to no vm_bo (removed,
+ * or never inserted; accepts NULL), to va_free or the slab. @since 0.1
+ */
 GPUVA_EXPORT void
 gpuva_vm_va_free(struct gpuva_vm *vm, struct gpuva *va);
 
@@ -260,7 +267,11 @@ gpuva_flags(const struct gpuva *va)
 	return (uint32_t)((va->bo_link[0] & 7) | ((va->bo_link[1] & 7) << 3));
 }
 
-/** Set the mapping's flags; bits outside GPUVA_FLAGS_MASK are ignored. */
+/**
+ * Set the mapping's flags; bits outside GPUVA_FLAGS_MASK are ignored. Safe
+ * on a mapping in a VM: the flags live in the low bits of the BO links and
+ * only those bits change. Serialise it like any call on that VM.
+ */
 static inline void
 gpuva_set_flags(struct gpuva *va, uint32_t flags)
 {
@@ -408,7 +419,11 @@ gpuva_vm_bo_obtain(struct gpuva_vm *vm, struct gpuva_bo *bo,
 GPUVA_EXPORT struct gpuva_vm_bo *
 gpuva_vm_bo_find(const struct gpuva_vm *vm, const struct gpuva_bo *bo);
 
-/** Drop a reference from gpuva_vm_bo_obtain(); frees an unused vm_bo. */
+/**
+ * Drop a reference from gpuva_vm_bo_obtain(); frees the vm_bo once it has
+ * neither references nor mappings. Accepts NULL. Each put must match one
+ * obtain: an extra put is a caller bug (the count underflows). @since 0.1
+ */
 GPUVA_EXPORT void
 gpuva_vm_bo_put(struct gpuva_vm_bo *vm_bo);
 
