@@ -130,12 +130,14 @@ fx_holes(struct fx *fx)
 static void
 create_rejects_zero_range_overflow_and_null_out(void **state)
 {
-	struct gpuva_heap *h = NULL;
+	/* any non-NULL value: *out must stay as it was on error */
+	struct gpuva_heap *const untouched = (struct gpuva_heap *)&state;
+	struct gpuva_heap *h = untouched;
 
 	assert_int_equal(gpuva_heap_create(0, 0, &h), -EINVAL);
 	assert_int_equal(gpuva_heap_create(UINT64_MAX, 2, &h), -EINVAL);
 	assert_int_equal(gpuva_heap_create(0, 1, NULL), -EINVAL);
-	assert_null(h);
+	assert_ptr_equal(h, untouched);
 }
 
 static void

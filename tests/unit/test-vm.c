@@ -673,7 +673,10 @@ insert_out_of_memory_for_a_new_vm_bo_is_enomem_and_changes_nothing(void **state)
 	struct counting_alloc c = { .fail_vb = 1 };
 	struct gpuva_vm *vm = counting_vm(&c);
 	struct gpuva *va = gpuva_vm_va_alloc(vm);
-	struct gpuva_vm_bo *vb = NULL;
+	/* any non-NULL value: *out must stay as it was on error */
+	struct gpuva_vm_bo *const untouched = (struct gpuva_vm_bo *)&c;
+	struct gpuva_vm_bo *vb = untouched;
+	struct gpuva_vm_info info;
 
 	va->addr = 0x10000;
 	va->range = 0x1000;
@@ -682,8 +685,12 @@ insert_out_of_memory_for_a_new_vm_bo_is_enomem_and_changes_nothing(void **state)
 	assert_int_equal(gpuva_vm_count(vm), 0);
 	assert_null(gpuva_vm_find_at(vm, 0x10000));
 	assert_null(gpuva_vm_bo_find(vm, fx_bo(fx, A)));
+	assert_null(va->vm_bo);
+	gpuva_vm_get_info(vm, &info);
+	assert_int_equal(info.vm_bo_count, 0);
+	assert_null(fx_bo(fx, A)->vm_bos);
 	assert_int_equal(gpuva_vm_bo_obtain(vm, fx_bo(fx, A), &vb), -ENOMEM);
-	assert_null(vb);
+	assert_ptr_equal(vb, untouched);
 	assert_int_equal(gpuva_bo_fini(fx_bo(fx, A)), 0);
 	/* a NULL mapping needs no vm_bo */
 	assert_int_equal(gpuva_insert(vm, va, NULL), 0);
