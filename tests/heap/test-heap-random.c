@@ -341,54 +341,47 @@ op_alloc(void)
 	int64_t best = -1;
 	/* runs of free bytes, for the near-miss count */
 	int misses = 0;
-	bool found_run = false;
+	int64_t i = high ? U - 1 : 0;
 
-	for (int pass = 0; pass < 1; pass++) {
-		int64_t i = high ? U - 1 : 0;
+	while (high ? i >= 0 : i < U) {
+		int64_t s, e;	/* run [s, e] */
 
-		while (high ? i >= 0 : i < U) {
-			int64_t s, e;	/* run [s, e] */
-
-			if (M.owner[i]) {
-				i += high ? -1 : 1;
-				continue;
-			}
-			s = e = i;
-			if (high)
-				while (s > 0 && !M.owner[s - 1])
-					s--;
-			else
-				while (e < U - 1 && !M.owner[e + 1])
-					e++;
-			i = high ? s - 1 : e + 1;
-			if ((uint64_t)e < lo || (uint64_t)s > last)
-				continue;
-			if ((uint64_t)(e - s + 1) < size)
-				continue;
-			/* positions inside the run and the window */
-			uint64_t a = (uint64_t)s > lo ? (uint64_t)s : lo;
-			uint64_t b = (uint64_t)e < last ? (uint64_t)e : last;
-			int64_t hit = -1;
-
-			for (uint64_t o = a; o <= b && o + size - 1 <= b; o++) {
-				uint64_t x = M.base + o;
-
-				if (x & (align - 1) || crosses(span, x, size))
-					continue;
-				hit = (int64_t)o;
-				if (!high)
-					break;
-			}
-			if (hit >= 0) {
-				if (best < 0)
-					best = hit;
-				found_run = true;
-				break;
-			}
-			misses++;
+		if (M.owner[i]) {
+			i += high ? -1 : 1;
+			continue;
 		}
+		s = e = i;
+		if (high)
+			while (s > 0 && !M.owner[s - 1])
+				s--;
+		else
+			while (e < U - 1 && !M.owner[e + 1])
+				e++;
+		i = high ? s - 1 : e + 1;
+		if ((uint64_t)e < lo || (uint64_t)s > last)
+			continue;
+		if ((uint64_t)(e - s + 1) < size)
+			continue;
+		/* positions inside the run and the window */
+		uint64_t a = (uint64_t)s > lo ? (uint64_t)s : lo;
+		uint64_t b = (uint64_t)e < last ? (uint64_t)e : last;
+		int64_t hit = -1;
+
+		for (uint64_t o = a; o <= b && o + size - 1 <= b; o++) {
+			uint64_t x = M.base + o;
+
+			if (x & (align - 1) || crosses(span, x, size))
+				continue;
+			hit = (int64_t)o;
+			if (!high)
+				break;
+		}
+		if (hit >= 0) {
+			best = hit;
+			break;
+		}
+		misses++;
 	}
-	(void)found_run;
 
 	if (best < 0) {
 		expect(got, -ENOSPC, "alloc with no fit");
