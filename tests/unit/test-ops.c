@@ -1427,18 +1427,23 @@ prefetch_with_zero_range_or_overflow_is_rejected(void **state)
 {
 	struct fx *fx = *state;
 	struct gpuva_ops plan = { 0 };
+	struct fx_saved before;
 
 	fx_given(fx, 0x10000, 0x1000, A, 0x0);
 	assert_int_equal(gpuva_vm_prefetch_ops(fx->vm, 0x0, 0x100000, &plan), 0);
 	assert_int_equal(plan.count, 1);
+	before = fx_save(fx);
 	assert_int_equal(gpuva_vm_prefetch_ops(fx->vm, 0x10000, 0, &plan), -EINVAL);
 	assert_non_null(strstr(gpuva_vm_last_error(fx->vm), "zero"));
 	assert_int_equal(plan.count, 0);
+	fx_assert_unchanged(fx, &before);
+	before = fx_save(fx);
 	assert_int_equal(gpuva_vm_prefetch_ops(fx->vm, 0x10000,
 					       0xffffffffffff0000ull, &plan),
 			 -EINVAL);
 	assert_non_null(strstr(gpuva_vm_last_error(fx->vm), "overflow"));
 	assert_int_equal(plan.count, 0);
+	fx_assert_unchanged(fx, &before);
 	gpuva_ops_fini(&plan);
 }
 
