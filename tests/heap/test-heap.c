@@ -378,25 +378,48 @@ alloc_when_only_misaligned_room_is_left_returns_enospc(void **state)
 	assert_int_equal(a, UNTOUCHED);	/* *addr is untouched on error */
 }
 
+/*
+ * As if the slab were empty and malloc failed: the heap's spare nodes are
+ * set aside and refills fail, until unstarve() gives them back (flat mode
+ * keeps spares, which the heap's check verifies).
+ */
+struct starved {
+	struct heap_node *spare;
+	size_t spare_count;
+};
+
+static void
+starve(struct gpuva_heap *heap, struct starved *st)
+{
+	st->spare = heap->spare;
+	st->spare_count = heap->spare_count;
+	heap->spare = NULL;
+	heap->spare_count = 0;
+	heap->fail_refill = true;
+}
+
+static void
+unstarve(struct gpuva_heap *heap, const struct starved *st)
+{
+	assert_int_equal(heap->spare_count, 0);	/* nothing came in meanwhile */
+	heap->spare = st->spare;
+	heap->spare_count = st->spare_count;
+	heap->fail_refill = false;
+}
+
 static void
 alloc_without_memory_for_a_node_returns_enomem_and_changes_nothing(void **state)
 {
 	struct fx *fx = *state;
 	struct fx_saved before;
-	struct heap_node *spare;
-	size_t spare_count;
+	struct starved st;
 	uint64_t a = UNTOUCHED;
 
 	fx_alloc(fx, 0x1000, PG, 0);
 	fx_alloc(fx, 0x1000, PG, 0);
 	assert_int_equal(gpuva_heap_free(fx->heap, BASE, 0x1000), 0);
 	before = fx_save(fx->heap);
-	/* as if the slab were empty and malloc failed */
-	spare = fx->heap->spare;
-	spare_count = fx->heap->spare_count;
-	fx->heap->spare = NULL;
-	fx->heap->spare_count = 0;
-	fx->heap->fail_refill = true;
+	starve(fx->heap, &st);
 	assert_int_equal(gpuva_heap_alloc(fx->heap, 0x800, 1, 0, &a), -ENOMEM);
 	assert_reason(fx->heap, "out of memory");
 	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, BASE + 0x400, 0x100),
@@ -404,11 +427,10 @@ alloc_without_memory_for_a_node_returns_enomem_and_changes_nothing(void **state)
 	assert_int_equal(gpuva_heap_reserve(fx->heap, BASE + 0x400, 0x100),
 			 -ENOMEM);
 	assert_int_equal(fx->heap->spare_count, 0);	/* none was taken */
-	/* back to the real slab (flat mode keeps spares: see the check) */
-	fx->heap->spare = spare;
-	fx->heap->spare_count = spare_count;
+	unstarve(fx->heap, &st);
 	fx_assert_unchanged(fx->heap, &before);
 	/* free needs no memory */
+	fx->heap->fail_refill = true;
 	assert_int_equal(gpuva_heap_free(fx->heap, BASE + 0x1000, 0x1000), 0);
 	assert_int_equal(fx_holes(fx), 1);
 	fx->heap->fail_refill = false;
@@ -421,9 +443,8 @@ alloc_refused_for_no_fit_takes_no_memory_even_when_there_is_none(void **state)
 {
 	struct fx *fx = *state;
 	struct fx_saved before;
-	struct heap_node *spare;
-	size_t spare_count;
-	uint64_t a = 0x1234;
+	struct starved st;
+	uint64_t a = UNTOUCHED;
 
 	fx_alloc(fx, 0x1000, PG, 0);
 	before = fx_save(fx->heap);
@@ -432,18 +453,12 @@ alloc_refused_for_no_fit_takes_no_memory_even_when_there_is_none(void **state)
 	 * after a search, and the search is all it may do. With no spare
 	 * node and malloc failing it is still -ENOSPC, not -ENOMEM.
 	 */
-	spare = fx->heap->spare;
-	spare_count = fx->heap->spare_count;
-	fx->heap->spare = NULL;
-	fx->heap->spare_count = 0;
-	fx->heap->fail_refill = true;
+	starve(fx->heap, &st);
 	assert_int_equal(gpuva_heap_alloc(fx->heap, 0x1000, UINT64_C(1) << 40, 0,
 					  &a), -ENOSPC);
 	assert_reason(fx->heap, "no hole fits");
-	assert_int_equal(a, 0x1234);
-	fx->heap->spare = spare;
-	fx->heap->spare_count = spare_count;
-	fx->heap->fail_refill = false;
+	assert_int_equal(a, UNTOUCHED);
+	unstarve(fx->heap, &st);
 	fx_assert_unchanged(fx->heap, &before);
 	/* and with memory to spare, none is added (stats.bytes compared) */
 	assert_int_equal(gpuva_heap_alloc(fx->heap, 0x1000, UINT64_C(1) << 40, 0,
