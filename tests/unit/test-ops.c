@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -23,6 +24,21 @@
 #include <cmocka.h>
 
 #include "fixture.h"
+
+/*
+ * This executable links with -Wl,--wrap=realloc (tests/unit/meson.build):
+ * the library's realloc calls come here, and fail while realloc_fails is
+ * set, so that an op list cannot grow.
+ */
+void *__real_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n);
+static bool realloc_fails;
+
+void *
+__wrap_realloc(void *p, size_t n)
+{
+	return realloc_fails ? NULL : __real_realloc(p, n);
+}
 
 /* Case 7's start state: three VAs, the middle one of another BO. */
 static void
@@ -1360,6 +1376,58 @@ apply_ops_of_a_plan_whose_mapping_is_gone_under_vm_check_is_eexist(void **state)
 	gpuva_vm_va_free(fx->vm, va);
 }
 
+/*
+ * An op list that cannot grow: every planning call is -ENOMEM with a
+ * reason, leaves the list empty and holding nothing, and the VM as it was
+ * (the vm_bo a map created for the plan is gone again).
+ */
+static void
+planning_without_memory_for_the_list_is_enomem_and_changes_nothing(void **state)
+{
+	struct fx *fx = *state;
+	const struct gpuva_map_req req = {
+		.addr = 0x20000, .range = 0x2000, .bo = fx_bo(fx, C),
+	};
+	struct gpuva_ops plan = { 0 };
+	struct fx_saved before;
+
+	fx_given(fx, 0x10000, 0x2000, A, 0x0);
+	fx_given(fx, 0x12000, 0x1000, B, 0x0);
+	for (int i = 0; i < 4; i++) {
+		int ret;
+
+		before = fx_save(fx);
+		realloc_fails = true;
+		switch (i) {
+		case 0:
+			ret = gpuva_vm_sm_map_ops(fx->vm, &req, &plan);
+			break;
+		case 1:
+			ret = gpuva_vm_sm_unmap_ops(fx->vm, 0x10000, 0x3000, &plan);
+			break;
+		case 2:
+			ret = gpuva_vm_prefetch_ops(fx->vm, 0x10000, 0x3000, &plan);
+			break;
+		default:
+			ret = gpuva_vm_bo_unmap_ops(
+				gpuva_vm_bo_find(fx->vm, fx_bo(fx, A)), &plan);
+			break;
+		}
+		realloc_fails = false;
+		if (ret != -ENOMEM)
+			fail_msg("planning call %d returned %d, not -ENOMEM", i, ret);
+		assert_non_null(strstr(gpuva_vm_last_error(fx->vm), "op list"));
+		assert_int_equal(plan.count, 0);
+		assert_null(plan.hold);
+		assert_null(gpuva_vm_bo_find(fx->vm, fx_bo(fx, C)));
+		fx_assert_unchanged(fx, &before);
+	}
+	/* with memory again, the same list plans */
+	assert_int_equal(gpuva_vm_sm_map_ops(fx->vm, &req, &plan), 0);
+	assert_int_equal(plan.count, 1);
+	gpuva_ops_fini(&plan);
+}
+
 /* ---- prefetch ----------------------------------------------------------------------- */
 
 static void
@@ -1581,6 +1649,7 @@ main(void)
 		T(map_op_applied_to_a_stale_tree_under_vm_check_is_eexist_and_changes_nothing),
 		T(apply_ops_of_a_stale_plan_under_vm_check_reports_the_error),
 		T(apply_ops_of_a_plan_whose_mapping_is_gone_under_vm_check_is_eexist),
+		T(planning_without_memory_for_the_list_is_enomem_and_changes_nothing),
 		T(prefetch_lists_whole_overlapping_vas_in_address_order),
 		T(prefetch_of_a_hole_is_an_empty_list),
 		T(prefetch_does_not_need_a_range_inside_the_vm),
