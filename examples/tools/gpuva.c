@@ -59,10 +59,7 @@ cmd_replay(int argc, char **argv)
 			p.check = true;
 		else if (!strcmp(argv[i], "--stats"))
 			stats = true;
-		else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
-			return 0;
-		} else if (argv[i][0] == '-' && argv[i][1]) {
+		else if (argv[i][0] == '-' && argv[i][1]) {
 			fprintf(stderr, "gpuva replay: unknown option %s\n", argv[i]);
 			return 2;
 		} else {
@@ -93,6 +90,14 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* `gpuva COMMAND --help` (or -h) anywhere: the usage, and success */
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h") ||
+		    (i == 1 && !strcmp(argv[i], "help"))) {
+			usage(stdout);
+			return 0;
+		}
+	}
 	if (!strcmp(argv[1], "replay"))
 		return cmd_replay(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "bench") && argc > 2 && bench_heap_handles(argv[2]))
@@ -101,10 +106,6 @@ main(int argc, char **argv)
 		return cmd_bench(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "heap-map"))
 		return cmd_heap_map(argc - 2, argv + 2);
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
-		usage(stdout);
-		return 0;
-	}
 	fprintf(stderr, "gpuva: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return 2;
