@@ -159,8 +159,9 @@ struct gpuva_ops {
  * @retval 0        every op delivered
  * @retval -EINVAL  invalid request (nothing called, nothing changed) or a
  *                  missing callback
- * @retval -ENOMEM  the vm_bo of a new (VM, BO) pair could not be allocated
- *                  (nothing called)
+ * @retval -ENOMEM  the vm_bo of a new (VM, BO) pair, or the index nodes
+ *                  that applying the ops may need, could not be allocated
+ *                  (nothing called, nothing changed)
  * @retval other    the first non-zero callback result (ops before it stay)
  * Complexity: O(log n + k), k = mappings overlapping the request.
  * @since 0.1
@@ -239,8 +240,11 @@ gpuva_vm_bo_unmap_ops(struct gpuva_vm_bo *vm_bo, struct gpuva_ops *ops);
  * Apply a MAP op: fill @p va from it (addr, range, offset, flags), insert it
  * and link it to the op's vm_bo.
  *
- * With a plan made against the current tree this cannot fail; under
- * GPUVA_VM_CHECK a stale plan is caught: -EEXIST, nothing changed.
+ * With a plan made against the current tree this cannot fail: planning (a
+ * step walk, or filling an op list) reserved the index nodes it needs.
+ * @retval -EEXIST  under GPUVA_VM_CHECK, a stale plan (nothing changed)
+ * @retval -ENOMEM  only for an op that no planning call produced, when the
+ *                  index nodes could not be allocated (nothing changed)
  * Complexity: O(log n).
  * @since 0.1
  */
@@ -253,16 +257,21 @@ gpuva_map(struct gpuva_vm *vm, struct gpuva *va, const struct gpuva_op_map *op);
  * are filled from the op's pieces (with the flags they carry: the old
  * mapping's flags when the op was generated), inserted and linked to the
  * old mapping's vm_bo. The old mapping's memory stays the caller's.
- * Cannot fail. Complexity: O(log n).
+ *
+ * With a plan made against the current tree this cannot fail (0).
+ * @retval -ENOMEM  only for an op that no planning call produced, keeping
+ *                  both pieces, when the index node for the second could not
+ *                  be allocated (nothing changed)
+ * Complexity: O(log n), O(1) for a piece near the VM's cursor.
  * @since 0.1
  */
-GPUVA_EXPORT void
+GPUVA_EXPORT int
 gpuva_remap(struct gpuva_vm *vm, struct gpuva *prev, struct gpuva *next,
 	    const struct gpuva_op_remap *op);
 
 /**
  * Apply an UNMAP op: the mapping leaves the tree and its vm_bo; its memory
- * stays the caller's. Cannot fail. Complexity: O(log n).
+ * stays the caller's. Cannot fail, never allocates. Complexity: O(log n).
  * @since 0.1
  */
 GPUVA_EXPORT void
@@ -273,7 +282,8 @@ gpuva_unmap(struct gpuva_vm *vm, const struct gpuva_op_unmap *op);
  * and freeing removed ones to it. All mappings needed are allocated first,
  * so on -ENOMEM nothing was changed. Only for lists of MAP/REMAP/UNMAP.
  *
- * @retval -ENOMEM  the allocator failed (nothing changed)
+ * @retval -ENOMEM  the allocator failed, for mappings or index nodes
+ *                  (nothing changed)
  * @retval -EINVAL  a PREFETCH op in the list (nothing changed)
  * @retval -EEXIST  under GPUVA_VM_CHECK: the plan is stale, i.e. a mapping
  *                  it removes is gone or a new one would overlap a mapping

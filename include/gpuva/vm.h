@@ -14,16 +14,20 @@
  * back with gpuva_container_of(). The library allocates only the VM itself
  * and one small struct gpuva_vm_bo per (VM, BO) pair that has mappings.
  *
- * Memory: a struct gpuva is 64 bytes, everything included (tree links, BO
- * links, flags); bench.md puts drm_gpuvm at about 128.
+ * Memory: a struct gpuva is 48 bytes (BO links and flags included), and
+ * the VM's index of mappings, a B+tree whose leaves point at them, adds
+ * about 15 a mapping; bench.md puts drm_gpuvm at about 128.
  *
  * Errors: negative errno (see common.h); a rejected call changes nothing and
  * leaves a reason for gpuva_vm_last_error().
  *
  * Locking: none inside. Every call on a VM, and on the mappings and vm_bos
  * of that VM, must be serialised by the caller (one lock per VM, as drivers
- * already hold around VM_BIND). A BO mapped in several VMs is touched by
- * calls on each of them: serialise those too, or keep a BO to one VM.
+ * already hold around VM_BIND), lookups included: a lookup moves the VM's
+ * cursor (the place the next lookup starts from), so two lookups on one VM
+ * at once race even though they take a const VM. A BO mapped in several
+ * VMs is touched by calls on each of them: serialise those too, or keep a
+ * BO to one VM.
  */
 #ifndef GPUVA_VM_H
 #define GPUVA_VM_H
@@ -32,7 +36,6 @@
 #include <stdint.h>
 
 #include "gpuva/common.h"
-#include "gpuva/tree.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -70,13 +73,13 @@ struct gpuva_bo {
  *
  * Embed it in the driver's mapping struct. addr, range, offset and vm_bo are
  * read-only to the driver while the mapping is in a VM; use gpuva_bo_of()
- * and gpuva_flags() for the rest.
+ * and gpuva_flags() for the rest. It carries no tree links: the VM's index
+ * points at it (so a mapping in a VM must not move in memory), and
+ * neighbours are found through the VM (gpuva_vm_next()).
  */
 struct gpuva {
-	union {
-		GPUVA_ALIGN8 struct gpuva_tree_node node; /**< private */
-		uint64_t addr;		/**< first byte (the tree key) */
-	};
+	/** first byte; the index's key, so it stays the first member */
+	GPUVA_ALIGN8 uint64_t addr;
 	uint64_t range;			/**< bytes, > 0 */
 	uint64_t offset;		/**< BO offset of addr (carried for NULL too) */
 	/** the (VM, BO) link this mapping hangs on; NULL for a NULL mapping */
@@ -118,9 +121,10 @@ enum gpuva_vm_flags {
 
 /**
  * Allocation callbacks. Any may be NULL for the default: mappings come from
- * a per-VM slab (64 bytes each, no per-mapping malloc header), vm_bos from
+ * a per-VM slab (48 bytes each, no per-mapping malloc header), vm_bos from
  * malloc. A driver that embeds struct gpuva in a bigger struct sets va_alloc
- * and va_free to hand out its own objects.
+ * and va_free to hand out its own objects. The index's own nodes always
+ * come from the library (aligned_alloc, in chunks of up to 64 KiB).
  */
 struct gpuva_vm_alloc {
 	/**
@@ -211,7 +215,10 @@ struct gpuva_vm_info {
 	uint32_t flags;				/**< creation flags */
 	size_t va_count;			/**< mappings in the VM */
 	size_t vm_bo_count;			/**< live vm_bos */
-	/** library memory: VM, slab pages, vm_bos (not driver-allocated VAs) */
+	/**
+	 * library memory: VM, slab pages, index nodes (spare ones too),
+	 * vm_bos; not driver-allocated VAs
+	 */
 	size_t bytes;
 };
 
@@ -305,7 +312,8 @@ gpuva_end(const struct gpuva *va)
  * @retval -EINVAL  invalid range (gpuva_vm_range_valid()), BO bounds, or
  *                  a BO offset not a multiple of the page size
  * @retval -EEXIST  overlaps a mapping
- * @retval -ENOMEM  the vm_bo for a new (VM, BO) pair could not be allocated
+ * @retval -ENOMEM  the vm_bo for a new (VM, BO) pair, or index nodes, could
+ *                  not be allocated
  * Complexity: O(log n).
  * @since 0.1
  */
@@ -345,13 +353,19 @@ gpuva_vm_first(const struct gpuva_vm *vm);
 GPUVA_EXPORT struct gpuva *
 gpuva_vm_last(const struct gpuva_vm *vm);
 
-/** The next mapping in address order, or NULL. O(1) amortised. */
+/**
+ * The next mapping in address order after @p va (which must be in @p vm),
+ * or NULL. O(1) when @p va is near the VM's cursor, which the last lookup,
+ * step or change left there (iterating, or walking a request's mappings,
+ * always is); O(log n) otherwise.
+ * @since 0.1
+ */
 GPUVA_EXPORT struct gpuva *
-gpuva_next(const struct gpuva *va);
+gpuva_vm_next(const struct gpuva_vm *vm, const struct gpuva *va);
 
-/** The previous mapping in address order, or NULL. O(1) amortised. */
+/** The previous mapping in address order, or NULL; as gpuva_vm_next(). */
 GPUVA_EXPORT struct gpuva *
-gpuva_prev(const struct gpuva *va);
+gpuva_vm_prev(const struct gpuva_vm *vm, const struct gpuva *va);
 
 /** Number of mappings in the VM. O(1). */
 GPUVA_EXPORT size_t
@@ -441,12 +455,13 @@ gpuva_bo_next(const struct gpuva *va)
 
 /** Every mapping in address order. The body must not remove @p va. */
 #define gpuva_vm_for_each_va(va, vm) \
-	for ((va) = gpuva_vm_first(vm); (va); (va) = gpuva_next(va))
+	for ((va) = gpuva_vm_first(vm); (va); (va) = gpuva_vm_next((vm), (va)))
 
 /** Same, surviving gpuva_remove() of @p va; @p tmp is a cursor. */
 #define gpuva_vm_for_each_va_safe(va, tmp, vm) \
-	for ((va) = gpuva_vm_first(vm), (tmp) = (va) ? gpuva_next(va) : NULL; \
-	     (va); (va) = (tmp), (tmp) = (va) ? gpuva_next(va) : NULL)
+	for ((va) = gpuva_vm_first(vm), \
+	     (tmp) = (va) ? gpuva_vm_next((vm), (va)) : NULL; \
+	     (va); (va) = (tmp), (tmp) = (va) ? gpuva_vm_next((vm), (va)) : NULL)
 
 /**
  * Mappings overlapping [start, end) in address order. The body must not
@@ -454,14 +469,14 @@ gpuva_bo_next(const struct gpuva *va)
  */
 #define gpuva_vm_for_each_va_range(va, vm, start, end) \
 	for ((va) = gpuva_vm_find_first((vm), (start), (end) - (start)); \
-	     (va) && (va)->addr < (end); (va) = gpuva_next(va))
+	     (va) && (va)->addr < (end); (va) = gpuva_vm_next((vm), (va)))
 
 /** Same, surviving gpuva_remove() of @p va; @p tmp is a cursor. */
 #define gpuva_vm_for_each_va_range_safe(va, tmp, vm, start, end) \
 	for ((va) = gpuva_vm_find_first((vm), (start), (end) - (start)), \
-	     (tmp) = (va) ? gpuva_next(va) : NULL; \
+	     (tmp) = (va) ? gpuva_vm_next((vm), (va)) : NULL; \
 	     (va) && (va)->addr < (end); \
-	     (va) = (tmp), (tmp) = (va) ? gpuva_next(va) : NULL)
+	     (va) = (tmp), (tmp) = (va) ? gpuva_vm_next((vm), (va)) : NULL)
 
 /** Mappings of one vm_bo in link order. The body must not unlink @p va. */
 #define gpuva_vm_bo_for_each_va(va, vm_bo) \

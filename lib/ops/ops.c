@@ -22,6 +22,15 @@
 
 enum emit_mode { EMIT_STEPS, EMIT_LIST };
 
+/*
+ * Index inserts a request's ops can make, reserved before the walk so that
+ * applying them cannot fail: a map cutting one mapping in two keeps both
+ * pieces (one insert) and adds itself (another); an unmap cutting one
+ * mapping in two adds its tail piece.
+ */
+#define MAP_INSERTS	2
+#define UNMAP_INSERTS	1
+
 struct emitter {
 	enum emit_mode mode;
 	const struct gpuva_sm_steps *steps;
@@ -177,13 +186,13 @@ static inline int
 cut_walk(struct emitter *em, struct gpuva_vm *vm, uint64_t A, uint64_t E,
 	 const struct gpuva_vm_bo *vb, uint64_t F)
 {
-	struct gpuva *v = vm_walk_start(vm, A);
+	struct gpuva *v = vm_first_from(vm, A);
 
 	while (v && v->addr < E) {
 		uint64_t a = v->addr, e = a + v->range;
 		/* captured first (a step callback may remove v), and only if
 		 * the walk goes on: the next mapping is often a cache miss */
-		struct gpuva *next = e < E ? gpuva_next(v) : NULL;
+		struct gpuva *next = e < E ? gpuva_vm_next(vm, v) : NULL;
 		/*
 		 * keep: same BO, and v's offset continues the request's: at
 		 * A, v holds offset f + (A - a), which must be F. Modulo 2^64
@@ -270,7 +279,9 @@ gpuva_vm_sm_map(struct gpuva_vm *vm, const struct gpuva_map_req *req,
 	ret = map_prepare(vm, req, &vb);
 	if (ret)
 		return ret;
-	ret = sm_map_walk(&em, vm, req, vb);
+	ret = vm_reserve(vm, MAP_INSERTS, "map");
+	if (!ret)
+		ret = sm_map_walk(&em, vm, req, vb);
 	gpuva_vm_bo_put(vb);
 	return ret;
 }
@@ -285,6 +296,9 @@ gpuva_vm_sm_unmap(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
 	if (steps_missing(steps, false))
 		return vm_reject(vm, -EINVAL, "unmap: a step callback is missing");
 	ret = vm_validate_range(vm, addr, range, "unmap");
+	if (ret)
+		return ret;
+	ret = vm_reserve(vm, UNMAP_INSERTS, "unmap");
 	if (ret)
 		return ret;
 	return cut_walk(&em, vm, addr, addr + range, NULL, 0);
@@ -312,6 +326,11 @@ gpuva_vm_sm_map_ops(struct gpuva_vm *vm, const struct gpuva_map_req *req,
 	if (ret)
 		return ret;
 	ops->hold = vb;
+	ret = vm_reserve(vm, MAP_INSERTS, "map");
+	if (ret) {
+		gpuva_ops_reset(ops);
+		return ret;
+	}
 	ret = sm_map_walk(&em, vm, req, vb);
 	return ret ? list_failed(vm, ops, ret) : 0;
 }
@@ -325,6 +344,9 @@ gpuva_vm_sm_unmap_ops(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
 
 	gpuva_ops_reset(ops);
 	ret = vm_validate_range(vm, addr, range, "unmap");
+	if (ret)
+		return ret;
+	ret = vm_reserve(vm, UNMAP_INSERTS, "unmap");
 	if (ret)
 		return ret;
 	ret = cut_walk(&em, vm, addr, addr + range, NULL, 0);
@@ -343,7 +365,7 @@ gpuva_vm_prefetch_ops(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
 				 "prefetch 0x%" PRIx64 " 0x%" PRIx64
 				 ": zero range or overflow", addr, range);
 	for (v = vm_first_from(vm, addr); v && v->addr < addr + range;
-	     v = gpuva_next(v)) {
+	     v = gpuva_vm_next(vm, v)) {
 		struct gpuva_op *op = ops_slot(ops);
 
 		if (!op)
@@ -377,7 +399,7 @@ gpuva_vm_bo_unmap_ops(struct gpuva_vm_bo *vb, struct gpuva_ops *ops)
 static inline void
 fill(struct gpuva *va, const struct gpuva_op_map *m)
 {
-	va->node.key = m->addr;
+	va->addr = m->addr;
 	va->range = m->range;
 	va->offset = m->offset;
 	va->vm_bo = NULL;
@@ -397,38 +419,43 @@ gpuva_map(struct gpuva_vm *vm, struct gpuva *va, const struct gpuva_op_map *op)
 					 ": stale plan, overlaps 0x%" PRIx64,
 					 op->addr, op->range, o->addr);
 	}
+	if (vm_reserve(vm, 1, "map op"))
+		return -ENOMEM;
 	fill(va, op);
-	tree_insert(&vm->tree, &va->node);
+	idx_insert(&vm->index, va);
 	if (op->vm_bo)
 		vm_bo_link(va, op->vm_bo);
 	vm_after_change(vm);
 	return 0;
 }
 
-void
+int
 gpuva_remap(struct gpuva_vm *vm, struct gpuva *prev, struct gpuva *next,
 	    const struct gpuva_op_remap *op)
 {
 	struct gpuva *old = op->unmap.va;
 	struct gpuva_vm_bo *vb = old->vm_bo;
 
+	if (op->prev.range && op->next.range &&
+	    vm_reserve(vm, 1, "remap op"))
+		return -ENOMEM;
 	/*
 	 * Each piece sits where the old mapping was in address order (the
 	 * request's range between them is empty by now), so the first piece
-	 * takes over the old node's place without rebalancing.
+	 * takes over the old one's slot in the index.
 	 */
 	if (op->prev.range) {
 		fill(prev, &op->prev);
-		tree_replace(&vm->tree, &old->node, &prev->node);
+		idx_replace(&vm->index, old, prev);
 		if (op->next.range) {
 			fill(next, &op->next);
-			tree_insert(&vm->tree, &next->node);
+			idx_insert(&vm->index, next);
 		}
 	} else if (op->next.range) {
 		fill(next, &op->next);
-		tree_replace(&vm->tree, &old->node, &next->node);
+		idx_replace(&vm->index, old, next);
 	} else {
-		tree_remove(&vm->tree, &old->node);
+		idx_remove(&vm->index, old);
 	}
 	/* link the pieces before unlinking old, so vb cannot go away */
 	if (vb) {
@@ -439,6 +466,7 @@ gpuva_remap(struct gpuva_vm *vm, struct gpuva *prev, struct gpuva *next,
 		vm_bo_unlink(old);
 	}
 	vm_after_change(vm);
+	return 0;
 }
 
 void
@@ -476,14 +504,15 @@ plan_check(struct gpuva_vm *vm, const struct gpuva_ops *ops)
 		if (op->type != GPUVA_OP_MAP) {
 			va = op->type == GPUVA_OP_REMAP ? op->remap.unmap.va
 							: op->unmap.va;
-			if (vm_va_of(tree_find(&vm->tree, va->addr)) != va)
+			if (idx_find(vm_index(vm), va->addr) != va)
 				return vm_reject(vm, -EEXIST,
 						 "apply: stale plan, the mapping 0x%" PRIx64
 						 " it removes is gone", va->addr);
 			continue;
 		}
 		for (o = vm_first_from(vm, op->map.addr);
-		     o && o->addr < op->map.addr + op->map.range; o = gpuva_next(o))
+		     o && o->addr < op->map.addr + op->map.range;
+		     o = gpuva_vm_next(vm, o))
 			if (!removed_by(ops, i, o))
 				return vm_reject(vm, -EEXIST,
 						 "apply: stale plan, map 0x%" PRIx64 " 0x%" PRIx64
@@ -491,6 +520,22 @@ plan_check(struct gpuva_vm *vm, const struct gpuva_ops *ops)
 						 op->map.range, o->addr);
 	}
 	return 0;
+}
+
+/* Index inserts applying @ops makes: maps, and remaps keeping both pieces. */
+static unsigned
+list_inserts(const struct gpuva_ops *ops)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < ops->count; i++) {
+		const struct gpuva_op *op = &ops->ops[i];
+
+		n += op->type == GPUVA_OP_MAP ||
+		     (op->type == GPUVA_OP_REMAP && op->remap.prev.range &&
+		      op->remap.next.range);
+	}
+	return n;
 }
 
 int
@@ -512,6 +557,9 @@ gpuva_vm_apply_ops(struct gpuva_vm *vm, const struct gpuva_ops *ops)
 	}
 	if ((vm->flags & GPUVA_VM_CHECK) && plan_check(vm, ops))
 		return -EEXIST;
+	/* the plan reserved index nodes; make sure nothing used them since */
+	if (vm_reserve(vm, list_inserts(ops), "apply"))
+		return -ENOMEM;
 	/* take every mapping first, chained through their keys, so that
 	 * running out of memory leaves the VM as it was */
 	for (size_t i = 0; i < need; i++) {
@@ -519,16 +567,16 @@ gpuva_vm_apply_ops(struct gpuva_vm *vm, const struct gpuva_ops *ops)
 		if (!va) {
 			while (pool) {
 				va = pool;
-				pool = (struct gpuva *)(uintptr_t)pool->node.key;
+				pool = (struct gpuva *)(uintptr_t)pool->addr;
 				gpuva_vm_va_free(vm, va);
 			}
 			return vm_reject(vm, -ENOMEM,
 					 "apply: out of memory for %zu mappings", need);
 		}
-		va->node.key = (uint64_t)(uintptr_t)pool;
+		va->addr = (uint64_t)(uintptr_t)pool;
 		pool = va;
 	}
-#define TAKE() (va = pool, pool = (struct gpuva *)(uintptr_t)pool->node.key, va)
+#define TAKE() (va = pool, pool = (struct gpuva *)(uintptr_t)pool->addr, va)
 	for (size_t i = 0; i < ops->count; i++) {
 		const struct gpuva_op *op = &ops->ops[i];
 

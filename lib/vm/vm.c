@@ -17,17 +17,29 @@
 #include "util/util.h"
 #include "vm_internal.h"
 
-/* Mappings per slab page: 64 KiB of 64-byte slots. */
-#define SLAB_VAS 1023
+/*
+ * Mappings per slab page: 64 KiB of 48-byte slots. A slot starts on a
+ * 16-byte boundary of a 64-byte aligned page, so a mapping's addr and
+ * range (what a leaf search and an overlap test read) share one line.
+ */
+#define SLAB_VAS 1364
 
 struct vm_slab_page {
 	struct vm_slab_page *next;
-	uint64_t pad[7];	/* keeps the slots 64-byte aligned */
+	uint64_t pad[7];	/* the slots start on a line */
 	struct gpuva va[SLAB_VAS];
 };
 
-_Static_assert(sizeof(struct gpuva) == 64, "a mapping is 64 bytes");
-_Static_assert(sizeof(struct vm_slab_page) % 64 == 0, "slab pages are whole lines");
+_Static_assert(sizeof(struct gpuva) == 48, "a mapping is 48 bytes");
+_Static_assert(offsetof(struct gpuva, addr) == 0, "the index key comes first");
+_Static_assert(sizeof(struct vm_slab_page) <= 64 << 10, "slab pages are 64 KiB");
+
+/* A free slot links to the next through its first word. */
+static inline struct gpuva *
+slab_link(const struct gpuva *va)
+{
+	return (struct gpuva *)(uintptr_t)va->addr;
+}
 
 int
 vm_reject(struct gpuva_vm *vm, int err, const char *fmt, ...)
@@ -69,7 +81,7 @@ gpuva_vm_create(const struct gpuva_vm_desc *desc, struct gpuva_vm **out)
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return -ENOMEM;
-	tree_init(&vm->tree, NULL);
+	idx_init(&vm->index);
 	vm->start = desc->start;
 	vm->last = desc->start + desc->range - 1;
 	vm->rsv_start = desc->reserved_start;
@@ -116,6 +128,7 @@ gpuva_vm_destroy(struct gpuva_vm *vm)
 	while (vm->vm_bos)
 		vm_bo_free(vm, vm->vm_bos);
 	gpuva_heap_destroy(vm->heap);
+	idx_fini(&vm->index);
 	while (vm->slab_pages) {
 		struct vm_slab_page *p = vm->slab_pages;
 
@@ -148,9 +161,9 @@ gpuva_vm_get_info(const struct gpuva_vm *vm, struct gpuva_vm_info *info)
 	info->reserved_range = vm->rsv_range;
 	info->page_size = vm->page_size;
 	info->flags = vm->flags;
-	info->va_count = vm->tree.count;
+	info->va_count = vm->index.count;
 	info->vm_bo_count = vm->vm_bo_count;
-	info->bytes = sizeof(*vm) + vm->slab_bytes +
+	info->bytes = sizeof(*vm) + vm->slab_bytes + vm->index.bytes +
 		      (vm->alloc.vm_bo_alloc ? 0 :
 		       vm->vm_bo_count * sizeof(struct gpuva_vm_bo));
 }
@@ -230,8 +243,6 @@ gpuva_vm_va_alloc(struct gpuva_vm *vm)
 	if (vm->alloc.va_alloc)
 		return vm->alloc.va_alloc(vm->alloc.priv);
 	if (!vm->slab_free) {
-		/* cache-line aligned: each mapping is then exactly one line,
-		 * and a tree descent touches one line per level, not two */
 		struct vm_slab_page *p = aligned_alloc(64, sizeof(*p));
 
 		if (!p)
@@ -240,12 +251,12 @@ gpuva_vm_va_alloc(struct gpuva_vm *vm)
 		vm->slab_pages = p;
 		vm->slab_bytes += sizeof(*p);
 		for (size_t i = SLAB_VAS; i-- > 0;) {
-			p->va[i].node.link[0] = (uintptr_t)vm->slab_free;
+			p->va[i].addr = (uint64_t)(uintptr_t)vm->slab_free;
 			vm->slab_free = &p->va[i];
 		}
 	}
 	va = vm->slab_free;
-	vm->slab_free = (struct gpuva *)va->node.link[0];
+	vm->slab_free = slab_link(va);
 	memset(va, 0, sizeof(*va));
 	return va;
 }
@@ -259,7 +270,7 @@ gpuva_vm_va_free(struct gpuva_vm *vm, struct gpuva *va)
 		vm->alloc.va_free(vm->alloc.priv, va);
 		return;
 	}
-	va->node.link[0] = (uintptr_t)vm->slab_free;
+	va->addr = (uint64_t)(uintptr_t)vm->slab_free;
 	vm->slab_free = va;
 }
 
@@ -379,31 +390,26 @@ vm_bo_unlink(struct gpuva *va)
 
 /* ---- insert, remove, lookups ---------------------------------------------- */
 
-/* From a tree_find_le() answer to "containing, or else the next one". */
-static inline struct gpuva *
-first_from_le(const struct gpuva_vm *vm, struct gpuva_tree_node *n,
-	      uint64_t addr)
+int
+vm_reserve(struct gpuva_vm *vm, unsigned inserts, const char *what)
 {
-	if (n) {
-		struct gpuva *va = vm_va_of(n);
-
-		if (addr - va->addr < va->range)
-			return va;
-		return vm_va_of(tree_next(n));
-	}
-	return vm_va_of(tree_first(&vm->tree));
+	if (idx_reserved(&vm->index, inserts) ||
+	    !idx_reserve(&vm->index, inserts))
+		return 0;
+	return vm_reject(vm, -ENOMEM, "%s: out of memory for index nodes", what);
 }
 
 struct gpuva *
 vm_first_from(const struct gpuva_vm *vm, uint64_t addr)
 {
-	return first_from_le(vm, tree_find_le(&vm->tree, addr), addr);
-}
+	struct idx *ix = vm_index(vm);
+	struct gpuva *va = idx_find_le(ix, addr);
 
-struct gpuva *
-vm_walk_start(struct gpuva_vm *vm, uint64_t addr)
-{
-	return first_from_le(vm, tree_find_le_path(&vm->tree, addr), addr);
+	if (!va)
+		return idx_first(ix);
+	if (addr - va->addr < va->range)
+		return va;
+	return idx_next(ix, va);
 }
 
 int
@@ -433,8 +439,13 @@ gpuva_insert(struct gpuva_vm *vm, struct gpuva *va, struct gpuva_bo *bo)
 		if (ret)
 			return ret;
 	}
+	ret = vm_reserve(vm, 1, "insert");
+	if (ret) {
+		gpuva_vm_bo_put(vb);
+		return ret;
+	}
 	va->vm_bo = NULL;
-	tree_insert(&vm->tree, &va->node);
+	idx_insert(&vm->index, va);
 	if (vb) {
 		vm_bo_link(va, vb);
 		gpuva_vm_bo_put(vb);
@@ -446,7 +457,7 @@ gpuva_insert(struct gpuva_vm *vm, struct gpuva *va, struct gpuva_bo *bo)
 void
 gpuva_remove(struct gpuva_vm *vm, struct gpuva *va)
 {
-	tree_remove(&vm->tree, &va->node);
+	idx_remove(&vm->index, va);
 	vm_bo_unlink(va);
 	vm_after_change(vm);
 }
@@ -466,7 +477,7 @@ gpuva_vm_find_first(const struct gpuva_vm *vm, uint64_t addr, uint64_t range)
 struct gpuva *
 gpuva_vm_find(const struct gpuva_vm *vm, uint64_t addr, uint64_t range)
 {
-	struct gpuva *va = vm_va_of(tree_find(&vm->tree, addr));
+	struct gpuva *va = idx_find(vm_index(vm), addr);
 
 	return va && va->range == range ? va : NULL;
 }
@@ -474,7 +485,7 @@ gpuva_vm_find(const struct gpuva_vm *vm, uint64_t addr, uint64_t range)
 struct gpuva *
 gpuva_vm_find_at(const struct gpuva_vm *vm, uint64_t addr)
 {
-	struct gpuva *va = vm_va_of(tree_find_le(&vm->tree, addr));
+	struct gpuva *va = idx_find_le(vm_index(vm), addr);
 
 	return va && addr - va->addr < va->range ? va : NULL;
 }
@@ -482,31 +493,31 @@ gpuva_vm_find_at(const struct gpuva_vm *vm, uint64_t addr)
 struct gpuva *
 gpuva_vm_first(const struct gpuva_vm *vm)
 {
-	return vm_va_of(tree_first(&vm->tree));
+	return idx_first(vm_index(vm));
 }
 
 struct gpuva *
 gpuva_vm_last(const struct gpuva_vm *vm)
 {
-	return vm_va_of(tree_last(&vm->tree));
+	return idx_last(vm_index(vm));
 }
 
 struct gpuva *
-gpuva_next(const struct gpuva *va)
+gpuva_vm_next(const struct gpuva_vm *vm, const struct gpuva *va)
 {
-	return vm_va_of(tree_next(&va->node));
+	return idx_next(vm_index(vm), va);
 }
 
 struct gpuva *
-gpuva_prev(const struct gpuva *va)
+gpuva_vm_prev(const struct gpuva_vm *vm, const struct gpuva *va)
 {
-	return vm_va_of(tree_prev(&va->node));
+	return idx_prev(vm_index(vm), va);
 }
 
 size_t
 gpuva_vm_count(const struct gpuva_vm *vm)
 {
-	return vm->tree.count;
+	return vm->index.count;
 }
 
 /* ---- invariants ------------------------------------------------------------ */
@@ -518,8 +529,8 @@ gpuva_vm_check(struct gpuva_vm *vm)
 	struct gpuva *va, *prev = NULL;
 	size_t linked = 0, nvb = 0;
 
-	if (tree_check(&vm->tree, &why))
-		return vm_reject(vm, -EINVAL, "check: tree: %s", why);
+	if (idx_check(&vm->index, &why))
+		return vm_reject(vm, -EINVAL, "check: index: %s", why);
 	gpuva_vm_for_each_va(va, vm) {
 		const char *p = range_problem(vm, va->addr, va->range);
 
@@ -557,7 +568,7 @@ gpuva_vm_check(struct gpuva_vm *vm)
 				return vm_reject(vm, -EINVAL,
 						 "check: BO link list of mapping 0x%" PRIx64
 						 " broken", va->addr);
-			if (vm_va_of(tree_find(&vm->tree, va->addr)) != va)
+			if (idx_find(&vm->index, va->addr) != va)
 				return vm_reject(vm, -EINVAL,
 						 "check: linked mapping 0x%" PRIx64
 						 " is not in the tree", va->addr);
@@ -598,9 +609,9 @@ vm_after_change(struct gpuva_vm *vm)
  * misses far from the tree. Ask for them while the other descents run.
  */
 static void
-warm_bo_links(const struct gpuva_tree_node *n)
+warm_bo_links(const void *item)
 {
-	const struct gpuva *va = vm_va_of(n);
+	const struct gpuva *va = item;
 
 	__builtin_prefetch((const void *)va->bo_link[0], 1);
 	__builtin_prefetch((const void *)va->bo_link[1], 1);
@@ -610,5 +621,5 @@ void
 gpuva_vm_warm(const struct gpuva_vm *vm, const uint64_t *addrs, size_t count)
 {
 	if (addrs)
-		tree_warm(&vm->tree, addrs, count, warm_bo_links);
+		idx_warm(&vm->index, addrs, count, warm_bo_links);
 }

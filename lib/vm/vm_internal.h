@@ -11,19 +11,19 @@
 
 #include "gpuva/heap.h"
 #include "gpuva/vm.h"
-#include "tree/tree.h"
+#include "index/index.h"
 
 #define VM_ERROR_MAX 256
 
 struct gpuva_vm {
-	struct gpuva_tree tree;		/* mappings keyed by addr */
+	struct idx index;		/* mappings keyed by addr */
 	uint64_t start, last;		/* managed: [start, last] inclusive */
 	uint64_t rsv_start, rsv_range;	/* reserved; rsv_range 0: none */
 	uint64_t page_size;		/* 0: no alignment rule */
 	uint32_t flags;
 	struct gpuva_vm_alloc alloc;
 
-	/* default allocator for mappings: 64-byte slots in malloc'd pages */
+	/* default allocator for mappings: 48-byte slots in malloc'd pages */
 	struct vm_slab_page *slab_pages;
 	struct gpuva *slab_free;
 	size_t slab_bytes;
@@ -39,11 +39,20 @@ struct gpuva_vm {
 	char last_error[VM_ERROR_MAX];
 };
 
-static inline struct gpuva *
-vm_va_of(const struct gpuva_tree_node *n)
+/*
+ * The index of a VM taken as const. Lookups move the index's cursor, a
+ * cache that changes no answer; every VM comes from gpuva_vm_create()'s
+ * calloc, so writing through this is defined. vm.h tells callers that
+ * lookups must be serialised like every other call.
+ */
+static inline struct idx *
+vm_index(const struct gpuva_vm *vm)
 {
-	return n ? gpuva_container_of(n, struct gpuva, node) : NULL;
+	return (struct idx *)&vm->index;
 }
+
+/* Index nodes for the next @inserts inserts, or -ENOMEM with a reason. */
+int vm_reserve(struct gpuva_vm *vm, unsigned inserts, const char *what);
 
 /* Record a rejection reason, tell the log callback, return @err. */
 int vm_reject(struct gpuva_vm *vm, int err, const char *fmt, ...)
@@ -68,11 +77,6 @@ int vm_validate_bo_range(struct gpuva_vm *vm, const struct gpuva_bo *bo,
 /* The mapping containing @addr or, failing that, the first one above it. */
 struct gpuva *vm_first_from(const struct gpuva_vm *vm, uint64_t addr);
 
-/*
- * The same, for the start of an op walk: the lookup's path is kept, so
- * that applying the first ops needs no second descent (tree_find_le_path).
- */
-struct gpuva *vm_walk_start(struct gpuva_vm *vm, uint64_t addr);
 
 /* Link/unlink a mapping to/from a vm_bo, in link order. */
 void vm_bo_link(struct gpuva *va, struct gpuva_vm_bo *vm_bo);

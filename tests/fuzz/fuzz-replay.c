@@ -71,7 +71,7 @@ same_state(const struct player *a, const struct player *b,
 {
 	struct gpuva *x = gpuva_vm_first(a->vm), *y = gpuva_vm_first(b->vm);
 
-	for (; x && y; x = gpuva_next(x), y = gpuva_next(y))
+	for (; x && y; x = gpuva_vm_next(a->vm, x), y = gpuva_vm_next(b->vm, y))
 		if (x->addr != y->addr || x->range != y->range ||
 		    x->offset != y->offset || bo_id(x) != bo_id(y) ||
 		    gpuva_flags(x) != gpuva_flags(y))

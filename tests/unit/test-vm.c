@@ -789,12 +789,12 @@ find_at_first_last_next_prev_and_count(void **state)
 	assert_int_equal(gpuva_vm_count(fx->vm), 3);
 	assert_ptr_equal(gpuva_vm_first(fx->vm), a);
 	assert_ptr_equal(gpuva_vm_last(fx->vm), c);
-	assert_ptr_equal(gpuva_next(a), b);
-	assert_ptr_equal(gpuva_next(b), c);
-	assert_null(gpuva_next(c));
-	assert_ptr_equal(gpuva_prev(c), b);
-	assert_ptr_equal(gpuva_prev(b), a);
-	assert_null(gpuva_prev(a));
+	assert_ptr_equal(gpuva_vm_next(fx->vm, a), b);
+	assert_ptr_equal(gpuva_vm_next(fx->vm, b), c);
+	assert_null(gpuva_vm_next(fx->vm, c));
+	assert_ptr_equal(gpuva_vm_prev(fx->vm, c), b);
+	assert_ptr_equal(gpuva_vm_prev(fx->vm, b), a);
+	assert_null(gpuva_vm_prev(fx->vm, a));
 	assert_ptr_equal(gpuva_vm_find_at(fx->vm, 0x10000), a);
 	assert_ptr_equal(gpuva_vm_find_at(fx->vm, 0x11fff), a);
 	assert_null(gpuva_vm_find_at(fx->vm, 0x12000));

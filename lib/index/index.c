@@ -1,0 +1,975 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The index layer: a B+tree of item pointers (index.h says why this shape).
+ *
+ * Conventions used throughout:
+ * - A path is the inner nodes from the root down to a leaf's parent, with
+ *   the child index taken at each (struct idx_cursor). Levels are numbered
+ *   from the root: node[0] is the root when height > 1, node[height - 2] is
+ *   the leaf's parent.
+ * - Separators are exact: key[i] is the smallest key under child[i + 1].
+ *   So a leaf's smallest key is the separator of the nearest ancestor where
+ *   the path did not go leftmost, and every change of a leaf's first item
+ *   updates that separator (set_lo()).
+ * - Unused separator slots hold UINT64_MAX, so that the search over an
+ *   inner node's keys runs a fixed number of steps with no length check.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "index.h"
+
+/* Chunks of node memory; the header takes the first leaf-sized unit. */
+struct idx_chunk {
+	struct idx_chunk *next;
+	size_t bytes;
+};
+
+#define UNIT		128
+#define CHUNK_MIN	(4u << 10)
+#define CHUNK_MAX	(64u << 10)
+
+_Static_assert(sizeof(struct idx_chunk) <= UNIT, "chunk header fits a unit");
+
+/* ---- node memory -------------------------------------------------------- */
+
+static void
+spare_push(void **list, size_t *n, void *node)
+{
+	*(void **)node = *list;
+	*list = node;
+	(*n)++;
+}
+
+static void *
+spare_pop(void **list, size_t *n)
+{
+	void *node = *list;
+
+	*list = *(void **)node;
+	(*n)--;
+	return node;
+}
+
+/*
+ * Make room for @size bytes in the newest chunk, adding a chunk if needed
+ * (one allocation, so a failure changes nothing). 0 or -ENOMEM.
+ */
+static int
+room(struct idx *ix, size_t size)
+{
+	struct idx_chunk *c;
+	size_t bytes;
+
+	if ((size_t)(ix->bump_end - ix->bump) >= size)
+		return 0;
+	/* small chunks while the index is small: small VMs stay small */
+	bytes = ix->bytes < CHUNK_MAX ? CHUNK_MIN : CHUNK_MAX;
+	if (bytes < size + UNIT)
+		bytes = (size + UNIT + CHUNK_MIN - 1) / CHUNK_MIN * CHUNK_MIN;
+	c = aligned_alloc(64, bytes);
+	if (!c)
+		return -ENOMEM;
+	c->next = ix->chunks;
+	c->bytes = bytes;
+	ix->chunks = c;
+	ix->bytes += bytes;
+	ix->bump = (char *)c + UNIT;
+	ix->bump_end = (char *)c + bytes;
+	return 0;
+}
+
+static void *
+carve(struct idx *ix, size_t size)
+{
+	void *p = ix->bump;
+
+	ix->bump += size;
+	return p;
+}
+
+/*
+ * Inner nodes an insert may split, plus a new root: one per inner level.
+ * Each of @inserts may raise the height by one for the next.
+ */
+static size_t
+inner_need(const struct idx *ix, unsigned inserts)
+{
+	size_t h = ix->height;
+
+	return (size_t)inserts * h + (size_t)inserts * (inserts - 1) / 2 + inserts;
+}
+
+bool
+idx_reserved(const struct idx *ix, unsigned inserts)
+{
+	return ix->n_spare_leaf >= inserts &&
+	       ix->n_spare_inner >= inner_need(ix, inserts);
+}
+
+int
+idx_reserve(struct idx *ix, unsigned inserts)
+{
+	size_t need_i = inner_need(ix, inserts);
+	size_t leaves = ix->n_spare_leaf < inserts ? inserts - ix->n_spare_leaf : 0;
+	size_t inners = ix->n_spare_inner < need_i ? need_i - ix->n_spare_inner : 0;
+
+	if (room(ix, leaves * sizeof(struct idx_leaf) +
+		     inners * sizeof(struct idx_inner)))
+		return -ENOMEM;
+	while (leaves--)
+		spare_push(&ix->spare_leaf, &ix->n_spare_leaf,
+			   carve(ix, sizeof(struct idx_leaf)));
+	while (inners--)
+		spare_push(&ix->spare_inner, &ix->n_spare_inner,
+			   carve(ix, sizeof(struct idx_inner)));
+	return 0;
+}
+
+static void *
+take(struct idx *ix, void **list, size_t *n, size_t size)
+{
+	void *p;
+
+	if (*n)
+		return spare_pop(list, n);
+	/* nobody reserved: a library bug, but allocate if we can */
+	if (room(ix, size)) {
+		fprintf(stderr, "libgpuva: index insert without reserved nodes "
+			"and out of memory\n");
+		abort();
+	}
+	p = carve(ix, size);
+	return p;
+}
+
+static struct idx_leaf *
+take_leaf(struct idx *ix)
+{
+	struct idx_leaf *l = take(ix, &ix->spare_leaf, &ix->n_spare_leaf,
+				  sizeof(*l));
+
+	l->n = 0;
+	return l;
+}
+
+static struct idx_inner *
+take_inner(struct idx *ix)
+{
+	struct idx_inner *in = take(ix, &ix->spare_inner, &ix->n_spare_inner,
+				    sizeof(*in));
+
+	in->n = 0;
+	for (unsigned i = 0; i < IDX_FANOUT - 1; i++)
+		in->key[i] = UINT64_MAX;
+	return in;
+}
+
+static void
+give_leaf(struct idx *ix, struct idx_leaf *l)
+{
+	spare_push(&ix->spare_leaf, &ix->n_spare_leaf, l);
+}
+
+static void
+give_inner(struct idx *ix, struct idx_inner *in)
+{
+	spare_push(&ix->spare_inner, &ix->n_spare_inner, in);
+}
+
+void
+idx_init(struct idx *ix)
+{
+	memset(ix, 0, sizeof(*ix));
+}
+
+void
+idx_fini(struct idx *ix)
+{
+	while (ix->chunks) {
+		struct idx_chunk *c = ix->chunks;
+
+		ix->chunks = c->next;
+		free(c);
+	}
+	idx_init(ix);
+}
+
+/* ---- searching ------------------------------------------------------------ */
+
+/*
+ * Which child of @in holds @key: the number of separators <= key. Four
+ * fixed steps over the 15 slots (the unused ones hold UINT64_MAX), then a
+ * clamp for key == UINT64_MAX, which the padding would count.
+ */
+static inline unsigned
+inner_slot(const struct idx_inner *in, uint64_t key)
+{
+	unsigned i = 0;
+
+	i += (unsigned)(in->key[7] <= key) << 3;
+	i += (unsigned)(in->key[i + 3] <= key) << 2;
+	i += (unsigned)(in->key[i + 1] <= key) << 1;
+	i += (unsigned)(in->key[i] <= key);
+	return i < in->n - 1 ? i : in->n - 1;
+}
+
+/* Ask for every line of a node at once, not one per step of the search. */
+static inline void
+prefetch_inner(const void *p)
+{
+	const char *c = p;
+
+	__builtin_prefetch(c);
+	__builtin_prefetch(c + 64);
+	__builtin_prefetch(c + 128);
+	__builtin_prefetch(c + 192);
+}
+
+static inline void
+prefetch_leaf(const void *p)
+{
+	const char *c = p;
+
+	__builtin_prefetch(c);
+	__builtin_prefetch(c + 64);
+}
+
+/*
+ * Number of items in @l with key <= @key. The keys are in the items, each
+ * likely a cache miss of its own: ask for all of them first, so the misses
+ * overlap, then bisect (no branch on the outcome of a compare).
+ */
+static inline unsigned
+leaf_count_le(const struct idx_leaf *l, uint64_t key)
+{
+	unsigned n = l->n, base = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		__builtin_prefetch(l->slot[i]);
+	if (!n)
+		return 0;
+	while (n > 1) {
+		unsigned half = n >> 1;
+
+		base = idx_key(l->slot[base + half]) <= key ? base + half : base;
+		n -= half;
+	}
+	return base + (idx_key(l->slot[base]) <= key);
+}
+
+/* Slot of @item in @l, or -1. Compares pointers only: no item is read. */
+static inline int
+leaf_find_ptr(const struct idx_leaf *l, const void *item)
+{
+	for (unsigned i = 0; i < l->n; i++)
+		if (l->slot[i] == item)
+			return (int)i;
+	return -1;
+}
+
+/* Recompute the cursor's leaf bounds from its path. */
+static void
+cursor_bounds(const struct idx *ix, struct idx_cursor *c)
+{
+	c->has_lo = c->has_hi = false;
+	for (unsigned k = 0; k + 1 < ix->height; k++) {
+		const struct idx_inner *in = c->node[k];
+		unsigned i = c->ci[k];
+
+		if (i > 0) {
+			c->lo = in->key[i - 1];
+			c->has_lo = true;
+		}
+		if (i + 1 < in->n) {
+			c->hi = in->key[i];
+			c->has_hi = true;
+		}
+	}
+}
+
+/* Descend from the root to the leaf where @key belongs; the cursor records it. */
+static struct idx_leaf *
+descend(struct idx *ix, uint64_t key)
+{
+	struct idx_cursor *c = &ix->cur;
+	void *n = ix->root;
+	unsigned inner = ix->height - 1;
+
+	c->has_lo = c->has_hi = false;
+	for (unsigned k = 0; k < inner; k++) {
+		struct idx_inner *in = n;
+		unsigned i = inner_slot(in, key);
+
+		c->node[k] = in;
+		c->ci[k] = (unsigned char)i;
+		if (i > 0) {
+			c->lo = in->key[i - 1];
+			c->has_lo = true;
+		}
+		if (i + 1 < in->n) {
+			c->hi = in->key[i];
+			c->has_hi = true;
+		}
+		n = in->child[i];
+		if (k + 1 < inner)
+			prefetch_inner(n);
+		else
+			prefetch_leaf(n);
+	}
+	c->leaf = n;
+	c->pos = 0;
+	c->valid = true;
+	return n;
+}
+
+static inline bool
+cursor_covers(const struct idx_cursor *c, uint64_t key)
+{
+	return c->valid && (!c->has_lo || c->lo <= key) &&
+	       (!c->has_hi || key < c->hi);
+}
+
+/* The leaf where @key belongs: the cursor's if it covers @key, else a descent. */
+static inline struct idx_leaf *
+leaf_for(struct idx *ix, uint64_t key)
+{
+	if (cursor_covers(&ix->cur, key))
+		return ix->cur.leaf;
+	return descend(ix, key);
+}
+
+/* Put the cursor on @item, which must be in the index. */
+static void
+locate(struct idx *ix, const void *item)
+{
+	struct idx_cursor *c = &ix->cur;
+	int i;
+
+	if (c->valid) {
+		if (c->leaf->slot[c->pos] == item)
+			return;
+		i = leaf_find_ptr(c->leaf, item);
+		if (i >= 0) {
+			c->pos = (unsigned)i;
+			return;
+		}
+	}
+	i = leaf_find_ptr(descend(ix, idx_key(item)), item);
+	c->pos = i < 0 ? 0 : (unsigned)i;
+}
+
+void *
+idx_find_le(struct idx *ix, uint64_t key)
+{
+	struct idx_leaf *l;
+	unsigned n;
+
+	if (!ix->root)
+		return NULL;
+	l = leaf_for(ix, key);
+	n = leaf_count_le(l, key);
+	/* none: only in the leftmost leaf, since separators are exact */
+	ix->cur.pos = n ? n - 1 : 0;
+	return n ? l->slot[n - 1] : NULL;
+}
+
+void *
+idx_find(struct idx *ix, uint64_t key)
+{
+	void *it = idx_find_le(ix, key);
+
+	return it && idx_key(it) == key ? it : NULL;
+}
+
+/* Move the cursor to the leftmost (dir 0) or rightmost (dir 1) item under level @k. */
+static void *
+cursor_edge_from(struct idx *ix, unsigned k, void *n, int dir)
+{
+	struct idx_cursor *c = &ix->cur;
+	unsigned inner = ix->height - 1;
+
+	for (; k < inner; k++) {
+		struct idx_inner *in = n;
+		unsigned i = dir ? in->n - 1 : 0;
+
+		c->node[k] = in;
+		c->ci[k] = (unsigned char)i;
+		n = in->child[i];
+	}
+	c->leaf = n;
+	c->pos = dir ? c->leaf->n - 1 : 0;
+	c->valid = true;
+	cursor_bounds(ix, c);
+	return c->leaf->slot[c->pos];
+}
+
+void *
+idx_first(struct idx *ix)
+{
+	return ix->root ? cursor_edge_from(ix, 0, ix->root, 0) : NULL;
+}
+
+void *
+idx_last(struct idx *ix)
+{
+	return ix->root ? cursor_edge_from(ix, 0, ix->root, 1) : NULL;
+}
+
+/* Move the cursor one item in @dir (1: next); NULL past either end. */
+static void *
+cursor_step(struct idx *ix, int dir)
+{
+	struct idx_cursor *c = &ix->cur;
+	int k;
+
+	if (dir ? c->pos + 1 < c->leaf->n : c->pos > 0) {
+		c->pos = dir ? c->pos + 1 : c->pos - 1;
+		return c->leaf->slot[c->pos];
+	}
+	/* the deepest ancestor with a sibling subtree on that side */
+	for (k = (int)ix->height - 2; k >= 0; k--)
+		if (dir ? c->ci[k] + 1u < c->node[k]->n : c->ci[k] > 0)
+			break;
+	if (k < 0)
+		return NULL;	/* the cursor stays where it was */
+	c->ci[k] = (unsigned char)(dir ? c->ci[k] + 1 : c->ci[k] - 1);
+	return cursor_edge_from(ix, (unsigned)k + 1, c->node[k]->child[c->ci[k]],
+				!dir);
+}
+
+void *
+idx_next(struct idx *ix, const void *item)
+{
+	locate(ix, item);
+	return cursor_step(ix, 1);
+}
+
+void *
+idx_prev(struct idx *ix, const void *item)
+{
+	locate(ix, item);
+	return cursor_step(ix, 0);
+}
+
+/*
+ * The cursor's leaf now starts with key @key: fix the one separator that
+ * names it (at the deepest level where the path did not go leftmost).
+ */
+static void
+set_lo(struct idx *ix, uint64_t key)
+{
+	struct idx_cursor *c = &ix->cur;
+
+	for (int k = (int)ix->height - 2; k >= 0; k--) {
+		if (c->ci[k] > 0) {
+			c->node[k]->key[c->ci[k] - 1] = key;
+			c->lo = key;
+			return;
+		}
+	}
+}
+
+/* ---- insert ---------------------------------------------------------------- */
+
+/*
+ * Insert child @r, with separator @sep, right of child @i of the node at
+ * path level @k, splitting upwards as needed.
+ */
+static void
+inner_insert(struct idx *ix, int k, unsigned i, uint64_t sep, void *r)
+{
+	struct idx_cursor *c = &ix->cur;
+
+	for (;; k--) {
+		struct idx_inner *in, *right, *root;
+		uint64_t keys[IDX_FANOUT];
+		void *kids[IDX_FANOUT + 1];
+		unsigned n, left_n;
+
+		if (k < 0) {
+			/* the root split: a new root above both halves */
+			root = take_inner(ix);
+			root->n = 2;
+			root->key[0] = sep;
+			root->child[0] = ix->root;
+			root->child[1] = r;
+			ix->root = root;
+			ix->height++;
+			return;
+		}
+		in = c->node[k];
+		n = in->n;
+		if (n < IDX_FANOUT) {
+			memmove(&in->child[i + 2], &in->child[i + 1],
+				(n - i - 1) * sizeof(in->child[0]));
+			memmove(&in->key[i + 1], &in->key[i],
+				(n - 1 - i) * sizeof(in->key[0]));
+			in->child[i + 1] = r;
+			in->key[i] = sep;
+			in->n = n + 1;
+			return;
+		}
+		/* full: lay out all 17 children and 16 keys, then halve */
+		memcpy(kids, in->child, (i + 1) * sizeof(void *));
+		kids[i + 1] = r;
+		memcpy(&kids[i + 2], &in->child[i + 1], (n - i - 1) * sizeof(void *));
+		memcpy(keys, in->key, i * sizeof(uint64_t));
+		keys[i] = sep;
+		memcpy(&keys[i + 1], &in->key[i], (n - 1 - i) * sizeof(uint64_t));
+		left_n = (IDX_FANOUT + 2) / 2;	/* 9 children stay */
+		right = take_inner(ix);
+		in->n = left_n;
+		memcpy(in->child, kids, left_n * sizeof(void *));
+		memcpy(in->key, keys, (left_n - 1) * sizeof(uint64_t));
+		for (unsigned j = left_n - 1; j < IDX_FANOUT - 1; j++)
+			in->key[j] = UINT64_MAX;
+		right->n = IDX_FANOUT + 1 - left_n;
+		memcpy(right->child, &kids[left_n], right->n * sizeof(void *));
+		memcpy(right->key, &keys[left_n], (right->n - 1) * sizeof(uint64_t));
+		/* keys[left_n - 1] moves up: the smallest key under right */
+		sep = keys[left_n - 1];
+		r = right;
+		if (k > 0)
+			i = c->ci[k - 1];
+	}
+}
+
+void
+idx_insert(struct idx *ix, void *item)
+{
+	uint64_t key = idx_key(item);
+	struct idx_leaf *l, *r;
+	unsigned n, p, s;
+
+	ix->count++;
+	if (!ix->root) {
+		l = take_leaf(ix);
+		l->n = 1;
+		l->slot[0] = item;
+		ix->root = l;
+		ix->height = 1;
+		ix->cur.leaf = l;
+		ix->cur.pos = 0;
+		ix->cur.has_lo = ix->cur.has_hi = false;
+		ix->cur.valid = true;
+		return;
+	}
+	l = leaf_for(ix, key);
+	n = l->n;
+	p = leaf_count_le(l, key);
+	if (n < IDX_LEAF_CAP) {
+		memmove(&l->slot[p + 1], &l->slot[p], (n - p) * sizeof(void *));
+		l->slot[p] = item;
+		l->n = n + 1;
+		ix->cur.pos = p;
+		return;
+	}
+	/*
+	 * Split. Binds that walk pages in order insert at a leaf's end (or
+	 * start): then the old leaf stays full and the new one takes only
+	 * the new item, so in-order binding fills leaves completely instead
+	 * of leaving them half empty.
+	 */
+	s = p == IDX_LEAF_CAP ? IDX_LEAF_CAP : p == 0 ? 1 : (IDX_LEAF_CAP + 1) / 2;
+	r = take_leaf(ix);
+	if (p < s) {
+		r->n = IDX_LEAF_CAP - (s - 1);
+		memcpy(r->slot, &l->slot[s - 1], r->n * sizeof(void *));
+		memmove(&l->slot[p + 1], &l->slot[p], (s - 1 - p) * sizeof(void *));
+		l->slot[p] = item;
+	} else {
+		r->n = IDX_LEAF_CAP - s + 1;
+		memcpy(r->slot, &l->slot[s], (p - s) * sizeof(void *));
+		r->slot[p - s] = item;
+		memcpy(&r->slot[p - s + 1], &l->slot[p],
+		       (IDX_LEAF_CAP - p) * sizeof(void *));
+	}
+	l->n = s;
+	if (p == 0 && ix->height > 1)
+		/* l's first item changed: it is the new one */
+		set_lo(ix, key);
+	inner_insert(ix, (int)ix->height - 2,
+		     ix->height > 1 ? ix->cur.ci[ix->height - 2] : 0,
+		     idx_key(r->slot[0]), r);
+	/* the path changed shape: find the item again */
+	ix->cur.pos = (unsigned)leaf_find_ptr(descend(ix, key), item);
+}
+
+/* ---- remove ---------------------------------------------------------------- */
+
+static void
+inner_pad(struct idx_inner *in)
+{
+	for (unsigned j = in->n - 1; j < IDX_FANOUT - 1; j++)
+		in->key[j] = UINT64_MAX;
+}
+
+/* Drop child @i + 1 and separator @i of @in. */
+static void
+inner_drop(struct idx_inner *in, unsigned i)
+{
+	memmove(&in->child[i + 1], &in->child[i + 2],
+		(in->n - i - 2) * sizeof(in->child[0]));
+	memmove(&in->key[i], &in->key[i + 1], (in->n - i - 2) * sizeof(in->key[0]));
+	in->n--;
+	inner_pad(in);
+}
+
+/*
+ * The cursor's leaf (child @i of @p, the path's last inner node) fell below
+ * IDX_MIN_LEAF: merge it with a sibling, or even the two out. Returns true
+ * when @p lost a child.
+ */
+static bool
+leaf_rebalance(struct idx *ix, struct idx_inner *p, unsigned i)
+{
+	/* the pair: l and its right sibling, or its left one at the end */
+	unsigned j = i + 1 < p->n ? i : i - 1;
+	struct idx_leaf *a = p->child[j], *b = p->child[j + 1];
+	unsigned total = a->n + b->n;
+
+	if (total <= IDX_LEAF_CAP) {
+		bool a_was_empty = a->n == 0;
+
+		memcpy(&a->slot[a->n], b->slot, b->n * sizeof(void *));
+		a->n = total;
+		inner_drop(p, j);
+		give_leaf(ix, b);
+		/* a empty before: its first item is b's, so is its separator */
+		if (a_was_empty)
+			set_lo(ix, idx_key(a->slot[0]));
+		return true;
+	}
+	/* even out: a gets total / 2 */
+	if (a->n < total / 2) {
+		unsigned m = total / 2 - a->n;
+
+		memcpy(&a->slot[a->n], b->slot, m * sizeof(void *));
+		memmove(b->slot, &b->slot[m], (b->n - m) * sizeof(void *));
+		a->n += m;
+		b->n -= m;
+	} else {
+		unsigned m = a->n - total / 2;
+
+		memmove(&b->slot[m], b->slot, b->n * sizeof(void *));
+		memcpy(b->slot, &a->slot[a->n - m], m * sizeof(void *));
+		a->n -= m;
+		b->n += m;
+	}
+	p->key[j] = idx_key(b->slot[0]);
+	return false;
+}
+
+/*
+ * Inner node @in at path level @k (not the root) fell below
+ * IDX_MIN_FANOUT children: merge with a sibling under the parent, or move
+ * children across. Returns true when the parent lost a child.
+ */
+static bool
+inner_rebalance(struct idx *ix, unsigned k)
+{
+	struct idx_cursor *c = &ix->cur;
+	struct idx_inner *p = c->node[k - 1];
+	unsigned i = c->ci[k - 1];
+	unsigned j = i + 1 < p->n ? i : i - 1;
+	struct idx_inner *a = p->child[j], *b = p->child[j + 1];
+	uint64_t sep = p->key[j];	/* smallest key under b */
+	unsigned total = a->n + b->n;
+
+	if (total <= IDX_FANOUT) {
+		a->key[a->n - 1] = sep;
+		memcpy(&a->key[a->n], b->key, (b->n - 1) * sizeof(uint64_t));
+		memcpy(&a->child[a->n], b->child, b->n * sizeof(void *));
+		a->n = total;
+		inner_pad(a);
+		inner_drop(p, j);
+		give_inner(ix, b);
+		return true;
+	}
+	if (a->n < total / 2) {
+		/* b's first m children move to a's end */
+		unsigned m = total / 2 - a->n;
+
+		a->key[a->n - 1] = sep;
+		memcpy(&a->key[a->n], b->key, (m - 1) * sizeof(uint64_t));
+		memcpy(&a->child[a->n], b->child, m * sizeof(void *));
+		p->key[j] = b->key[m - 1];
+		memmove(b->key, &b->key[m], (b->n - 1 - m) * sizeof(uint64_t));
+		memmove(b->child, &b->child[m], (b->n - m) * sizeof(void *));
+		a->n += m;
+		b->n -= m;
+	} else {
+		/* a's last m children move to b's start */
+		unsigned m = a->n - total / 2;
+
+		memmove(&b->key[m], b->key, (b->n - 1) * sizeof(uint64_t));
+		memmove(&b->child[m], b->child, b->n * sizeof(void *));
+		b->key[m - 1] = sep;
+		memcpy(b->key, &a->key[a->n - m], (m - 1) * sizeof(uint64_t));
+		memcpy(b->child, &a->child[a->n - m], m * sizeof(void *));
+		p->key[j] = a->key[a->n - m - 1];
+		a->n -= m;
+		b->n += m;
+	}
+	inner_pad(a);
+	inner_pad(b);
+	return false;
+}
+
+void
+idx_remove(struct idx *ix, const void *item)
+{
+	struct idx_cursor *c = &ix->cur;
+	struct idx_leaf *l;
+	unsigned p;
+	int k;
+
+	locate(ix, item);
+	l = c->leaf;
+	p = c->pos;
+	memmove(&l->slot[p], &l->slot[p + 1], (l->n - p - 1) * sizeof(void *));
+	l->n--;
+	ix->count--;
+	if (ix->height == 1) {
+		if (!l->n) {
+			give_leaf(ix, l);
+			ix->root = NULL;
+			ix->height = 0;
+			c->valid = false;
+		} else {
+			c->pos = p < l->n ? p : l->n - 1;
+		}
+		return;
+	}
+	if (p == 0 && l->n)
+		set_lo(ix, idx_key(l->slot[0]));
+	if (l->n >= IDX_MIN_LEAF) {
+		c->pos = p < l->n ? p : l->n - 1;
+		return;
+	}
+	/* underflow: rebalance upwards while a node loses a child */
+	k = (int)ix->height - 2;
+	if (leaf_rebalance(ix, c->node[k], c->ci[k])) {
+		for (; k > 0 && c->node[k]->n < IDX_MIN_FANOUT; k--)
+			if (!inner_rebalance(ix, (unsigned)k))
+				break;
+		if (k == 0 && c->node[0]->n == 1) {
+			/* the root has one child left: it becomes the root */
+			struct idx_inner *old = c->node[0];
+
+			ix->root = old->child[0];
+			ix->height--;
+			give_inner(ix, old);
+		}
+	}
+	c->valid = false;
+}
+
+void
+idx_replace(struct idx *ix, const void *old, void *new)
+{
+	struct idx_cursor *c = &ix->cur;
+
+	locate(ix, old);
+	c->leaf->slot[c->pos] = new;
+	if (c->pos == 0 && idx_key(new) != idx_key(old))
+		set_lo(ix, idx_key(new));
+}
+
+/* ---- warm ------------------------------------------------------------------ */
+
+#define WARM_LANES 16
+
+/* The leaf where @key belongs, reading only. */
+static const struct idx_leaf *
+leaf_of(const struct idx *ix, uint64_t key)
+{
+	const void *n = ix->root;
+
+	for (unsigned k = 0; k + 1 < ix->height; k++)
+		n = ((const struct idx_inner *)n)->child[inner_slot(n, key)];
+	return n;
+}
+
+void
+idx_warm(const struct idx *ix, const uint64_t *keys, size_t n,
+	 void (*hit)(const void *item))
+{
+	const struct idx_leaf *leaf[WARM_LANES];
+
+	if (!ix->root)
+		return;
+	for (size_t base = 0; base < n; base += WARM_LANES) {
+		size_t m = n - base < WARM_LANES ? n - base : WARM_LANES;
+
+		/* the inner nodes are few and cached: find every leaf first */
+		for (size_t i = 0; i < m; i++) {
+			leaf[i] = leaf_of(ix, keys[base + i]);
+			prefetch_leaf(leaf[i]);
+		}
+		/* then ask for their items, all of them in flight together */
+		for (size_t i = 0; i < m; i++)
+			for (unsigned s = 0; s < leaf[i]->n; s++)
+				__builtin_prefetch(leaf[i]->slot[s]);
+		if (!hit)
+			continue;
+		for (size_t i = 0; i < m; i++) {
+			unsigned c = leaf_count_le(leaf[i], keys[base + i]);
+
+			if (c && idx_key(leaf[i]->slot[c - 1]) == keys[base + i])
+				hit(leaf[i]->slot[c - 1]);
+		}
+	}
+}
+
+/* ---- invariants -------------------------------------------------------------- */
+
+struct check {
+	const struct idx *ix;
+	const char *why;
+	size_t items;
+	bool have_prev;
+	uint64_t prev;		/* last key seen, in order */
+};
+
+static int
+fail(struct check *ck, const char *why)
+{
+	ck->why = why;
+	return -1;
+}
+
+/*
+ * Check the subtree @n at level @level (0: root); its keys must be >= @lo
+ * (when @has_lo) and < @hi (when @has_hi). *@min receives its smallest key.
+ */
+static int
+check_node(struct check *ck, const void *n, unsigned level, bool has_lo,
+	   uint64_t lo, bool has_hi, uint64_t hi, uint64_t *min)
+{
+	const struct idx *ix = ck->ix;
+	bool root = level == 0;
+
+	if (level + 1 == ix->height) {
+		const struct idx_leaf *l = n;
+
+		if (l->n < 1 || l->n > IDX_LEAF_CAP)
+			return fail(ck, "leaf fill out of bounds");
+		for (unsigned i = 0; i < l->n; i++) {
+			uint64_t k;
+
+			if (!l->slot[i])
+				return fail(ck, "NULL item in a leaf");
+			k = idx_key(l->slot[i]);
+			if (ck->have_prev && k <= ck->prev)
+				return fail(ck, "keys not strictly ascending");
+			if ((has_lo && k < lo) || (has_hi && k >= hi))
+				return fail(ck, "key outside its separators");
+			ck->prev = k;
+			ck->have_prev = true;
+		}
+		ck->items += l->n;
+		*min = idx_key(l->slot[0]);
+		return 0;
+	} else {
+		const struct idx_inner *in = n;
+
+		if (in->n < 2 || in->n > IDX_FANOUT ||
+		    (!root && in->n < IDX_MIN_FANOUT))
+			return fail(ck, "inner node fill out of bounds");
+		for (unsigned i = in->n - 1; i < IDX_FANOUT - 1; i++)
+			if (in->key[i] != UINT64_MAX)
+				return fail(ck, "separator padding not UINT64_MAX");
+		for (unsigned i = 0; i < in->n; i++) {
+			bool l_on = i > 0 ? true : has_lo;
+			uint64_t l_k = i > 0 ? in->key[i - 1] : lo;
+			bool h_on = i + 1 < in->n ? true : has_hi;
+			uint64_t h_k = i + 1 < in->n ? in->key[i] : hi;
+			uint64_t cmin;
+
+			if (!in->child[i])
+				return fail(ck, "NULL child");
+			if (check_node(ck, in->child[i], level + 1, l_on, l_k,
+				       h_on, h_k, &cmin))
+				return -1;
+			if (i > 0 && cmin != in->key[i - 1])
+				return fail(ck, "separator is not the smallest key right of it");
+			if (i == 0)
+				*min = cmin;
+		}
+		return 0;
+	}
+}
+
+static size_t
+list_len(const void *p)
+{
+	size_t n = 0;
+
+	for (; p; p = *(void *const *)p)
+		n++;
+	return n;
+}
+
+int
+idx_check(const struct idx *ix, const char **why)
+{
+	struct check ck = { .ix = ix };
+	const struct idx_cursor *c = &ix->cur;
+	uint64_t min;
+
+	if (why)
+		*why = NULL;
+	if (list_len(ix->spare_leaf) != ix->n_spare_leaf ||
+	    list_len(ix->spare_inner) != ix->n_spare_inner) {
+		ck.why = "spare counts wrong";
+		goto bad;
+	}
+	if (!ix->root) {
+		if (ix->height || ix->count) {
+			ck.why = "empty index with height or count";
+			goto bad;
+		}
+		return 0;
+	}
+	if (!ix->height || ix->height > IDX_MAX_LEVELS) {
+		ck.why = "height out of bounds";
+		goto bad;
+	}
+	if (check_node(&ck, ix->root, 0, false, 0, false, 0, &min))
+		goto bad;
+	if (ck.items != ix->count) {
+		ck.why = "item count wrong";
+		goto bad;
+	}
+	if (c->valid) {
+		const void *n = ix->root;
+		struct idx_cursor b = *c;
+
+		for (unsigned k = 0; k + 1 < ix->height; k++) {
+			if (c->node[k] != n || c->ci[k] >= c->node[k]->n) {
+				ck.why = "cursor path broken";
+				goto bad;
+			}
+			n = c->node[k]->child[c->ci[k]];
+		}
+		if (c->leaf != n || c->pos >= c->leaf->n) {
+			ck.why = "cursor leaf or slot wrong";
+			goto bad;
+		}
+		cursor_bounds(ix, &b);
+		if (b.has_lo != c->has_lo || b.has_hi != c->has_hi ||
+		    (b.has_lo && b.lo != c->lo) || (b.has_hi && b.hi != c->hi)) {
+			ck.why = "cursor bounds stale";
+			goto bad;
+		}
+	}
+	return 0;
+bad:
+	if (why)
+		*why = ck.why;
+	return -1;
+}
