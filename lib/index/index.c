@@ -90,29 +90,10 @@ carve(struct idx *ix, size_t size)
 	return p;
 }
 
-/*
- * Inner nodes an insert may split, plus a new root: one per inner level.
- * Each of @inserts may raise the height by one for the next.
- */
-static size_t
-inner_need(const struct idx *ix, unsigned inserts)
-{
-	size_t h = ix->height;
-
-	return (size_t)inserts * h + (size_t)inserts * (inserts - 1) / 2 + inserts;
-}
-
-bool
-idx_reserved(const struct idx *ix, unsigned inserts)
-{
-	return ix->n_spare_leaf >= inserts &&
-	       ix->n_spare_inner >= inner_need(ix, inserts);
-}
-
 int
 idx_reserve(struct idx *ix, unsigned inserts)
 {
-	size_t need_i = inner_need(ix, inserts);
+	size_t need_i = idx_inner_need(ix, inserts);
 	size_t leaves = ix->n_spare_leaf < inserts ? inserts - ix->n_spare_leaf : 0;
 	size_t inners = ix->n_spare_inner < need_i ? need_i - ix->n_spare_inner : 0;
 
@@ -270,27 +251,33 @@ leaf_find_ptr(const struct idx_leaf *l, const void *item)
 	return -1;
 }
 
-/* Recompute the cursor's leaf bounds from its path. */
+/* Recompute the cursor's leaf bounds from its path: the deepest levels
+ * where it did not go leftmost (lo) and rightmost (hi). */
 static void
 cursor_bounds(const struct idx *ix, struct idx_cursor *c)
 {
-	c->has_lo = c->has_hi = false;
-	for (unsigned k = 0; k + 1 < ix->height; k++) {
-		const struct idx_inner *in = c->node[k];
-		unsigned i = c->ci[k];
+	int k;
 
-		if (i > 0) {
-			c->lo = in->key[i - 1];
+	c->has_lo = c->has_hi = false;
+	for (k = (int)ix->height - 2; k >= 0 && !c->has_lo; k--) {
+		if (c->ci[k] > 0) {
+			c->lo = c->node[k]->key[c->ci[k] - 1];
 			c->has_lo = true;
 		}
-		if (i + 1 < in->n) {
-			c->hi = in->key[i];
+	}
+	for (k = (int)ix->height - 2; k >= 0 && !c->has_hi; k--) {
+		if (c->ci[k] + 1u < c->node[k]->n) {
+			c->hi = c->node[k]->key[c->ci[k]];
 			c->has_hi = true;
 		}
 	}
 }
 
-/* Descend from the root to the leaf where @key belongs; the cursor records it. */
+/*
+ * Descend from the root to the leaf where @key belongs; the cursor records
+ * the path. The leaf's bounds come from the deepest levels that have them,
+ * found after the descent rather than tracked at every level.
+ */
 static struct idx_leaf *
 descend(struct idx *ix, uint64_t key)
 {
@@ -298,23 +285,14 @@ descend(struct idx *ix, uint64_t key)
 	void *n = ix->root;
 	unsigned inner = ix->height - 1;
 
-	c->has_lo = c->has_hi = false;
-	for (unsigned k = 0; k < inner; k++) {
+	for (unsigned d = 0; d < inner; d++) {
 		struct idx_inner *in = n;
 		unsigned i = inner_slot(in, key);
 
-		c->node[k] = in;
-		c->ci[k] = (unsigned char)i;
-		if (i > 0) {
-			c->lo = in->key[i - 1];
-			c->has_lo = true;
-		}
-		if (i + 1 < in->n) {
-			c->hi = in->key[i];
-			c->has_hi = true;
-		}
+		c->node[d] = in;
+		c->ci[d] = (unsigned char)i;
 		n = in->child[i];
-		if (k + 1 < inner)
+		if (d + 1 < inner)
 			prefetch_inner(n);
 		else
 			prefetch_leaf(n);
@@ -322,6 +300,7 @@ descend(struct idx *ix, uint64_t key)
 	c->leaf = n;
 	c->pos = 0;
 	c->valid = true;
+	cursor_bounds(ix, c);
 	return n;
 }
 
@@ -537,6 +516,22 @@ inner_insert(struct idx *ix, int k, unsigned i, uint64_t sep, void *r)
 	}
 }
 
+/*
+ * Where @key goes in @l. Usually right after the cursor's item: a map op
+ * inserts after the lookup that found its predecessor, a remap's tail
+ * piece after its head. Two compares confirm it; else bisect.
+ */
+static inline unsigned
+insert_pos(const struct idx_cursor *c, const struct idx_leaf *l, uint64_t key)
+{
+	unsigned p = c->pos;
+
+	if (c->leaf == l && p < l->n && idx_key(l->slot[p]) < key &&
+	    (p + 1 == l->n || key < idx_key(l->slot[p + 1])))
+		return p + 1;
+	return leaf_count_le(l, key);
+}
+
 void
 idx_insert(struct idx *ix, void *item)
 {
@@ -559,7 +554,7 @@ idx_insert(struct idx *ix, void *item)
 	}
 	l = leaf_for(ix, key);
 	n = l->n;
-	p = leaf_count_le(l, key);
+	p = insert_pos(&ix->cur, l, key);
 	if (n < IDX_LEAF_CAP) {
 		memmove(&l->slot[p + 1], &l->slot[p], (n - p) * sizeof(void *));
 		l->slot[p] = item;
@@ -568,12 +563,13 @@ idx_insert(struct idx *ix, void *item)
 		return;
 	}
 	/*
-	 * Split. Binds that walk pages in order insert at a leaf's end (or
-	 * start): then the old leaf stays full and the new one takes only
-	 * the new item, so in-order binding fills leaves completely instead
-	 * of leaving them half empty.
+	 * Split. Binds that walk pages in order insert at a leaf's end, or
+	 * just before its last item (binding a page at the head of a NULL
+	 * mapping puts it before the NULL tail); likewise at the start when
+	 * walking down. Then the old leaf stays full and the new one takes
+	 * one item, so in-order binding fills leaves instead of halving them.
 	 */
-	s = p == IDX_LEAF_CAP ? IDX_LEAF_CAP : p == 0 ? 1 : (IDX_LEAF_CAP + 1) / 2;
+	s = p + 1 >= IDX_LEAF_CAP ? IDX_LEAF_CAP : p == 0 ? 1 : (IDX_LEAF_CAP + 1) / 2;
 	r = take_leaf(ix);
 	if (p < s) {
 		r->n = IDX_LEAF_CAP - (s - 1);

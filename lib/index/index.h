@@ -116,8 +116,24 @@ void idx_fini(struct idx *ix);
  */
 int idx_reserve(struct idx *ix, unsigned inserts);
 
-/* Would idx_reserve(ix, inserts) be a no-op? */
-bool idx_reserved(const struct idx *ix, unsigned inserts);
+/*
+ * Inner nodes @inserts inserts may need: each may split one node per inner
+ * level and add a root, and each may raise the height for the next.
+ */
+static inline size_t
+idx_inner_need(const struct idx *ix, unsigned inserts)
+{
+	return (size_t)inserts * (ix->height + 1) +
+	       (size_t)inserts * (inserts - 1) / 2;
+}
+
+/* Would idx_reserve(ix, inserts) be a no-op? Inline: every map asks. */
+static inline bool
+idx_reserved(const struct idx *ix, unsigned inserts)
+{
+	return ix->n_spare_leaf >= inserts &&
+	       ix->n_spare_inner >= idx_inner_need(ix, inserts);
+}
 
 /* The item with the largest key <= @key, or NULL. Moves the cursor there. */
 void *idx_find_le(struct idx *ix, uint64_t key);

@@ -391,10 +391,9 @@ vm_bo_unlink(struct gpuva *va)
 /* ---- insert, remove, lookups ---------------------------------------------- */
 
 int
-vm_reserve(struct gpuva_vm *vm, unsigned inserts, const char *what)
+vm_reserve_slow(struct gpuva_vm *vm, unsigned inserts, const char *what)
 {
-	if (idx_reserved(&vm->index, inserts) ||
-	    !idx_reserve(&vm->index, inserts))
+	if (!idx_reserve(&vm->index, inserts))
 		return 0;
 	return vm_reject(vm, -ENOMEM, "%s: out of memory for index nodes", what);
 }

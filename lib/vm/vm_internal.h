@@ -51,8 +51,16 @@ vm_index(const struct gpuva_vm *vm)
 	return (struct idx *)&vm->index;
 }
 
+int vm_reserve_slow(struct gpuva_vm *vm, unsigned inserts, const char *what);
+
 /* Index nodes for the next @inserts inserts, or -ENOMEM with a reason. */
-int vm_reserve(struct gpuva_vm *vm, unsigned inserts, const char *what);
+static inline int
+vm_reserve(struct gpuva_vm *vm, unsigned inserts, const char *what)
+{
+	if (idx_reserved(&vm->index, inserts))
+		return 0;
+	return vm_reserve_slow(vm, inserts, what);
+}
 
 /* Record a rejection reason, tell the log callback, return @err. */
 int vm_reject(struct gpuva_vm *vm, int err, const char *fmt, ...)
