@@ -319,10 +319,38 @@ cursor_covers(const struct idx_cursor *c, uint64_t key)
 }
 
 /*
+ * Does the subtree of the cursor's path node at level @k hold @key's
+ * place? Its own first and last separators usually tell; past them, the
+ * bounds come from the nearest ancestors that have them.
+ */
+static inline bool
+level_covers(const struct idx_cursor *c, int k, uint64_t key)
+{
+	const struct idx_inner *in = c->node[k];
+	int j;
+
+	if (key < in->key[0]) {
+		for (j = k - 1; j >= 0 && !c->ci[j]; j--)
+			;
+		if (j >= 0 && key < c->node[j]->key[c->ci[j] - 1])
+			return false;
+	}
+	if (key >= in->key[in->n - 2]) {
+		for (j = k - 1; j >= 0 && c->ci[j] + 1u == c->node[j]->n; j--)
+			;
+		if (j >= 0 && key >= c->node[j]->key[c->ci[j]])
+			return false;
+	}
+	return true;
+}
+
+/*
  * The leaf where @key belongs: the cursor's if it covers @key; else, when
- * the cursor's parent or grandparent spans @key between its own first and
- * last separators (binds walking pages in order step into the next leaf),
- * a descent from there; else one from the root.
+ * the cursor's parent or grandparent covers it (binds walking pages in
+ * order step into the next leaf), a descent from there; else one from the
+ * root. Random keys never land near the cursor, so trying costs them a few
+ * compares for nothing: a two-bit counter keeps trying while it pays, and
+ * retries every 16th time.
  */
 static inline struct idx_leaf *
 leaf_for(struct idx *ix, uint64_t key)
@@ -331,13 +359,16 @@ leaf_for(struct idx *ix, uint64_t key)
 
 	if (cursor_covers(c, key))
 		return c->leaf;
-	if (c->valid) {
-		for (int k = (int)ix->height - 2, stop = k - 2; k >= 0 && k > stop; k--) {
-			const struct idx_inner *in = c->node[k];
+	if (c->valid && ix->height > 2 && (c->near || !(++c->probe & 15))) {
+		int k = (int)ix->height - 2, stop = k > 2 ? k - 2 : 0;
 
-			if (in->key[0] <= key && key < in->key[in->n - 2])
+		for (; k > stop; k--) {
+			if (level_covers(c, k, key)) {
+				c->near += c->near < 3;
 				return descend_from(ix, (unsigned)k, key);
+			}
 		}
+		c->near -= c->near > 0;
 	}
 	return descend(ix, key);
 }
@@ -477,9 +508,10 @@ set_lo(struct idx *ix, uint64_t key)
 
 /*
  * Insert child @r, with separator @sep, right of child @i of the node at
- * path level @k, splitting upwards as needed.
+ * path level @k, splitting upwards as needed. True if any node split (the
+ * cursor's path no longer holds).
  */
-static void
+static bool
 inner_insert(struct idx *ix, int k, unsigned i, uint64_t sep, void *r)
 {
 	struct idx_cursor *c = &ix->cur;
@@ -499,7 +531,7 @@ inner_insert(struct idx *ix, int k, unsigned i, uint64_t sep, void *r)
 			root->child[1] = r;
 			ix->root = root;
 			ix->height++;
-			return;
+			return true;
 		}
 		in = c->node[k];
 		n = in->n;
@@ -511,7 +543,7 @@ inner_insert(struct idx *ix, int k, unsigned i, uint64_t sep, void *r)
 			in->child[i + 1] = r;
 			in->key[i] = sep;
 			in->n = n + 1;
-			return;
+			return k < (int)ix->height - 2;
 		}
 		/* full: lay out all 17 children and 16 keys, then halve */
 		memcpy(kids, in->child, (i + 1) * sizeof(void *));
@@ -539,18 +571,19 @@ inner_insert(struct idx *ix, int k, unsigned i, uint64_t sep, void *r)
 }
 
 /*
- * Full leaf @l (the cursor's) about to take an item in its middle: move a
- * few items to a sibling under the same parent that has room, instead of
+ * Full leaf @l (the cursor's) about to take @key in its middle: move a few
+ * items to a sibling under the same parent that has room, instead of
  * splitting. Random inserts then fill leaves to about 80% instead of 70%,
- * which is two bytes less a mapping. True if it moved any; the cursor is
- * dropped then.
+ * two bytes less a mapping. Returns the leaf that now takes @key (the
+ * cursor is moved onto it), or NULL when neither sibling has room.
  */
-static bool
-spill(struct idx *ix, struct idx_leaf *l)
+static struct idx_leaf *
+spill(struct idx *ix, struct idx_leaf *l, uint64_t key)
 {
 	struct idx_cursor *c = &ix->cur;
-	struct idx_inner *par = c->node[ix->height - 2];
-	unsigned ci = c->ci[ix->height - 2];
+	unsigned k = ix->height - 2;
+	struct idx_inner *par = c->node[k];
+	unsigned ci = c->ci[k];
 	struct idx_leaf *sib;
 	unsigned m;
 
@@ -563,6 +596,10 @@ spill(struct idx *ix, struct idx_leaf *l)
 		sib->n += m;
 		l->n -= m;
 		par->key[ci] = idx_key(sib->slot[0]);
+		if (key > par->key[ci]) {
+			c->ci[k] = (unsigned char)(ci + 1);
+			l = sib;
+		}
 	} else if (ci > 0 &&
 		   (sib = par->child[ci - 1])->n + 2 <= IDX_LEAF_CAP) {
 		/* l's first m items go to the end of its left sibling */
@@ -572,11 +609,16 @@ spill(struct idx *ix, struct idx_leaf *l)
 		sib->n += m;
 		l->n -= m;
 		set_lo(ix, idx_key(l->slot[0]));
+		if (key < par->key[ci - 1]) {
+			c->ci[k] = (unsigned char)(ci - 1);
+			l = sib;
+		}
 	} else {
-		return false;
+		return NULL;
 	}
-	c->valid = false;
-	return true;
+	c->leaf = l;
+	cursor_bounds(ix, c);
+	return l;
 }
 
 /*
@@ -618,17 +660,17 @@ idx_insert(struct idx *ix, void *item)
 	l = leaf_for(ix, key);
 	n = l->n;
 	p = insert_pos(&ix->cur, l, key);
+	if (n == IDX_LEAF_CAP && p + 1 < IDX_LEAF_CAP && p > 0 &&
+	    ix->height > 1 && (r = spill(ix, l, key))) {
+		l = r;
+		n = l->n;
+		p = leaf_count_le(l, key);
+	}
 	if (n < IDX_LEAF_CAP) {
 		memmove(&l->slot[p + 1], &l->slot[p], (n - p) * sizeof(void *));
 		l->slot[p] = item;
 		l->n = n + 1;
 		ix->cur.pos = p;
-		return;
-	}
-	if (p + 1 < IDX_LEAF_CAP && p > 0 && ix->height > 1 && spill(ix, l)) {
-		/* room made in l by moving items to a sibling: insert again */
-		ix->count--;
-		idx_insert(ix, item);
 		return;
 	}
 	/*
@@ -656,11 +698,21 @@ idx_insert(struct idx *ix, void *item)
 	if (p == 0 && ix->height > 1)
 		/* l's first item changed: it is the new one */
 		set_lo(ix, key);
-	inner_insert(ix, (int)ix->height - 2,
-		     ix->height > 1 ? ix->cur.ci[ix->height - 2] : 0,
-		     idx_key(r->slot[0]), r);
-	/* the path changed shape: find the item again */
-	ix->cur.pos = (unsigned)leaf_find_ptr(descend(ix, key), item);
+	if (inner_insert(ix, (int)ix->height - 2,
+			 ix->height > 1 ? ix->cur.ci[ix->height - 2] : 0,
+			 idx_key(r->slot[0]), r)) {
+		/* the path changed shape: find the item again */
+		ix->cur.pos = (unsigned)leaf_find_ptr(descend(ix, key), item);
+		return;
+	}
+	/* only the parent gained a child: the path above still holds */
+	if (p >= s) {
+		ix->cur.ci[ix->height - 2]++;
+		ix->cur.leaf = r;
+		p -= s;
+	}
+	ix->cur.pos = p;
+	cursor_bounds(ix, &ix->cur);
 }
 
 /* ---- remove ---------------------------------------------------------------- */

@@ -78,6 +78,8 @@ struct idx_cursor {
 	uint64_t lo, hi;	/* leaf's keys: lo <= key (if has_lo), key < hi (if has_hi) */
 	bool has_lo, has_hi;
 	bool valid;
+	unsigned char near;	/* lookups near the cursor lately paid (0-3) */
+	unsigned char probe;	/* counts lookups, to retry when near is 0 */
 };
 
 struct idx_chunk;
