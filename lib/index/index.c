@@ -182,8 +182,9 @@ idx_fini(struct idx *ix)
 
 /*
  * Which child of @in holds @key: the number of separators <= key. Four
- * fixed steps over the 15 slots (the unused ones hold UINT64_MAX), then a
- * clamp for key == UINT64_MAX, which the padding would count.
+ * fixed steps over the 15 slots, whose unused ones hold UINT64_MAX. That
+ * padding would be counted for key == UINT64_MAX only, which the caller
+ * sends to inner_slot_max() instead.
  */
 static inline unsigned
 inner_slot(const struct idx_inner *in, uint64_t key)
@@ -194,7 +195,14 @@ inner_slot(const struct idx_inner *in, uint64_t key)
 	i += (unsigned)(in->key[i + 3] <= key) << 2;
 	i += (unsigned)(in->key[i + 1] <= key) << 1;
 	i += (unsigned)(in->key[i] <= key);
-	return i < in->n - 1 ? i : in->n - 1;
+	return i;
+}
+
+/* inner_slot() for key == UINT64_MAX: every separator is <= it. */
+static inline unsigned
+inner_slot_max(const struct idx_inner *in)
+{
+	return in->n - 1;
 }
 
 /* Ask for every line of a node at once, not one per step of the search. */
@@ -223,13 +231,19 @@ prefetch_leaf(const void *p)
  * likely a cache miss of its own: ask for all of them first, so the misses
  * overlap, then bisect (no branch on the outcome of a compare).
  */
+static inline void
+prefetch_items(const struct idx_leaf *l)
+{
+	for (unsigned i = 0; i < l->n; i++)
+		__builtin_prefetch(l->slot[i]);
+}
+
 static inline unsigned
 leaf_count_le(const struct idx_leaf *l, uint64_t key)
 {
 	unsigned n = l->n, base = 0;
 
-	for (unsigned i = 0; i < n; i++)
-		__builtin_prefetch(l->slot[i]);
+	prefetch_items(l);
 	if (!n)
 		return 0;
 	while (n > 1) {
@@ -251,23 +265,27 @@ leaf_find_ptr(const struct idx_leaf *l, const void *item)
 	return -1;
 }
 
-/* Recompute the cursor's leaf bounds from its path: the deepest levels
- * where it did not go leftmost (lo) and rightmost (hi). */
+/*
+ * Recompute the cursor's leaf bounds from its path: the deepest levels
+ * where it did not go leftmost (lo) and rightmost (hi). Usually the
+ * parent has both.
+ */
 static void
 cursor_bounds(const struct idx *ix, struct idx_cursor *c)
 {
-	int k;
+	int k = (int)ix->height - 2;
 
 	c->has_lo = c->has_hi = false;
-	for (k = (int)ix->height - 2; k >= 0 && !c->has_lo; k--) {
-		if (c->ci[k] > 0) {
-			c->lo = c->node[k]->key[c->ci[k] - 1];
+	for (; k >= 0 && !(c->has_lo && c->has_hi); k--) {
+		const struct idx_inner *in = c->node[k];
+		unsigned i = c->ci[k];
+
+		if (!c->has_lo && i > 0) {
+			c->lo = in->key[i - 1];
 			c->has_lo = true;
 		}
-	}
-	for (k = (int)ix->height - 2; k >= 0 && !c->has_hi; k--) {
-		if (c->ci[k] + 1u < c->node[k]->n) {
-			c->hi = c->node[k]->key[c->ci[k]];
+		if (!c->has_hi && i + 1 < in->n) {
+			c->hi = in->key[i];
 			c->has_hi = true;
 		}
 	}
@@ -288,7 +306,8 @@ descend_from(struct idx *ix, unsigned from, uint64_t key)
 
 	for (unsigned d = from; d < inner; d++) {
 		struct idx_inner *in = n;
-		unsigned i = inner_slot(in, key);
+		unsigned i = key != UINT64_MAX ? inner_slot(in, key)
+					       : inner_slot_max(in);
 
 		c->node[d] = in;
 		c->ci[d] = (unsigned char)i;
@@ -381,9 +400,17 @@ locate(struct idx *ix, const void *item)
 	int i;
 
 	if (c->valid) {
-		if (c->leaf->slot[c->pos] == item)
+		struct idx_leaf *l = c->leaf;
+		unsigned p = c->pos;
+
+		/* a walk's next item, or the one it just stepped past */
+		if (l->slot[p] == item)
 			return;
-		i = leaf_find_ptr(c->leaf, item);
+		if (p > 0 && l->slot[p - 1] == item) {
+			c->pos = p - 1;
+			return;
+		}
+		i = leaf_find_ptr(l, item);
 		if (i >= 0) {
 			c->pos = (unsigned)i;
 			return;
@@ -631,9 +658,17 @@ insert_pos(const struct idx_cursor *c, const struct idx_leaf *l, uint64_t key)
 {
 	unsigned p = c->pos;
 
-	if (c->leaf == l && p < l->n && idx_key(l->slot[p]) < key &&
-	    (p + 1 == l->n || key < idx_key(l->slot[p + 1])))
-		return p + 1;
+	if (c->leaf == l && p < l->n) {
+		uint64_t here = idx_key(l->slot[p]);
+
+		if (here < key) {
+			if (p + 1 == l->n || key < idx_key(l->slot[p + 1]))
+				return p + 1;
+		} else if (p == 0 || idx_key(l->slot[p - 1]) < key) {
+			/* just before it: the cursor sits on a removed item's successor */
+			return p;
+		}
+	}
 	return leaf_count_le(l, key);
 }
 
@@ -907,7 +942,9 @@ leaf_of(const struct idx *ix, uint64_t key)
 	const void *n = ix->root;
 
 	for (unsigned k = 0; k + 1 < ix->height; k++)
-		n = ((const struct idx_inner *)n)->child[inner_slot(n, key)];
+		n = ((const struct idx_inner *)n)->child[key != UINT64_MAX ?
+							  inner_slot(n, key) :
+							  inner_slot_max(n)];
 	return n;
 }
 
