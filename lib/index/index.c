@@ -954,7 +954,12 @@ idx_warm(const struct idx *ix, const uint64_t *keys, size_t n,
 {
 	const struct idx_leaf *leaf[WARM_LANES];
 
-	if (!ix->root)
+	/*
+	 * Lookups that keep landing next to the cursor (binds in address
+	 * order) find their leaves in cache already: warming would only add
+	 * a descent per request.
+	 */
+	if (!ix->root || ix->cur.near == 3)
 		return;
 	for (size_t base = 0; base < n; base += WARM_LANES) {
 		size_t m = n - base < WARM_LANES ? n - base : WARM_LANES;

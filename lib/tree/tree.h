@@ -1,18 +1,53 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Internal interface of the tree layer: a threaded AVL tree over
- * struct gpuva_tree_node (include/gpuva/tree.h says why this shape).
+ * Internal interface of the tree layer: a threaded AVL tree, embedded in
+ * the heap's hole records. (A VM's mappings live in lib/index instead.)
  *
- * Keys are unique within a tree; callers (the VM, the heap) guarantee it,
- * because their objects never overlap. Nothing here allocates or fails.
+ * Why this tree: it is a threaded AVL tree keyed by a 64-bit integer. Each
+ * node is 24 bytes: the key and two tagged links, where a link is either a
+ * child or, when the child is missing, a "thread" to the in-order neighbour
+ * on that side. Threads give O(1) amortised next/prev steps without a parent
+ * pointer, and the AVL balance bits live in the links' low bits. Insert and
+ * remove never allocate and are O(log n) worst case; an optional augment
+ * callback keeps per-subtree data (the heap's "largest hole below") up to
+ * date, which a B+tree of pointers could not do as cheaply.
+ *
+ * Keys are unique within a tree; the heap guarantees it, because its
+ * holes and allocations never overlap. Nothing here allocates or fails.
  */
 #ifndef GPUVA_LIB_TREE_H
 #define GPUVA_LIB_TREE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include "gpuva/tree.h"
+/* A tree node, embedded in the keyed object. */
+struct gpuva_tree_node {
+	uint64_t key;		/**< sort key; unique within one tree */
+	uintptr_t link[2];	/**< private: left/right child or thread, tag bits */
+};
+
+/**
+ * Private: the path of the last cached lookup, so that the insert, remove
+ * or replace right after it need not descend from the root again.
+ */
+struct gpuva_tree_path {
+	struct gpuva_tree_node *node[96];	/**< root first */
+	unsigned char dir[96];			/**< direction taken at each */
+	unsigned depth;				/**< entries; 0: no path */
+	unsigned char finger;	/**< lookups from the path lately paid (0-3) */
+	unsigned char probe;	/**< counts lookups, to retry the path */
+};
+
+/** A tree root. Private fields; zero-initialised means empty, no augment. */
+struct gpuva_tree {
+	struct gpuva_tree_node *root;	/**< private */
+	size_t count;			/**< number of nodes */
+	/** private: recompute a node's augmented data from its children */
+	void (*augment)(struct gpuva_tree_node *node);
+	struct gpuva_tree_path path;	/**< private: lookup cache */
+};
 
 /* Link tag bits. Nodes are at least 8-byte aligned, so 3 bits are free. */
 #define TREE_THREAD	((uintptr_t)1)	/* link is a thread, not a child */
