@@ -180,6 +180,8 @@ idx_fini(struct idx *ix)
 
 /* ---- searching ------------------------------------------------------------ */
 
+static void *cursor_step(struct idx *ix, int dir);
+
 /*
  * Which child of @in holds @key: the number of separators <= key. Four
  * fixed steps over the 15 slots, whose unused ones hold UINT64_MAX. That
@@ -277,6 +279,18 @@ cursor_bounds(const struct idx *ix, struct idx_cursor *c)
 {
 	int k = (int)ix->height - 2;
 
+	if (k >= 0) {
+		const struct idx_inner *in = c->node[k];
+		unsigned i = c->ci[k];
+
+		if (i > 0 && i + 1 < in->n) {
+			/* the usual case: the parent has both */
+			c->lo = in->key[i - 1];
+			c->hi = in->key[i];
+			c->has_lo = c->has_hi = true;
+			return;
+		}
+	}
 	c->has_lo = c->has_hi = false;
 	for (; k >= 0 && !(c->has_lo && c->has_hi); k--) {
 		const struct idx_inner *in = c->node[k];
@@ -433,6 +447,29 @@ idx_find_le(struct idx *ix, uint64_t key)
 	/* none: only in the leftmost leaf, since separators are exact */
 	ix->cur.pos = n ? n - 1 : 0;
 	return n ? l->slot[n - 1] : NULL;
+}
+
+void *
+idx_find_from(struct idx *ix, uint64_t key, uint64_t (*end)(const void *item))
+{
+	struct idx_leaf *l;
+	unsigned n;
+
+	if (!ix->root)
+		return NULL;
+	l = leaf_for(ix, key);
+	n = leaf_count_le(l, key);
+	if (n && key < end(l->slot[n - 1])) {
+		ix->cur.pos = n - 1;
+		return l->slot[n - 1];
+	}
+	/* the next item: in this leaf, or the first of the next one */
+	if (n < l->n) {
+		ix->cur.pos = n;
+		return l->slot[n];
+	}
+	ix->cur.pos = n - 1;
+	return cursor_step(ix, 1);
 }
 
 void *

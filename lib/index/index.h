@@ -140,6 +140,14 @@ idx_reserved(const struct idx *ix, unsigned inserts)
 /* The item with the largest key <= @key, or NULL. Moves the cursor there. */
 void *idx_find_le(struct idx *ix, uint64_t key);
 
+/*
+ * The item whose [key, @end(item)) holds @key or, failing that, the first
+ * one above @key; NULL if none. Moves the cursor there. (The VM's "the
+ * mapping containing addr, or the next": one search, no second lookup.)
+ */
+void *idx_find_from(struct idx *ix, uint64_t key,
+		    uint64_t (*end)(const void *item));
+
 /* The item with exactly @key, or NULL. */
 void *idx_find(struct idx *ix, uint64_t key);
 

@@ -168,45 +168,16 @@ gpuva_vm_get_info(const struct gpuva_vm *vm, struct gpuva_vm_info *info)
 		       vm->vm_bo_count * sizeof(struct gpuva_vm_bo));
 }
 
-/*
- * Why [addr, addr + range) is not a valid request, or NULL. Every mapping
- * obeys it too: requests and inserts are checked, and the pieces a split
- * leaves start and end on request boundaries.
- */
-static const char *
-range_problem(const struct gpuva_vm *vm, uint64_t addr, uint64_t range)
-{
-	uint64_t ps = vm->page_size;
-
-	if (range == 0)
-		return "range is zero";
-	if (addr + range < addr)
-		return "addr + range overflows 64 bits";
-	if (addr < vm->start || addr + range - 1 > vm->last)
-		return "outside the VM";
-	/* inclusive ends: a reserved range may end exactly at 2^64 */
-	if (vm->rsv_range && addr <= vm->rsv_start + (vm->rsv_range - 1) &&
-	    vm->rsv_start <= addr + (range - 1))
-		return "overlaps the kernel-reserved range";
-	if (ps && ((addr | range) & (ps - 1)))
-		return "not aligned to the VM's page size";
-	return NULL;
-}
-
 bool
 gpuva_vm_range_valid(const struct gpuva_vm *vm, uint64_t addr, uint64_t range)
 {
-	return !range_problem(vm, addr, range);
+	return !vm_range_problem(vm, addr, range);
 }
 
 int
-vm_validate_range(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
-		  const char *what)
+vm_reject_range(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
+		const char *why, const char *what)
 {
-	const char *why = range_problem(vm, addr, range);
-
-	if (!why)
-		return 0;
 	return vm_reject(vm, -EINVAL,
 			 "%s 0x%" PRIx64 " 0x%" PRIx64 ": %s (VM 0x%" PRIx64
 			 "-0x%" PRIx64 ", reserved 0x%" PRIx64 " +0x%" PRIx64
@@ -398,17 +369,16 @@ vm_reserve_slow(struct gpuva_vm *vm, unsigned inserts, const char *what)
 	return vm_reject(vm, -ENOMEM, "%s: out of memory for index nodes", what);
 }
 
+static uint64_t
+mapping_end(const void *item)
+{
+	return gpuva_end(item);
+}
+
 struct gpuva *
 vm_first_from(const struct gpuva_vm *vm, uint64_t addr)
 {
-	struct idx *ix = vm_index(vm);
-	struct gpuva *va = idx_find_le(ix, addr);
-
-	if (!va)
-		return idx_first(ix);
-	if (addr - va->addr < va->range)
-		return va;
-	return idx_next(ix, va);
+	return idx_find_from(vm_index(vm), addr, mapping_end);
 }
 
 int
@@ -531,7 +501,7 @@ gpuva_vm_check(struct gpuva_vm *vm)
 	if (idx_check(&vm->index, &why))
 		return vm_reject(vm, -EINVAL, "check: index: %s", why);
 	gpuva_vm_for_each_va(va, vm) {
-		const char *p = range_problem(vm, va->addr, va->range);
+		const char *p = vm_range_problem(vm, va->addr, va->range);
 
 		if (p)
 			return vm_reject(vm, -EINVAL,

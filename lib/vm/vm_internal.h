@@ -67,11 +67,46 @@ int vm_reject(struct gpuva_vm *vm, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /*
- * Validate a request range; @what names the request for the reason, which
- * reads "map 0x1000 0x0: range is zero (VM ...)". 0 or -EINVAL.
+ * Why [addr, addr + range) is not a valid request, or NULL. Every mapping
+ * obeys it too: requests and inserts are checked, and the pieces a split
+ * leaves start and end on request boundaries.
  */
-int vm_validate_range(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
-		      const char *what);
+static inline const char *
+vm_range_problem(const struct gpuva_vm *vm, uint64_t addr, uint64_t range)
+{
+	uint64_t ps = vm->page_size;
+
+	if (range == 0)
+		return "range is zero";
+	if (addr + range < addr)
+		return "addr + range overflows 64 bits";
+	if (addr < vm->start || addr + range - 1 > vm->last)
+		return "outside the VM";
+	/* inclusive ends: a reserved range may end exactly at 2^64 */
+	if (vm->rsv_range && addr <= vm->rsv_start + (vm->rsv_range - 1) &&
+	    vm->rsv_start <= addr + (range - 1))
+		return "overlaps the kernel-reserved range";
+	if (ps && ((addr | range) & (ps - 1)))
+		return "not aligned to the VM's page size";
+	return NULL;
+}
+
+int vm_reject_range(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
+		    const char *why, const char *what);
+
+/*
+ * Validate a request range; @what names the request for the reason, which
+ * reads "map 0x1000 0x0: range is zero (VM ...)". 0 or -EINVAL. Inline:
+ * every request passes here.
+ */
+static inline int
+vm_validate_range(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
+		  const char *what)
+{
+	const char *why = vm_range_problem(vm, addr, range);
+
+	return why ? vm_reject_range(vm, addr, range, why, what) : 0;
+}
 
 /*
  * Validate the BO side of a BO-backed map or insert: @offset a multiple of
