@@ -90,12 +90,13 @@ static void
 account(struct player *p, const struct gpuva_op *op)
 {
 	FILE *f = p->out;
+	uint64_t h = p->hash;	/* in a register while this op is mixed in */
 
 	p->st.ops++;
 	switch (op->type) {
 	case GPUVA_OP_MAP:
 		p->st.maps++;
-		hash_piece(&p->hash, &op->map);	/* 1, addr, range, bo, offset */
+		hash_piece(&h, &op->map);	/* 1, addr, range, bo, offset */
 		if (f)
 			fprintf(f, "map 0x%" PRIx64 " 0x%" PRIx64 " %" PRIu32
 				" 0x%" PRIx64 "\n", op->map.addr, op->map.range,
@@ -106,12 +107,12 @@ account(struct player *p, const struct gpuva_op *op)
 
 		p->st.remaps++;
 		p->st.keeps += op->remap.unmap.keep;
-		hmix(&p->hash, 2);
-		hmix(&p->hash, v->addr);
-		hmix(&p->hash, v->range);
-		hmix(&p->hash, op->remap.unmap.keep);
-		hash_piece(&p->hash, &op->remap.prev);
-		hash_piece(&p->hash, &op->remap.next);
+		hmix(&h, 2);
+		hmix(&h, v->addr);
+		hmix(&h, v->range);
+		hmix(&h, op->remap.unmap.keep);
+		hash_piece(&h, &op->remap.prev);
+		hash_piece(&h, &op->remap.next);
 		if (f) {
 			fprintf(f, "remap 0x%" PRIx64 " 0x%" PRIx64 " keep=%d prev=",
 				v->addr, v->range, op->remap.unmap.keep);
@@ -127,12 +128,12 @@ account(struct player *p, const struct gpuva_op *op)
 
 		p->st.unmaps++;
 		p->st.keeps += op->unmap.keep;
-		hmix(&p->hash, 3);
-		hmix(&p->hash, v->addr);
-		hmix(&p->hash, v->range);
-		hmix(&p->hash, bo_id(gpuva_bo_of(v)));
-		hmix(&p->hash, v->offset);
-		hmix(&p->hash, op->unmap.keep);
+		hmix(&h, 3);
+		hmix(&h, v->addr);
+		hmix(&h, v->range);
+		hmix(&h, bo_id(gpuva_bo_of(v)));
+		hmix(&h, v->offset);
+		hmix(&h, op->unmap.keep);
 		if (f)
 			fprintf(f, "unmap 0x%" PRIx64 " 0x%" PRIx64 " %" PRIu32
 				" 0x%" PRIx64 " keep=%d\n", v->addr, v->range,
@@ -140,6 +141,7 @@ account(struct player *p, const struct gpuva_op *op)
 		break;
 	}
 	}
+	p->hash = h;
 }
 
 /* Step callbacks: account, then apply at once, as kernel drivers do. */

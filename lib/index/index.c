@@ -274,7 +274,7 @@ leaf_find_ptr(const struct idx_leaf *l, const void *item)
  * where it did not go leftmost (lo) and rightmost (hi). Usually the
  * parent has both.
  */
-static void
+static inline void
 cursor_bounds(const struct idx *ix, struct idx_cursor *c)
 {
 	int k = (int)ix->height - 2;

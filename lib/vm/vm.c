@@ -93,7 +93,7 @@ gpuva_vm_create(const struct gpuva_vm_desc *desc, struct gpuva_vm **out)
 	return 0;
 }
 
-static void
+void
 vm_bo_free(struct gpuva_vm *vm, struct gpuva_vm_bo *vb)
 {
 	struct gpuva_vm_bo **pp;
@@ -247,20 +247,6 @@ gpuva_vm_va_free(struct gpuva_vm *vm, struct gpuva *va)
 
 /* ---- BO links ------------------------------------------------------------ */
 
-#define LINK_TAGS ((uintptr_t)7)
-
-static inline struct gpuva *
-link_ptr(uintptr_t l)
-{
-	return (struct gpuva *)(l & ~LINK_TAGS);
-}
-
-static inline void
-set_link(uintptr_t *l, struct gpuva *p)
-{
-	*l = (uintptr_t)p | (*l & LINK_TAGS);
-}
-
 void
 gpuva_bo_init(struct gpuva_bo *bo, uint64_t size)
 {
@@ -318,44 +304,6 @@ gpuva_vm_bo_put(struct gpuva_vm_bo *vb)
 	if (!vb)
 		return;
 	if (--vb->refs == 0 && vb->va_count == 0)
-		vm_bo_free(vb->vm, vb);
-}
-
-void
-vm_bo_link(struct gpuva *va, struct gpuva_vm_bo *vb)
-{
-	va->vm_bo = vb;
-	set_link(&va->bo_link[0], NULL);
-	set_link(&va->bo_link[1], vb->last);
-	if (vb->last)
-		set_link(&vb->last->bo_link[0], va);
-	else
-		vb->first = va;
-	vb->last = va;
-	vb->va_count++;
-}
-
-void
-vm_bo_unlink(struct gpuva *va)
-{
-	struct gpuva_vm_bo *vb = va->vm_bo;
-	struct gpuva *next = link_ptr(va->bo_link[0]);
-	struct gpuva *prev = link_ptr(va->bo_link[1]);
-
-	if (!vb)
-		return;
-	if (prev)
-		set_link(&prev->bo_link[0], next);
-	else
-		vb->first = next;
-	if (next)
-		set_link(&next->bo_link[1], prev);
-	else
-		vb->last = prev;
-	set_link(&va->bo_link[0], NULL);
-	set_link(&va->bo_link[1], NULL);
-	va->vm_bo = NULL;
-	if (--vb->va_count == 0 && vb->refs == 0)
 		vm_bo_free(vb->vm, vb);
 }
 

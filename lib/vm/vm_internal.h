@@ -120,10 +120,65 @@ int vm_validate_bo_range(struct gpuva_vm *vm, const struct gpuva_bo *bo,
 /* The mapping containing @addr or, failing that, the first one above it. */
 struct gpuva *vm_first_from(const struct gpuva_vm *vm, uint64_t addr);
 
+/* Free a vm_bo that has neither mappings nor references. */
+void vm_bo_free(struct gpuva_vm *vm, struct gpuva_vm_bo *vb);
 
-/* Link/unlink a mapping to/from a vm_bo, in link order. */
-void vm_bo_link(struct gpuva *va, struct gpuva_vm_bo *vm_bo);
-void vm_bo_unlink(struct gpuva *va);
+/* The BO links' low three bits carry the flags (vm.h): keep them. */
+#define LINK_TAGS ((uintptr_t)7)
+
+static inline struct gpuva *
+link_ptr(uintptr_t l)
+{
+	return (struct gpuva *)(l & ~LINK_TAGS);
+}
+
+static inline void
+set_link(uintptr_t *l, struct gpuva *p)
+{
+	*l = (uintptr_t)p | (*l & LINK_TAGS);
+}
+
+/*
+ * Link/unlink a mapping to/from a vm_bo, in link order. Inline: every op
+ * does one or two.
+ */
+static inline void
+vm_bo_link(struct gpuva *va, struct gpuva_vm_bo *vb)
+{
+	va->vm_bo = vb;
+	set_link(&va->bo_link[0], NULL);
+	set_link(&va->bo_link[1], vb->last);
+	if (vb->last)
+		set_link(&vb->last->bo_link[0], va);
+	else
+		vb->first = va;
+	vb->last = va;
+	vb->va_count++;
+}
+
+static inline void
+vm_bo_unlink(struct gpuva *va)
+{
+	struct gpuva_vm_bo *vb = va->vm_bo;
+	struct gpuva *next = link_ptr(va->bo_link[0]);
+	struct gpuva *prev = link_ptr(va->bo_link[1]);
+
+	if (!vb)
+		return;
+	if (prev)
+		set_link(&prev->bo_link[0], next);
+	else
+		vb->first = next;
+	if (next)
+		set_link(&next->bo_link[1], prev);
+	else
+		vb->last = prev;
+	set_link(&va->bo_link[0], NULL);
+	set_link(&va->bo_link[1], NULL);
+	va->vm_bo = NULL;
+	if (--vb->va_count == 0 && vb->refs == 0)
+		vm_bo_free(vb->vm, vb);
+}
 
 /* Run gpuva_vm_check() after a change when GPUVA_VM_CHECK is set. */
 void vm_after_change(struct gpuva_vm *vm);
