@@ -326,13 +326,14 @@ gpuva_vm_sm_map_ops(struct gpuva_vm *vm, const struct gpuva_map_req *req,
 	if (ret)
 		return ret;
 	ops->hold = vb;
-	ret = vm_reserve(vm, MAP_INSERTS, "map");
-	if (ret) {
-		gpuva_ops_reset(ops);
-		return ret;
-	}
 	ret = sm_map_walk(&em, vm, req, vb);
-	return ret ? list_failed(vm, ops, ret) : 0;
+	if (ret)
+		return list_failed(vm, ops, ret);
+	/* last, so that a list that cannot grow has not taken index memory */
+	ret = vm_reserve(vm, MAP_INSERTS, "map");
+	if (ret)
+		gpuva_ops_reset(ops);
+	return ret;
 }
 
 int
@@ -346,11 +347,13 @@ gpuva_vm_sm_unmap_ops(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
 	ret = vm_validate_range(vm, addr, range, "unmap");
 	if (ret)
 		return ret;
+	ret = cut_walk(&em, vm, addr, addr + range, NULL, 0);
+	if (ret)
+		return list_failed(vm, ops, ret);
 	ret = vm_reserve(vm, UNMAP_INSERTS, "unmap");
 	if (ret)
-		return ret;
-	ret = cut_walk(&em, vm, addr, addr + range, NULL, 0);
-	return ret ? list_failed(vm, ops, ret) : 0;
+		gpuva_ops_reset(ops);
+	return ret;
 }
 
 int

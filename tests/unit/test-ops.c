@@ -40,6 +40,20 @@ __wrap_realloc(void *p, size_t n)
 	return realloc_fails ? NULL : __real_realloc(p, n);
 }
 
+/*
+ * Also -Wl,--wrap=aligned_alloc: the index's node chunks (and the default
+ * mapping slab's pages) come from it, so this makes index reserves fail.
+ */
+void *__real_aligned_alloc(size_t align, size_t n);
+void *__wrap_aligned_alloc(size_t align, size_t n);
+static bool aligned_alloc_fails;
+
+void *
+__wrap_aligned_alloc(size_t align, size_t n)
+{
+	return aligned_alloc_fails ? NULL : __real_aligned_alloc(align, n);
+}
+
 /* Case 7's start state: three VAs, the middle one of another BO. */
 static void
 given_case_7_start(struct fx *fx)
@@ -1428,6 +1442,112 @@ planning_without_memory_for_the_list_is_enomem_and_changes_nothing(void **state)
 	gpuva_ops_fini(&plan);
 }
 
+/*
+ * The index nodes applying a request may need are reserved by the planning
+ * call. In a new VM nothing is reserved yet, so without memory every
+ * planning call, step walks and gpuva_insert() included, is -ENOMEM with a
+ * reason, calls no step, and leaves the VM as it was (no vm_bo left over,
+ * not a byte more held).
+ */
+static void
+planning_without_memory_for_index_nodes_is_enomem_and_changes_nothing(void **state)
+{
+	struct fx *fx = *state;
+	const struct gpuva_map_req req = {
+		.addr = 0x20000, .range = 0x2000, .bo = fx_bo(fx, C),
+	};
+	struct gpuva_ops plan = { 0 };
+	struct gpuva va = { .addr = 0x30000, .range = 0x1000 };
+	struct gpuva_op_map op = { .addr = 0x40000, .range = 0x1000 };
+
+	for (int i = 0; i < 6; i++) {
+		const struct gpuva_sm_steps counting_steps = {
+			count_step, count_step, count_step
+		};
+		struct fx_saved before = fx_save(fx);
+		unsigned step_calls = 0;
+		int ret;
+
+		aligned_alloc_fails = true;
+		switch (i) {
+		case 0:
+			ret = gpuva_vm_sm_map_ops(fx->vm, &req, &plan);
+			break;
+		case 1:
+			ret = gpuva_vm_sm_unmap_ops(fx->vm, 0x10000, 0x3000, &plan);
+			break;
+		case 2:
+			ret = gpuva_vm_sm_map(fx->vm, &req, &counting_steps,
+					      &step_calls);
+			break;
+		case 3:
+			ret = gpuva_vm_sm_unmap(fx->vm, 0x10000, 0x3000,
+						&counting_steps, &step_calls);
+			break;
+		case 4:
+			ret = gpuva_insert(fx->vm, &va, fx_bo(fx, C));
+			break;
+		default:
+			/* an op no planning call produced */
+			ret = gpuva_map(fx->vm, &va, &op);
+			break;
+		}
+		aligned_alloc_fails = false;
+		if (ret != -ENOMEM)
+			fail_msg("call %d returned %d, not -ENOMEM", i, ret);
+		assert_non_null(strstr(gpuva_vm_last_error(fx->vm), "index nodes"));
+		assert_int_equal(step_calls, 0);
+		assert_int_equal(plan.count, 0);
+		assert_null(plan.hold);
+		assert_null(gpuva_vm_bo_find(fx->vm, fx_bo(fx, C)));
+		fx_assert_unchanged(fx, &before);
+	}
+	/* with memory again, the same calls go through */
+	assert_int_equal(gpuva_vm_sm_map_ops(fx->vm, &req, &plan), 0);
+	assert_int_equal(gpuva_vm_apply_ops(fx->vm, &plan), 0);
+	assert_int_equal(gpuva_insert(fx->vm, &va, fx_bo(fx, C)), 0);
+	fx_assert_state(fx, "va 0x20000 0x2000 3 0x0", "va 0x30000 0x1000 3 0x0");
+	gpuva_remove(fx->vm, &va);
+	gpuva_ops_fini(&plan);
+}
+
+/*
+ * Commit cannot fail: once a request is planned, applying it needs no
+ * memory for the index, even when its inserts split full leaves (15
+ * mappings a leaf) up to a new root. Cutting a mapping in two inside a
+ * full leaf takes two inserts: the tail piece and the new mapping.
+ */
+static void
+applying_a_plan_allocates_no_index_nodes_even_when_leaves_split(void **state)
+{
+	struct fx *fx = *state;
+	struct gpuva_ops plan = { 0 };
+	const struct gpuva_map_req req = {
+		.addr = 0x10400, .range = 0x100, .bo = fx_bo(fx, B),
+	};
+	struct gpuva *extra[2];
+
+	for (uint64_t i = 0; i < 15; i++)
+		fx_given(fx, 0x10000 + i * 0x1000, 0x1000, A, i * 0x1000);
+	/* the mappings apply_ops takes come from the slab's page, in hand */
+	extra[0] = gpuva_vm_va_alloc(fx->vm);
+	extra[1] = gpuva_vm_va_alloc(fx->vm);
+	gpuva_vm_va_free(fx->vm, extra[0]);
+	gpuva_vm_va_free(fx->vm, extra[1]);
+	FX_FOR_EACH_MODE(fx) {
+		for (uint64_t i = 0; i < 15; i++)
+			fx_given(fx, 0x10000 + i * 0x1000, 0x1000, A, i * 0x1000);
+		assert_int_equal(gpuva_vm_sm_map_ops(fx->vm, &req, &plan), 0);
+		aligned_alloc_fails = true;
+		assert_int_equal(gpuva_vm_apply_ops(fx->vm, &plan), 0);
+		aligned_alloc_fails = false;
+		assert_int_equal(gpuva_vm_count(fx->vm), 17);
+		assert_ptr_equal(gpuva_vm_find_at(fx->vm, 0x10450)->addr, 0x10400);
+		assert_int_equal(gpuva_vm_check(fx->vm), 0);
+	}
+	gpuva_ops_fini(&plan);
+}
+
 /* ---- prefetch ----------------------------------------------------------------------- */
 
 static void
@@ -1650,6 +1770,8 @@ main(void)
 		T(apply_ops_of_a_stale_plan_under_vm_check_reports_the_error),
 		T(apply_ops_of_a_plan_whose_mapping_is_gone_under_vm_check_is_eexist),
 		T(planning_without_memory_for_the_list_is_enomem_and_changes_nothing),
+		T(planning_without_memory_for_index_nodes_is_enomem_and_changes_nothing),
+		T(applying_a_plan_allocates_no_index_nodes_even_when_leaves_split),
 		T(prefetch_lists_whole_overlapping_vas_in_address_order),
 		T(prefetch_of_a_hole_is_an_empty_list),
 		T(prefetch_does_not_need_a_range_inside_the_vm),
