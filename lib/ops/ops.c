@@ -313,6 +313,23 @@ list_failed(struct gpuva_vm *vm, struct gpuva_ops *ops, int ret)
 	return ret;
 }
 
+/*
+ * The end of planning a list: the walk's result @ret, then the index nodes
+ * for applying it. Reserved last, so that a list that cannot grow has not
+ * taken index memory either.
+ */
+static int
+list_planned(struct gpuva_vm *vm, struct gpuva_ops *ops, int ret,
+	     unsigned inserts, const char *what)
+{
+	if (ret)
+		return list_failed(vm, ops, ret);
+	ret = vm_reserve(vm, inserts, what);
+	if (ret)
+		gpuva_ops_reset(ops);
+	return ret;
+}
+
 int
 gpuva_vm_sm_map_ops(struct gpuva_vm *vm, const struct gpuva_map_req *req,
 		    struct gpuva_ops *ops)
@@ -326,14 +343,8 @@ gpuva_vm_sm_map_ops(struct gpuva_vm *vm, const struct gpuva_map_req *req,
 	if (ret)
 		return ret;
 	ops->hold = vb;
-	ret = sm_map_walk(&em, vm, req, vb);
-	if (ret)
-		return list_failed(vm, ops, ret);
-	/* last, so that a list that cannot grow has not taken index memory */
-	ret = vm_reserve(vm, MAP_INSERTS, "map");
-	if (ret)
-		gpuva_ops_reset(ops);
-	return ret;
+	return list_planned(vm, ops, sm_map_walk(&em, vm, req, vb),
+			    MAP_INSERTS, "map");
 }
 
 int
@@ -347,13 +358,8 @@ gpuva_vm_sm_unmap_ops(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
 	ret = vm_validate_range(vm, addr, range, "unmap");
 	if (ret)
 		return ret;
-	ret = cut_walk(&em, vm, addr, addr + range, NULL, 0);
-	if (ret)
-		return list_failed(vm, ops, ret);
-	ret = vm_reserve(vm, UNMAP_INSERTS, "unmap");
-	if (ret)
-		gpuva_ops_reset(ops);
-	return ret;
+	return list_planned(vm, ops, cut_walk(&em, vm, addr, addr + range, NULL, 0),
+			    UNMAP_INSERTS, "unmap");
 }
 
 int
