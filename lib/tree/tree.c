@@ -6,17 +6,15 @@
  * neighbour, so next/prev need neither a parent pointer nor a second list,
  * and a node is just key + two links (24 bytes). Without parent pointers,
  * insert and remove need the path from the root: they take it from the path
- * the last lookup or change cached (struct gpuva_tree_path), else descend.
- * The cached path is also a finger: a lookup or insert starts at its end and
- * checks the thread it lands on, which names the in-order neighbour, so a
- * key next to the last change (binds walk pages in order) costs a few
- * levels, and any other key costs one wasted short descent. AVL keeps the
- * height <= 1.44 log2(n), shallower than a red-black tree, which favours the
- * lookup-heavy VM.
+ * the last change cached (struct gpuva_tree_path), else descend. An insert
+ * starts at that path's end and checks the thread it lands on, which names
+ * the in-order neighbour, so a key next to the last change costs a few
+ * levels. AVL keeps the height <= 1.44 log2(n), shallower than a red-black
+ * tree.
  *
- * What it leaves out: duplicate keys (the VM and the heap never have them),
- * interval logic (non-overlapping intervals sorted by start need none; the
- * VM layer finds overlaps from the predecessor), and allocation of any kind.
+ * What it leaves out: duplicate keys (the heap never has them), interval
+ * logic (non-overlapping intervals sorted by start need none), and
+ * allocation of any kind.
  *
  * Tags: bit 0 of a link says "thread"; bit 1 says "this side is the taller
  * subtree". Both heavy bits clear means balanced.
@@ -84,8 +82,6 @@ tree_init(struct gpuva_tree *t, tree_augment_fn fn)
 	t->count = 0;
 	t->augment = fn;
 	t->path.depth = 0;
-	t->path.finger = 0;
-	t->path.probe = 0;
 }
 
 node_t *
@@ -137,169 +133,6 @@ static inline void
 path_keep(struct gpuva_tree *t, int keep)
 {
 	t->path.depth = keep > 0 ? (unsigned)keep : 0;
-}
-
-/*
- * Descend from @n, which is entry @k of the path, towards @key, writing the
- * path as it goes. Ends on a hit (*side = -1) or at a thread: then *side is
- * the thread's side and *nb its target, the last node's in-order neighbour
- * on that side (NULL past either end). Returns the last node.
- */
-static inline node_t *
-path_descend(struct gpuva_tree_path *pa, size_t k, node_t *n, uint64_t key,
-	     int *side, node_t **nb)
-{
-	for (;;) {
-		uintptr_t l0 = n->link[0], l1 = n->link[1], l;
-		uint64_t nk = n->key;
-		int dir;
-
-		/*
-		 * Big VMs miss the cache once per level: ask for both
-		 * children while this level is compared (it takes a fifth
-		 * off `gpuva bench random`). The tag bits are left on: they
-		 * stay inside the node's first word, so in its cache line.
-		 */
-		__builtin_prefetch((const void *)l0);
-		__builtin_prefetch((const void *)l1);
-		pa->node[k] = n;
-		if (nk == key) {
-			pa->depth = (unsigned)k + 1;
-			*side = -1;
-			return n;
-		}
-		dir = nk < key;
-		pa->dir[k++] = (unsigned char)dir;
-		l = dir ? l1 : l0;
-		if (l & TREE_THREAD) {
-			pa->depth = (unsigned)k;
-			*side = dir;
-			*nb = tree_link_ptr(l);
-			return n;
-		}
-		n = tree_link_ptr(l);
-	}
-}
-
-/* Cut the cached path after @n, if @n is on it. */
-static bool
-path_cut(struct gpuva_tree_path *pa, const node_t *n)
-{
-	for (int i = (int)pa->depth - 2; i >= 0; i--) {
-		if (pa->node[i] == n) {
-			pa->depth = (unsigned)i + 1;
-			return true;
-		}
-	}
-	return false;
-}
-
-/*
- * Random lookups never land near the last change, and a failed finger
- * costs a short wasted descent (4% of `gpuva bench random`'s instructions).
- * So the finger is used while it pays, as a branch predictor would: a
- * two-bit counter, up on a hit, down on a miss; at zero it is tried only
- * on every sixteenth lookup, to notice when requests turn sequential.
- */
-static inline bool
-finger_worth_trying(struct gpuva_tree_path *pa)
-{
-	return pa->finger || !(++pa->probe & 15);
-}
-
-static inline void
-finger_paid(struct gpuva_tree_path *pa, bool hit)
-{
-	if (hit)
-		pa->finger += pa->finger < 3;
-	else
-		pa->finger -= pa->finger > 0;
-}
-
-node_t *
-tree_find_le_path(struct gpuva_tree *t, uint64_t key)
-{
-	struct gpuva_tree_path *pa = &t->path;
-	node_t *n, *nb = NULL;
-	int side;
-
-	if (!t->root) {
-		pa->depth = 0;
-		return NULL;
-	}
-	/*
-	 * Finger: binds walk pages in order, so the key is often in the
-	 * subtree the last change ended on, or is that subtree's in-order
-	 * neighbour (the next page). Descend from there; the thread the
-	 * descent ends on names the last node's neighbour, which tells
-	 * whether the answer is right. If not, start again from the root.
-	 */
-	if (pa->depth && finger_worth_trying(pa)) {
-		size_t k = pa->depth - 1;
-
-		n = path_descend(pa, k, pa->node[k], key, &side, &nb);
-		if (side < 0)
-			return finger_paid(pa, true), n;
-		if (side ? !nb || key < nb->key : !nb || nb->key < key)
-			return finger_paid(pa, true), side ? n : nb;
-		/* the neighbour is an ancestor, so on the path */
-		if (nb->key == key && path_cut(pa, nb))
-			return finger_paid(pa, true), nb;
-		finger_paid(pa, false);
-	}
-	n = path_descend(pa, 0, t->root, key, &side, &nb);
-	/* the answer: n on a hit or a right turn, else its predecessor */
-	return side ? n : nb;
-}
-
-void
-tree_warm(const struct gpuva_tree *t, const uint64_t *keys, size_t n,
-	  void (*hit)(const struct gpuva_tree_node *))
-{
-	const node_t *cur[TREE_WARM_LANES];
-
-	/*
-	 * Lookups that keep landing next to the last change (binds in
-	 * address order) start from the finger and find their nodes in
-	 * cache already: warming would only add a descent per request.
-	 */
-	if (t->path.finger == 3)
-		return;
-	for (size_t base = 0; base < n; base += TREE_WARM_LANES) {
-		size_t m = n - base < TREE_WARM_LANES ? n - base : TREE_WARM_LANES;
-		bool live = t->root != NULL;
-
-		for (size_t i = 0; i < m; i++)
-			cur[i] = t->root;
-		/*
-		 * One level of every lane per round: the lanes' loads do not
-		 * depend on each other, so their misses are in flight
-		 * together instead of one after another.
-		 */
-		while (live) {
-			live = false;
-			for (size_t i = 0; i < m; i++) {
-				const node_t *c = cur[i];
-				uint64_t key = keys[base + i];
-				uintptr_t l;
-
-				if (!c)
-					continue;
-				if (c->key == key) {
-					cur[i] = NULL;
-					if (hit)
-						hit(c);
-					continue;
-				}
-				/* the siblings too: inserts and removes rebalance */
-				__builtin_prefetch((const void *)c->link[0]);
-				__builtin_prefetch((const void *)c->link[1]);
-				l = c->link[c->key < key];
-				cur[i] = (l & TREE_THREAD) ? NULL : tree_link_ptr(l);
-				live |= cur[i] != NULL;
-			}
-		}
-	}
 }
 
 /* Index of @n on the cached path, or -1. */
@@ -631,33 +464,6 @@ tree_remove(struct gpuva_tree *t, node_t *n)
 	path_keep(t, keep);
 }
 
-void
-tree_replace(struct gpuva_tree *t, node_t *old, node_t *new)
-{
-	struct gpuva_tree_path *pa = &t->path;
-	node_t **stk = pa->node;
-	unsigned char *dirs = pa->dir;
-	int i = path_index(t, old);
-	int k = i >= 0 ? i : find_path(t, old->key, stk, dirs);
-
-	/*
-	 * The shape does not change, so a cached path stays right with new
-	 * in old's place (a lookup or insert from it checks where it lands).
-	 */
-	if (i < 0)
-		pa->depth = 0;	/* cached_path() descended over it */
-	else
-		pa->node[i] = new;
-	new->link[0] = old->link[0];
-	new->link[1] = old->link[1];
-	if (!is_thread(old, 0))
-		tree_prev(old)->link[1] = (uintptr_t)new | TREE_THREAD;
-	if (!is_thread(old, 1))
-		tree_next(old)->link[0] = (uintptr_t)new | TREE_THREAD;
-	relink(t, stk, dirs, k, new);
-	augment(t, new);
-	augment_stack(t, stk, k);
-}
 
 /* Returns the height of @n's subtree, or -1 on a broken rule. */
 static int

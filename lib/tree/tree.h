@@ -29,15 +29,13 @@ struct gpuva_tree_node {
 };
 
 /**
- * Private: the path of the last cached lookup, so that the insert, remove
- * or replace right after it need not descend from the root again.
+ * Private: the path of the last change, so that the next insert or remove
+ * nearby need not descend from the root again.
  */
 struct gpuva_tree_path {
 	struct gpuva_tree_node *node[96];	/**< root first */
 	unsigned char dir[96];			/**< direction taken at each */
 	unsigned depth;				/**< entries; 0: no path */
-	unsigned char finger;	/**< lookups from the path lately paid (0-3) */
-	unsigned char probe;	/**< counts lookups, to retry the path */
 };
 
 /** A tree root. Private fields; zero-initialised means empty, no augment. */
@@ -133,42 +131,8 @@ void tree_insert(struct gpuva_tree *t, struct gpuva_tree_node *n);
 /* Remove @n, which must be in @t. O(log n). */
 void tree_remove(struct gpuva_tree *t, struct gpuva_tree_node *n);
 
-/*
- * Put @new where @old is, taking over its links and balance. @new->key may
- * differ from @old->key only if the in-order position stays the same.
- * O(log n) (finds the parent), no rebalancing.
- */
-void tree_replace(struct gpuva_tree *t, struct gpuva_tree_node *old,
-		  struct gpuva_tree_node *new);
-
 /* Node with the largest key <= @key, or NULL. O(log n). */
 struct gpuva_tree_node *tree_find_le(const struct gpuva_tree *t, uint64_t key);
-
-/*
- * As tree_find_le(), and remember the path: a tree_insert(), tree_remove()
- * or tree_replace() right after it (the typical "look up, then change"
- * pattern of op application) starts from that path instead of the root.
- * Insert and remove keep the part of the path that still holds (down to the
- * new node, or to the first rotation), replace keeps it up to date. The next
- * tree_find_le_path() or tree_insert() descends from its end and checks,
- * from the thread it lands on, that the key belongs there (else it starts
- * again from the root): a finger for requests next to the previous one.
- */
-struct gpuva_tree_node *tree_find_le_path(struct gpuva_tree *t, uint64_t key);
-
-/* Descents tree_warm() makes side by side. */
-#define TREE_WARM_LANES 16
-
-/*
- * Prefetch the paths toward @n keys (and both children at each level),
- * TREE_WARM_LANES descents at a time, one level of each per round, so that
- * their cache misses overlap. @hit (may be NULL) is called on each node
- * whose key is one of @keys, to prefetch what the caller will touch next.
- * Does nothing while the finger pays (lookups land next to the last
- * change). Reads only; O(n log size).
- */
-void tree_warm(const struct gpuva_tree *t, const uint64_t *keys, size_t n,
-	       void (*hit)(const struct gpuva_tree_node *));
 
 /* Node with exactly @key, or NULL. O(log n). */
 struct gpuva_tree_node *tree_find(const struct gpuva_tree *t, uint64_t key);
