@@ -32,6 +32,7 @@ struct idx_chunk {
 #define CHUNK_MAX	(64u << 10)
 
 _Static_assert(sizeof(struct idx_chunk) <= UNIT, "chunk header fits a unit");
+_Static_assert(IDX_MIN_LEAF == 7, "prefetch_items() spells out 7 slots");
 
 /* ---- node memory -------------------------------------------------------- */
 
@@ -133,6 +134,9 @@ take_leaf(struct idx *ix)
 				  sizeof(*l));
 
 	l->n = 0;
+	/* something harmless for prefetch_items() to ask for */
+	for (unsigned i = 0; i < IDX_LEAF_CAP; i++)
+		l->slot[i] = l;
 	return l;
 }
 
@@ -236,9 +240,19 @@ prefetch_leaf(const void *p)
 static inline void
 prefetch_items(const struct idx_leaf *l)
 {
-	/* unrolled: one loop test per four items, on every lookup */
-#pragma GCC unroll 4
-	for (unsigned i = 0; i < l->n; i++)
+	/*
+	 * The first IDX_MIN_LEAF slots without a test each: nearly every
+	 * leaf holds that many. A slot past l->n holds the leaf itself (new
+	 * leaves) or an item that moved on; a prefetch never faults.
+	 */
+	__builtin_prefetch(l->slot[0]);
+	__builtin_prefetch(l->slot[1]);
+	__builtin_prefetch(l->slot[2]);
+	__builtin_prefetch(l->slot[3]);
+	__builtin_prefetch(l->slot[4]);
+	__builtin_prefetch(l->slot[5]);
+	__builtin_prefetch(l->slot[6]);
+	for (unsigned i = IDX_MIN_LEAF; i < l->n; i++)
 		__builtin_prefetch(l->slot[i]);
 }
 
@@ -278,6 +292,7 @@ static inline void
 cursor_bounds(const struct idx *ix, struct idx_cursor *c)
 {
 	int k = (int)ix->height - 2;
+	bool lo = false, hi = false;
 
 	if (k >= 0) {
 		const struct idx_inner *in = c->node[k];
@@ -287,24 +302,34 @@ cursor_bounds(const struct idx *ix, struct idx_cursor *c)
 			/* the usual case: the parent has both */
 			c->lo = in->key[i - 1];
 			c->hi = in->key[i];
-			c->has_lo = c->has_hi = true;
 			return;
 		}
 	}
-	c->has_lo = c->has_hi = false;
-	for (; k >= 0 && !(c->has_lo && c->has_hi); k--) {
+	/* none found: 0 and UINT64_MAX, which bound every key but the last */
+	c->lo = 0;
+	c->hi = UINT64_MAX;
+	for (; k >= 0 && !(lo && hi); k--) {
 		const struct idx_inner *in = c->node[k];
 		unsigned i = c->ci[k];
 
-		if (!c->has_lo && i > 0) {
+		if (!lo && i > 0) {
 			c->lo = in->key[i - 1];
-			c->has_lo = true;
+			lo = true;
 		}
-		if (!c->has_hi && i + 1 < in->n) {
+		if (!hi && i + 1 < in->n) {
 			c->hi = in->key[i];
-			c->has_hi = true;
+			hi = true;
 		}
 	}
+}
+
+/* Forget the cursor: no key is in its (empty) bounds. */
+static inline void
+cursor_drop(struct idx_cursor *c)
+{
+	c->valid = false;
+	c->lo = UINT64_MAX;
+	c->hi = 0;
 }
 
 /*
@@ -347,8 +372,8 @@ descend(struct idx *ix, uint64_t key)
 static inline bool
 cursor_covers(const struct idx_cursor *c, uint64_t key)
 {
-	return c->valid && (!c->has_lo || c->lo <= key) &&
-	       (!c->has_hi || key < c->hi);
+	/* a dropped cursor's bounds hold nothing */
+	return c->lo <= key && key < c->hi;
 }
 
 /*
@@ -725,7 +750,8 @@ idx_insert(struct idx *ix, void *item)
 		ix->height = 1;
 		ix->cur.leaf = l;
 		ix->cur.pos = 0;
-		ix->cur.has_lo = ix->cur.has_hi = false;
+		ix->cur.lo = 0;
+		ix->cur.hi = UINT64_MAX;
 		ix->cur.valid = true;
 		return;
 	}
@@ -927,7 +953,7 @@ idx_remove(struct idx *ix, const void *item)
 			give_leaf(ix, l);
 			ix->root = NULL;
 			ix->height = 0;
-			c->valid = false;
+			cursor_drop(c);
 		} else {
 			c->pos = p < l->n ? p : l->n - 1;
 		}
@@ -954,7 +980,7 @@ idx_remove(struct idx *ix, const void *item)
 			give_inner(ix, old);
 		}
 	}
-	c->valid = false;
+	cursor_drop(c);
 }
 
 void
@@ -1157,8 +1183,7 @@ idx_check(const struct idx *ix, const char **why)
 			goto bad;
 		}
 		cursor_bounds(ix, &b);
-		if (b.has_lo != c->has_lo || b.has_hi != c->has_hi ||
-		    (b.has_lo && b.lo != c->lo) || (b.has_hi && b.hi != c->hi)) {
+		if (b.lo != c->lo || b.hi != c->hi) {
 			ck.why = "cursor bounds stale";
 			goto bad;
 		}

@@ -75,8 +75,12 @@ struct idx_cursor {
 	unsigned char ci[IDX_MAX_LEVELS];	/* child taken at each */
 	struct idx_leaf *leaf;
 	unsigned pos;		/* slot in leaf, < leaf->n */
-	uint64_t lo, hi;	/* leaf's keys: lo <= key (if has_lo), key < hi (if has_hi) */
-	bool has_lo, has_hi;
+	/*
+	 * The leaf's keys lie in [lo, hi): separators, or 0 and UINT64_MAX
+	 * where the leaf is at an edge (so a key of UINT64_MAX is never
+	 * "covered"; it takes a descent). Empty when the cursor is dropped.
+	 */
+	uint64_t lo, hi;
 	bool valid;
 	unsigned char near;	/* lookups near the cursor lately paid (0-3) */
 	unsigned char probe;	/* counts lookups, to retry when near is 0 */
