@@ -28,13 +28,17 @@
  * - Step callbacks (gpuva_vm_sm_map(), gpuva_vm_sm_unmap()): each op is
  *   handed to a callback while the walk runs; the callback usually applies
  *   it at once (gpuva_map(), gpuva_remap(), gpuva_unmap()). Nothing is
- *   allocated. A non-zero callback result stops the walk and is returned;
- *   ops already delivered stay applied (the bind layer owns rollback).
+ *   allocated per op: before the first step the walk makes sure the VM's
+ *   index holds the spare nodes applying the request's ops may take (a
+ *   compare, once the VM has them), so applying cannot fail. A non-zero
+ *   callback result stops the walk and is returned; ops already delivered
+ *   stay applied (the bind layer owns rollback).
  * - Op lists (gpuva_vm_sm_map_ops() ...): the ops are computed against the
  *   current tree into a caller-owned struct gpuva_ops, which does not change
  *   the tree. Apply (or drop) the list before planning again on that VM.
  *   A list reuses its storage: no allocation per op, none at all once it
- *   has grown to its working size, and freeing it is one free().
+ *   has grown to its working size, and freeing it is one free(). Planning
+ *   reserves the index nodes applying the list may take, as a walk does.
  *
  * Validation happens before anything is generated. A rejected request
  * returns -EINVAL, calls nothing, changes nothing, and leaves a reason in
