@@ -381,7 +381,7 @@ gpuva_vm_count(const struct gpuva_vm *vm);
  * them are found first and their lines requested together, so the misses
  * are in flight at once. How much it pays depends on the caches: on the
  * development machine (480 MiB L3, which holds every node) a 1,000,000-
- * mapping populate gains 13% and a 500,000-mapping random workload 3%
+ * mapping populate gains 13 to 15% and a 500,000-mapping random workload 3 to 20%
  * (README.md, Performance); a machine whose caches hold less gains more.
  * Batches of 8 to 32 addresses; pointless for one request at a time. While
  * requests walk the VM in address order (sparse binding page by page) the
