@@ -382,7 +382,9 @@ gpuva_vm_count(const struct gpuva_vm *vm);
  * are in flight at once. How much it pays depends on the caches: on the
  * development machine (480 MiB L3, which holds every node) a 1,000,000-
  * mapping populate gains 13 to 15% and a 500,000-mapping random workload 3 to 20%
- * (README.md, Performance); a machine whose caches hold less gains more.
+ * (README.md, Performance). On a machine whose caches hold less it may
+ * pay more (the AVL tree it first served gained half there); not measured
+ * with the B+tree.
  * Batches of 8 to 32 addresses; pointless for one request at a time. While
  * requests walk the VM in address order (sparse binding page by page) the
  * lookups start from the last one's leaf anyway; then this returns at once.
