@@ -85,26 +85,54 @@ hash_piece(uint64_t *h, const struct gpuva_op_map *m)
 	hmix(h, m->offset);
 }
 
-/* Count, hash and print one op, before it is applied. */
+/* Print one op as `gpuva replay` shows it; kept out of the hashing path. */
+static void __attribute__((noinline, cold))
+print_op(FILE *f, const struct gpuva_op *op)
+{
+	const struct gpuva *v;
+
+	switch (op->type) {
+	case GPUVA_OP_MAP:
+		fprintf(f, "map 0x%" PRIx64 " 0x%" PRIx64 " %" PRIu32
+			" 0x%" PRIx64 "\n", op->map.addr, op->map.range,
+			bo_id(op->map.bo), op->map.offset);
+		break;
+	case GPUVA_OP_REMAP:
+		v = op->remap.unmap.va;
+		fprintf(f, "remap 0x%" PRIx64 " 0x%" PRIx64 " keep=%d prev=",
+			v->addr, v->range, op->remap.unmap.keep);
+		print_piece(f, &op->remap.prev);
+		fputs(" next=", f);
+		print_piece(f, &op->remap.next);
+		fputc('\n', f);
+		break;
+	default:
+		v = op->unmap.va;
+		fprintf(f, "unmap 0x%" PRIx64 " 0x%" PRIx64 " %" PRIu32
+			" 0x%" PRIx64 " keep=%d\n", v->addr, v->range,
+			bo_id(gpuva_bo_of(v)), v->offset, op->unmap.keep);
+		break;
+	}
+}
+
+/*
+ * Count and hash one op, before it is applied. The hash is drm_gpuvm's
+ * oracle's, field for field, so that ops_hash can be compared.
+ */
 static void
 account(struct player *p, const struct gpuva_op *op)
 {
-	FILE *f = p->out;
 	uint64_t h = p->hash;	/* in a register while this op is mixed in */
+	const struct gpuva *v;
 
 	p->st.ops++;
 	switch (op->type) {
 	case GPUVA_OP_MAP:
 		p->st.maps++;
 		hash_piece(&h, &op->map);	/* 1, addr, range, bo, offset */
-		if (f)
-			fprintf(f, "map 0x%" PRIx64 " 0x%" PRIx64 " %" PRIu32
-				" 0x%" PRIx64 "\n", op->map.addr, op->map.range,
-				bo_id(op->map.bo), op->map.offset);
 		break;
-	case GPUVA_OP_REMAP: {
-		const struct gpuva *v = op->remap.unmap.va;
-
+	case GPUVA_OP_REMAP:
+		v = op->remap.unmap.va;
 		p->st.remaps++;
 		p->st.keeps += op->remap.unmap.keep;
 		hmix(&h, 2);
@@ -113,19 +141,9 @@ account(struct player *p, const struct gpuva_op *op)
 		hmix(&h, op->remap.unmap.keep);
 		hash_piece(&h, &op->remap.prev);
 		hash_piece(&h, &op->remap.next);
-		if (f) {
-			fprintf(f, "remap 0x%" PRIx64 " 0x%" PRIx64 " keep=%d prev=",
-				v->addr, v->range, op->remap.unmap.keep);
-			print_piece(f, &op->remap.prev);
-			fputs(" next=", f);
-			print_piece(f, &op->remap.next);
-			fputc('\n', f);
-		}
 		break;
-	}
-	default: {
-		const struct gpuva *v = op->unmap.va;
-
+	default:
+		v = op->unmap.va;
 		p->st.unmaps++;
 		p->st.keeps += op->unmap.keep;
 		hmix(&h, 3);
@@ -134,14 +152,11 @@ account(struct player *p, const struct gpuva_op *op)
 		hmix(&h, bo_id(gpuva_bo_of(v)));
 		hmix(&h, v->offset);
 		hmix(&h, op->unmap.keep);
-		if (f)
-			fprintf(f, "unmap 0x%" PRIx64 " 0x%" PRIx64 " %" PRIu32
-				" 0x%" PRIx64 " keep=%d\n", v->addr, v->range,
-				bo_id(gpuva_bo_of(v)), v->offset, op->unmap.keep);
 		break;
 	}
-	}
 	p->hash = h;
+	if (p->out)
+		print_op(p->out, op);
 }
 
 /* Step callbacks: account, then apply at once, as kernel drivers do. */
@@ -260,17 +275,20 @@ run_ops(struct player *p, int ret)
 static bool
 quirk_rejects(const struct player *p, const struct trace_req *r)
 {
-	uint64_t end = r->addr + r->range;
+	uint64_t end;
 
 	if (p->vm_degenerate)
 		return true;
-	return p->rsv_wraps && end > r->addr && r->addr < p->rsv_end &&
-	       p->rsv_start < end;
+	if (!p->rsv_wraps)
+		return false;
+	end = r->addr + r->range;
+	return end > r->addr && r->addr < p->rsv_end && p->rsv_start < end;
 }
 
 int
 player_run(struct player *p, const struct trace_req *r)
 {
+	uint64_t live;
 	int ret;
 
 	if (r->kind != TRACE_VM && r->kind != TRACE_DUMP && quirk_rejects(p, r)) {
@@ -331,8 +349,9 @@ rejected:
 	}
 	if (!p->vm)
 		return 0;
-	if (gpuva_vm_count(p->vm) > p->peak_live)
-		p->peak_live = gpuva_vm_count(p->vm);
+	live = gpuva_vm_count(p->vm);
+	if (live > p->peak_live)
+		p->peak_live = live;
 	if (p->check && gpuva_vm_check(p->vm)) {
 		fprintf(stderr, "gpuva: check failed: %s\n",
 			gpuva_vm_last_error(p->vm));
