@@ -206,30 +206,43 @@ vm_validate_bo_range(struct gpuva_vm *vm, const struct gpuva_bo *bo,
 
 /* ---- mapping allocation ------------------------------------------------ */
 
-struct gpuva *
-gpuva_vm_va_alloc(struct gpuva_vm *vm)
+/* Take the first free slot; the caller has checked there is one. */
+static inline struct gpuva *
+slab_pop(struct gpuva_vm *vm)
 {
-	struct gpuva *va;
+	struct gpuva *va = vm->slab_free;
 
-	if (vm->alloc.va_alloc)
-		return vm->alloc.va_alloc(vm->alloc.priv);
-	if (!vm->slab_free) {
-		struct vm_slab_page *p = aligned_alloc(64, sizeof(*p));
-
-		if (!p)
-			return NULL;
-		p->next = vm->slab_pages;
-		vm->slab_pages = p;
-		vm->slab_bytes += sizeof(*p);
-		for (size_t i = SLAB_VAS; i-- > 0;) {
-			p->va[i].addr = (uint64_t)(uintptr_t)vm->slab_free;
-			vm->slab_free = &p->va[i];
-		}
-	}
-	va = vm->slab_free;
 	vm->slab_free = slab_link(va);
 	memset(va, 0, sizeof(*va));
 	return va;
+}
+
+/* cold: out of line, so that the allocation's fast path needs no frame */
+static __attribute__((noinline)) struct gpuva *
+slab_refill(struct gpuva_vm *vm)
+{
+	struct vm_slab_page *p = aligned_alloc(64, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->next = vm->slab_pages;
+	vm->slab_pages = p;
+	vm->slab_bytes += sizeof(*p);
+	for (size_t i = SLAB_VAS; i-- > 0;) {
+		p->va[i].addr = (uint64_t)(uintptr_t)vm->slab_free;
+		vm->slab_free = &p->va[i];
+	}
+	return slab_pop(vm);
+}
+
+struct gpuva *
+gpuva_vm_va_alloc(struct gpuva_vm *vm)
+{
+	if (vm->alloc.va_alloc)
+		return vm->alloc.va_alloc(vm->alloc.priv);
+	if (!vm->slab_free)
+		return slab_refill(vm);
+	return slab_pop(vm);
 }
 
 void
