@@ -195,13 +195,13 @@ static void *cursor_step(struct idx *ix, int dir);
 static inline unsigned
 inner_slot(const struct idx_inner *in, uint64_t key)
 {
-	unsigned i = 0;
+	size_t i = 0;	/* pointer-wide: no zero-extension between steps */
 
-	i += (unsigned)(in->key[7] <= key) << 3;
-	i += (unsigned)(in->key[i + 3] <= key) << 2;
-	i += (unsigned)(in->key[i + 1] <= key) << 1;
-	i += (unsigned)(in->key[i] <= key);
-	return i;
+	i += (size_t)(in->key[7] <= key) << 3;
+	i += (size_t)(in->key[i + 3] <= key) << 2;
+	i += (size_t)(in->key[i + 1] <= key) << 1;
+	i += (size_t)(in->key[i] <= key);
+	return (unsigned)i;
 }
 
 /* inner_slot() for key == UINT64_MAX: every separator is <= it. */
