@@ -237,7 +237,11 @@ prefetch_leaf(const void *p)
  * likely a cache miss of its own: ask for all of them first, so the misses
  * overlap, then bisect (no branch on the outcome of a compare).
  */
-static inline void
+/*
+ * Always inline: out of line, gcc finds this void function pure (a
+ * prefetch has no side effect) and drops every call to it.
+ */
+static inline __attribute__((always_inline)) void
 prefetch_items(const struct idx_leaf *l)
 {
 	/*
@@ -252,8 +256,24 @@ prefetch_items(const struct idx_leaf *l)
 	__builtin_prefetch(l->slot[4]);
 	__builtin_prefetch(l->slot[5]);
 	__builtin_prefetch(l->slot[6]);
-	for (unsigned i = IDX_MIN_LEAF; i < l->n; i++)
-		__builtin_prefetch(l->slot[i]);
+	/*
+	 * The rest in two groups of four, one test each rather than one a
+	 * slot: at most three slots past l->n are asked for in vain.
+	 */
+	_Static_assert(IDX_MIN_LEAF == 7 && IDX_LEAF_CAP == 15,
+		       "the groups below cover slots 7 to 14");
+	if (l->n > 7) {
+		__builtin_prefetch(l->slot[7]);
+		__builtin_prefetch(l->slot[8]);
+		__builtin_prefetch(l->slot[9]);
+		__builtin_prefetch(l->slot[10]);
+	}
+	if (l->n > 11) {
+		__builtin_prefetch(l->slot[11]);
+		__builtin_prefetch(l->slot[12]);
+		__builtin_prefetch(l->slot[13]);
+		__builtin_prefetch(l->slot[14]);
+	}
 }
 
 static inline unsigned
