@@ -257,7 +257,7 @@ map_prepare(struct gpuva_vm *vm, const struct gpuva_map_req *req,
 				   req->offset, "map");
 	if (ret)
 		return ret;
-	return gpuva_vm_bo_obtain(vm, req->bo, vb);
+	return vm_bo_obtain(vm, req->bo, vb);
 }
 
 static bool
@@ -282,7 +282,7 @@ gpuva_vm_sm_map(struct gpuva_vm *vm, const struct gpuva_map_req *req,
 	ret = vm_reserve(vm, MAP_INSERTS, "map");
 	if (!ret)
 		ret = sm_map_walk(&em, vm, req, vb);
-	gpuva_vm_bo_put(vb);
+	vm_bo_put(vb);
 	return ret;
 }
 

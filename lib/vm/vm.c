@@ -187,21 +187,19 @@ vm_reject_range(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
 }
 
 int
-vm_validate_bo_range(struct gpuva_vm *vm, const struct gpuva_bo *bo,
-		     uint64_t addr, uint64_t range, uint64_t offset,
-		     const char *what)
+vm_reject_bo_range(struct gpuva_vm *vm, const struct gpuva_bo *bo,
+		   uint64_t addr, uint64_t range, uint64_t offset,
+		   const char *what)
 {
 	if (vm->page_size && (offset & (vm->page_size - 1)))
 		return vm_reject(vm, -EINVAL,
 				 "%s 0x%" PRIx64 " 0x%" PRIx64 " offset 0x%" PRIx64
 				 ": offset not aligned to the page size 0x%" PRIx64,
 				 what, addr, range, offset, vm->page_size);
-	if (bo->size && (offset > bo->size || range > bo->size - offset))
-		return vm_reject(vm, -EINVAL,
-				 "%s 0x%" PRIx64 " 0x%" PRIx64 " offset 0x%" PRIx64
-				 ": beyond the BO's size 0x%" PRIx64,
-				 what, addr, range, offset, bo->size);
-	return 0;
+	return vm_reject(vm, -EINVAL,
+			 "%s 0x%" PRIx64 " 0x%" PRIx64 " offset 0x%" PRIx64
+			 ": beyond the BO's size 0x%" PRIx64,
+			 what, addr, range, offset, bo->size);
 }
 
 /* ---- mapping allocation ------------------------------------------------ */
@@ -314,10 +312,7 @@ gpuva_vm_bo_obtain(struct gpuva_vm *vm, struct gpuva_bo *bo,
 void
 gpuva_vm_bo_put(struct gpuva_vm_bo *vb)
 {
-	if (!vb)
-		return;
-	if (--vb->refs == 0 && vb->va_count == 0)
-		vm_bo_free(vb->vm, vb);
+	vm_bo_put(vb);
 }
 
 /* ---- insert, remove, lookups ---------------------------------------------- */

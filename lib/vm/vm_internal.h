@@ -108,20 +108,60 @@ vm_validate_range(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
 	return why ? vm_reject_range(vm, addr, range, why, what) : 0;
 }
 
+/* vm_validate_bo_range()'s rejection: out of line, it formats a reason. */
+int vm_reject_bo_range(struct gpuva_vm *vm, const struct gpuva_bo *bo,
+		       uint64_t addr, uint64_t range, uint64_t offset,
+		       const char *what);
+
 /*
  * Validate the BO side of a BO-backed map or insert: @offset a multiple of
  * the page size, [offset, offset + range) inside the BO (if its size is
- * known). 0 or -EINVAL with a reason naming @what.
+ * known). 0 or -EINVAL with a reason naming @what. Inline: every BO-backed
+ * map passes here.
  */
-int vm_validate_bo_range(struct gpuva_vm *vm, const struct gpuva_bo *bo,
-			 uint64_t addr, uint64_t range, uint64_t offset,
-			 const char *what);
+static inline int
+vm_validate_bo_range(struct gpuva_vm *vm, const struct gpuva_bo *bo,
+		     uint64_t addr, uint64_t range, uint64_t offset,
+		     const char *what)
+{
+	if ((vm->page_size && (offset & (vm->page_size - 1))) ||
+	    (bo->size && (offset > bo->size || range > bo->size - offset)))
+		return vm_reject_bo_range(vm, bo, addr, range, offset, what);
+	return 0;
+}
 
 /* The mapping containing @addr or, failing that, the first one above it. */
 struct gpuva *vm_first_from(const struct gpuva_vm *vm, uint64_t addr);
 
 /* Free a vm_bo that has neither mappings nor references. */
 void vm_bo_free(struct gpuva_vm *vm, struct gpuva_vm_bo *vb);
+
+/*
+ * gpuva_vm_bo_obtain() and gpuva_vm_bo_put(), inline where a request takes
+ * its reference: the (VM, BO) link usually exists already, and the BO
+ * usually lives in one VM, so the fast path is a load, a compare and an
+ * increment.
+ */
+static inline int
+vm_bo_obtain(struct gpuva_vm *vm, struct gpuva_bo *bo,
+	     struct gpuva_vm_bo **out)
+{
+	struct gpuva_vm_bo *vb = bo->vm_bos;
+
+	if (vb && vb->vm == vm) {
+		vb->refs++;
+		*out = vb;
+		return 0;
+	}
+	return gpuva_vm_bo_obtain(vm, bo, out);
+}
+
+static inline void
+vm_bo_put(struct gpuva_vm_bo *vb)
+{
+	if (vb && --vb->refs == 0 && vb->va_count == 0)
+		vm_bo_free(vb->vm, vb);
+}
 
 /* The BO links' low three bits carry the flags (vm.h): keep them. */
 #define LINK_TAGS ((uintptr_t)7)
