@@ -531,48 +531,38 @@ plan_check(struct gpuva_vm *vm, const struct gpuva_ops *ops)
 	return 0;
 }
 
-/* Index inserts applying @ops makes: maps, and remaps keeping both pieces. */
-static unsigned
-list_inserts(const struct gpuva_ops *ops)
-{
-	unsigned n = 0;
-
-	for (size_t i = 0; i < ops->count; i++) {
-		const struct gpuva_op *op = &ops->ops[i];
-
-		n += op->type == GPUVA_OP_MAP ||
-		     (op->type == GPUVA_OP_REMAP && op->remap.prev.range &&
-		      op->remap.next.range);
-	}
-	return n;
-}
-
 int
 gpuva_vm_apply_ops(struct gpuva_vm *vm, const struct gpuva_ops *ops)
 {
 	struct gpuva *pool = NULL, *va;
 	size_t need = 0;
+	unsigned inserts = 0;	/* maps, and remaps keeping both pieces */
 
 	for (size_t i = 0; i < ops->count; i++) {
 		const struct gpuva_op *op = &ops->ops[i];
 
-		if (op->type == GPUVA_OP_MAP)
+		if (op->type == GPUVA_OP_MAP) {
 			need++;
-		else if (op->type == GPUVA_OP_REMAP)
-			need += !!op->remap.prev.range + !!op->remap.next.range;
-		else if (op->type != GPUVA_OP_UNMAP)
+			inserts++;
+		} else if (op->type == GPUVA_OP_REMAP) {
+			bool p = op->remap.prev.range, n = op->remap.next.range;
+
+			need += p + n;
+			inserts += p && n;
+		} else if (op->type != GPUVA_OP_UNMAP) {
 			return vm_reject(vm, -EINVAL,
 					 "apply: only MAP, REMAP and UNMAP ops apply");
+		}
 	}
 	if ((vm->flags & GPUVA_VM_CHECK) && plan_check(vm, ops))
 		return -EEXIST;
 	/* the plan reserved index nodes; make sure nothing used them since */
-	if (vm_reserve(vm, list_inserts(ops), "apply"))
+	if (vm_reserve(vm, inserts, "apply"))
 		return -ENOMEM;
 	/* take every mapping first, chained through their keys, so that
 	 * running out of memory leaves the VM as it was */
 	for (size_t i = 0; i < need; i++) {
-		va = gpuva_vm_va_alloc(vm);
+		va = vm_va_alloc(vm);
 		if (!va) {
 			while (pool) {
 				va = pool;

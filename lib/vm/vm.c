@@ -34,13 +34,6 @@ _Static_assert(sizeof(struct gpuva) == 48, "a mapping is 48 bytes");
 _Static_assert(offsetof(struct gpuva, addr) == 0, "the index key comes first");
 _Static_assert(sizeof(struct vm_slab_page) <= 64 << 10, "slab pages are 64 KiB");
 
-/* A free slot links to the next through its first word. */
-static inline struct gpuva *
-slab_link(const struct gpuva *va)
-{
-	return (struct gpuva *)(uintptr_t)va->addr;
-}
-
 int
 vm_reject(struct gpuva_vm *vm, int err, const char *fmt, ...)
 {
@@ -204,23 +197,15 @@ vm_reject_bo_range(struct gpuva_vm *vm, const struct gpuva_bo *bo,
 
 /* ---- mapping allocation ------------------------------------------------ */
 
-/* Take the first free slot; the caller has checked there is one. */
-static inline struct gpuva *
-slab_pop(struct gpuva_vm *vm)
+/* cold: a driver's allocator, or a new slab page; see vm_va_alloc() */
+struct gpuva *
+vm_va_alloc_slow(struct gpuva_vm *vm)
 {
-	struct gpuva *va = vm->slab_free;
+	struct vm_slab_page *p;
 
-	vm->slab_free = slab_link(va);
-	memset(va, 0, sizeof(*va));
-	return va;
-}
-
-/* cold: out of line, so that the allocation's fast path needs no frame */
-static __attribute__((noinline)) struct gpuva *
-slab_refill(struct gpuva_vm *vm)
-{
-	struct vm_slab_page *p = aligned_alloc(64, sizeof(*p));
-
+	if (vm->alloc.va_alloc)
+		return vm->alloc.va_alloc(vm->alloc.priv);
+	p = aligned_alloc(64, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->next = vm->slab_pages;
@@ -230,17 +215,13 @@ slab_refill(struct gpuva_vm *vm)
 		p->va[i].addr = (uint64_t)(uintptr_t)vm->slab_free;
 		vm->slab_free = &p->va[i];
 	}
-	return slab_pop(vm);
+	return vm_va_alloc(vm);
 }
 
 struct gpuva *
 gpuva_vm_va_alloc(struct gpuva_vm *vm)
 {
-	if (vm->alloc.va_alloc)
-		return vm->alloc.va_alloc(vm->alloc.priv);
-	if (!vm->slab_free)
-		return slab_refill(vm);
-	return slab_pop(vm);
+	return vm_va_alloc(vm);
 }
 
 void

@@ -8,6 +8,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include "gpuva/heap.h"
 #include "gpuva/vm.h"
@@ -132,6 +133,32 @@ vm_validate_bo_range(struct gpuva_vm *vm, const struct gpuva_bo *bo,
 
 /* The mapping containing @addr or, failing that, the first one above it. */
 struct gpuva *vm_first_from(const struct gpuva_vm *vm, uint64_t addr);
+
+/* A free slab slot links to the next through its first word. */
+static inline struct gpuva *
+slab_link(const struct gpuva *va)
+{
+	return (struct gpuva *)(uintptr_t)va->addr;
+}
+
+/* gpuva_vm_va_alloc() past the fast path: out of line. */
+struct gpuva *vm_va_alloc_slow(struct gpuva_vm *vm);
+
+/*
+ * gpuva_vm_va_alloc(), inline for the library's own callers: with the
+ * default allocator, a mapping is the free list's head, zeroed.
+ */
+static inline struct gpuva *
+vm_va_alloc(struct gpuva_vm *vm)
+{
+	struct gpuva *va = vm->slab_free;
+
+	if (vm->alloc.va_alloc || !va)
+		return vm_va_alloc_slow(vm);
+	vm->slab_free = slab_link(va);
+	memset(va, 0, sizeof(*va));
+	return va;
+}
 
 /* Free a vm_bo that has neither mappings nor references. */
 void vm_bo_free(struct gpuva_vm *vm, struct gpuva_vm_bo *vb);
