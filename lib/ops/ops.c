@@ -53,7 +53,7 @@ gpuva_ops_reset(struct gpuva_ops *ops)
 
 	ops->count = 0;
 	ops->hold = NULL;
-	gpuva_vm_bo_put(hold);
+	vm_bo_put(hold);
 }
 
 void

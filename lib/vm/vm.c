@@ -498,10 +498,8 @@ gpuva_vm_check(struct gpuva_vm *vm)
 }
 
 void
-vm_after_change(struct gpuva_vm *vm)
+vm_check_change(struct gpuva_vm *vm)
 {
-	if (!(vm->flags & GPUVA_VM_CHECK))
-		return;
 	if (gpuva_vm_check(vm)) {
 		/* a library bug, not bad input: stop where it happened */
 		fprintf(stderr, "libgpuva: GPUVA_VM_CHECK: %s\n", vm->last_error);

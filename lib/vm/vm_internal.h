@@ -247,7 +247,15 @@ vm_bo_unlink(struct gpuva *va)
 		vm_bo_free(vb->vm, vb);
 }
 
+/* gpuva_vm_check() after a change; abort()s on a failure. */
+void vm_check_change(struct gpuva_vm *vm);
+
 /* Run gpuva_vm_check() after a change when GPUVA_VM_CHECK is set. */
-void vm_after_change(struct gpuva_vm *vm);
+static inline void
+vm_after_change(struct gpuva_vm *vm)
+{
+	if (vm->flags & GPUVA_VM_CHECK)
+		vm_check_change(vm);
+}
 
 #endif /* GPUVA_LIB_VM_INTERNAL_H */
