@@ -584,6 +584,11 @@ cursor_step(struct idx *ix, int dir)
 void *
 idx_next(struct idx *ix, const void *item)
 {
+	struct idx_cursor *c = &ix->cur;
+
+	/* a walk's usual step: on @item, with its successor in the leaf */
+	if (c->valid && c->leaf->slot[c->pos] == item && c->pos + 1 < c->leaf->n)
+		return c->leaf->slot[++c->pos];
 	locate(ix, item);
 	return cursor_step(ix, 1);
 }

@@ -192,7 +192,7 @@ cut_walk(struct emitter *em, struct gpuva_vm *vm, uint64_t A, uint64_t E,
 		uint64_t a = v->addr, e = a + v->range;
 		/* captured first (a step callback may remove v), and only if
 		 * the walk goes on: the next mapping is often a cache miss */
-		struct gpuva *next = e < E ? gpuva_vm_next(vm, v) : NULL;
+		struct gpuva *next = e < E ? idx_next(vm_index(vm), v) : NULL;
 		/*
 		 * keep: same BO, and v's offset continues the request's: at
 		 * A, v holds offset f + (A - a), which must be F. Modulo 2^64
