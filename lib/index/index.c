@@ -127,6 +127,22 @@ take(struct idx *ix, void **list, size_t *n, size_t size)
 	return p;
 }
 
+/*
+ * What a leaf's slots past n point to: an item whose key is UINT64_MAX.
+ * A leaf search can then bisect all IDX_LEAF_CAP slots in fixed steps, and
+ * prefetch them all, the padding being one line that stays cached.
+ */
+static const uint64_t idx_pad_key = UINT64_MAX;
+#define IDX_PAD ((void *)(uintptr_t)&idx_pad_key)
+
+/* Pad @l's slots from l->n on; after every change that lowers l->n. */
+static inline void
+leaf_pad(struct idx_leaf *l)
+{
+	for (unsigned i = l->n; i < IDX_LEAF_CAP; i++)
+		l->slot[i] = IDX_PAD;
+}
+
 static struct idx_leaf *
 take_leaf(struct idx *ix)
 {
@@ -134,9 +150,7 @@ take_leaf(struct idx *ix)
 				  sizeof(*l));
 
 	l->n = 0;
-	/* something harmless for prefetch_items() to ask for */
-	for (unsigned i = 0; i < IDX_LEAF_CAP; i++)
-		l->slot[i] = l;
+	leaf_pad(l);
 	return l;
 }
 
@@ -233,22 +247,16 @@ prefetch_leaf(const void *p)
 }
 
 /*
- * Number of items in @l with key <= @key. The keys are in the items, each
- * likely a cache miss of its own: ask for all of them first, so the misses
- * overlap, then bisect (no branch on the outcome of a compare).
- */
-/*
- * Always inline: out of line, gcc finds this void function pure (a
- * prefetch has no side effect) and drops every call to it.
+ * Ask for every item of @l at once, so that their misses overlap: the keys
+ * are in the items, each likely a miss of its own. Slots past l->n hold the
+ * padding item, which is cached, so asking for all of them wastes no fill
+ * buffer and needs no test. Always inline: out of line, gcc finds this
+ * void function pure (a prefetch has no side effect) and drops every call.
  */
 static inline __attribute__((always_inline)) void
 prefetch_items(const struct idx_leaf *l)
 {
-	/*
-	 * The first IDX_MIN_LEAF slots without a test each: nearly every
-	 * leaf holds that many. A slot past l->n holds the leaf itself (new
-	 * leaves) or an item that moved on; a prefetch never faults.
-	 */
+	_Static_assert(IDX_LEAF_CAP == 15, "15 slots are asked for");
 	__builtin_prefetch(l->slot[0]);
 	__builtin_prefetch(l->slot[1]);
 	__builtin_prefetch(l->slot[2]);
@@ -256,41 +264,33 @@ prefetch_items(const struct idx_leaf *l)
 	__builtin_prefetch(l->slot[4]);
 	__builtin_prefetch(l->slot[5]);
 	__builtin_prefetch(l->slot[6]);
-	/*
-	 * The rest in two groups of four, one test each rather than one a
-	 * slot: at most three slots past l->n are asked for in vain.
-	 */
-	_Static_assert(IDX_MIN_LEAF == 7 && IDX_LEAF_CAP == 15,
-		       "the groups below cover slots 7 to 14");
-	if (l->n > 7) {
-		__builtin_prefetch(l->slot[7]);
-		__builtin_prefetch(l->slot[8]);
-		__builtin_prefetch(l->slot[9]);
-		__builtin_prefetch(l->slot[10]);
-	}
-	if (l->n > 11) {
-		__builtin_prefetch(l->slot[11]);
-		__builtin_prefetch(l->slot[12]);
-		__builtin_prefetch(l->slot[13]);
-		__builtin_prefetch(l->slot[14]);
-	}
+	__builtin_prefetch(l->slot[7]);
+	__builtin_prefetch(l->slot[8]);
+	__builtin_prefetch(l->slot[9]);
+	__builtin_prefetch(l->slot[10]);
+	__builtin_prefetch(l->slot[11]);
+	__builtin_prefetch(l->slot[12]);
+	__builtin_prefetch(l->slot[13]);
+	__builtin_prefetch(l->slot[14]);
 }
 
+/*
+ * Number of items in @l with key <= @key: four fixed steps over the 15
+ * slots, as inner_slot() does over separators (no branch on the outcome of
+ * a compare). The padding's key is UINT64_MAX, so it is counted for key ==
+ * UINT64_MAX only, which the clamp to l->n takes back.
+ */
 static inline unsigned
 leaf_count_le(const struct idx_leaf *l, uint64_t key)
 {
-	unsigned n = l->n, base = 0;
+	size_t i = 0;
 
 	prefetch_items(l);
-	if (!n)
-		return 0;
-	while (n > 1) {
-		unsigned half = n >> 1;
-
-		base = idx_key(l->slot[base + half]) <= key ? base + half : base;
-		n -= half;
-	}
-	return base + (idx_key(l->slot[base]) <= key);
+	i += (size_t)(idx_key(l->slot[7]) <= key) << 3;
+	i += (size_t)(idx_key(l->slot[i + 3]) <= key) << 2;
+	i += (size_t)(idx_key(l->slot[i + 1]) <= key) << 1;
+	i += (size_t)(idx_key(l->slot[i]) <= key);
+	return i < l->n ? (unsigned)i : l->n;
 }
 
 /* Slot of @item in @l, or -1. Compares pointers only: no item is read. */
@@ -709,6 +709,7 @@ spill(struct idx *ix, struct idx_leaf *l, uint64_t key)
 		memcpy(sib->slot, &l->slot[l->n - m], m * sizeof(void *));
 		sib->n += m;
 		l->n -= m;
+		leaf_pad(l);
 		par->key[ci] = idx_key(sib->slot[0]);
 		if (key > par->key[ci]) {
 			c->ci[k] = (unsigned char)(ci + 1);
@@ -722,6 +723,7 @@ spill(struct idx *ix, struct idx_leaf *l, uint64_t key)
 		memmove(l->slot, &l->slot[m], (l->n - m) * sizeof(void *));
 		sib->n += m;
 		l->n -= m;
+		leaf_pad(l);
 		set_lo(ix, idx_key(l->slot[0]));
 		if (key < par->key[ci - 1]) {
 			c->ci[k] = (unsigned char)(ci - 1);
@@ -818,6 +820,7 @@ idx_insert(struct idx *ix, void *item)
 		       (IDX_LEAF_CAP - p) * sizeof(void *));
 	}
 	l->n = s;
+	leaf_pad(l);
 	if (p == 0 && ix->height > 1)
 		/* l's first item changed: it is the new one */
 		set_lo(ix, key);
@@ -891,6 +894,7 @@ leaf_rebalance(struct idx *ix, struct idx_inner *p, unsigned i)
 		memmove(b->slot, &b->slot[m], (b->n - m) * sizeof(void *));
 		a->n += m;
 		b->n -= m;
+		leaf_pad(b);
 	} else {
 		unsigned m = a->n - total / 2;
 
@@ -898,6 +902,7 @@ leaf_rebalance(struct idx *ix, struct idx_inner *p, unsigned i)
 		memcpy(b->slot, &a->slot[a->n - m], m * sizeof(void *));
 		a->n -= m;
 		b->n += m;
+		leaf_pad(a);
 	}
 	p->key[j] = idx_key(b->slot[0]);
 	return false;
@@ -971,7 +976,7 @@ idx_remove(struct idx *ix, const void *item)
 	l = c->leaf;
 	p = c->pos;
 	memmove(&l->slot[p], &l->slot[p + 1], (l->n - p - 1) * sizeof(void *));
-	l->n--;
+	l->slot[--l->n] = IDX_PAD;
 	ix->count--;
 	if (ix->height == 1) {
 		if (!l->n) {
@@ -1118,6 +1123,9 @@ check_node(struct check *ck, const void *n, unsigned level, bool has_lo,
 			ck->prev = k;
 			ck->have_prev = true;
 		}
+		for (unsigned i = l->n; i < IDX_LEAF_CAP; i++)
+			if (l->slot[i] != IDX_PAD)
+				return fail(ck, "a leaf slot past its fill is not padding");
 		ck->items += l->n;
 		*min = idx_key(l->slot[0]);
 		return 0;

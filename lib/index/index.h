@@ -22,7 +22,9 @@
  *   so a descent always lands in the leaf that holds the answer.
  * - Leaves keep pointers, not keys, because keys beside the pointers would
  *   cost 8 more bytes a mapping. A leaf search asks for all its items'
- *   lines at once, so their misses overlap, then bisects.
+ *   lines at once, so their misses overlap, then bisects. Slots past a
+ *   leaf's fill point to a padding item keyed UINT64_MAX, so that the
+ *   bisect takes four fixed steps and the prefetch needs no test.
  *
  * Allocation: insert and rebalancing never call malloc. Nodes come from a
  * spare list that idx_reserve() fills beforehand, so that an insert made
