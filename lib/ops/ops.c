@@ -567,7 +567,7 @@ gpuva_vm_apply_ops(struct gpuva_vm *vm, const struct gpuva_ops *ops)
 			while (pool) {
 				va = pool;
 				pool = (struct gpuva *)(uintptr_t)pool->addr;
-				gpuva_vm_va_free(vm, va);
+				vm_va_free(vm, va);
 			}
 			return vm_reject(vm, -ENOMEM,
 					 "apply: out of memory for %zu mappings", need);
@@ -588,12 +588,12 @@ gpuva_vm_apply_ops(struct gpuva_vm *vm, const struct gpuva_ops *ops)
 			struct gpuva *n = op->remap.next.range ? TAKE() : NULL;
 
 			gpuva_remap(vm, p, n, &op->remap);
-			gpuva_vm_va_free(vm, op->remap.unmap.va);
+			vm_va_free(vm, op->remap.unmap.va);
 			break;
 		}
 		default:
 			gpuva_unmap(vm, &op->unmap);
-			gpuva_vm_va_free(vm, op->unmap.va);
+			vm_va_free(vm, op->unmap.va);
 			break;
 		}
 	}

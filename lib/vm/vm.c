@@ -227,14 +227,7 @@ gpuva_vm_va_alloc(struct gpuva_vm *vm)
 void
 gpuva_vm_va_free(struct gpuva_vm *vm, struct gpuva *va)
 {
-	if (!va)
-		return;
-	if (vm->alloc.va_free) {
-		vm->alloc.va_free(vm->alloc.priv, va);
-		return;
-	}
-	va->addr = (uint64_t)(uintptr_t)vm->slab_free;
-	vm->slab_free = va;
+	vm_va_free(vm, va);
 }
 
 /* ---- BO links ------------------------------------------------------------ */

@@ -160,6 +160,20 @@ vm_va_alloc(struct gpuva_vm *vm)
 	return va;
 }
 
+/* gpuva_vm_va_free(), inline for the library's own callers. */
+static inline void
+vm_va_free(struct gpuva_vm *vm, struct gpuva *va)
+{
+	if (!va)
+		return;
+	if (vm->alloc.va_free) {
+		vm->alloc.va_free(vm->alloc.priv, va);
+		return;
+	}
+	va->addr = (uint64_t)(uintptr_t)vm->slab_free;
+	vm->slab_free = va;
+}
+
 /* Free a vm_bo that has neither mappings nor references. */
 void vm_bo_free(struct gpuva_vm *vm, struct gpuva_vm_bo *vb);
 
