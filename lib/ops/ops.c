@@ -46,8 +46,9 @@ gpuva_ops_init(struct gpuva_ops *ops)
 	memset(ops, 0, sizeof(*ops));
 }
 
-void
-gpuva_ops_reset(struct gpuva_ops *ops)
+/* gpuva_ops_reset(), inline where every plan starts. */
+static inline void
+ops_reset(struct gpuva_ops *ops)
 {
 	struct gpuva_vm_bo *hold = ops->hold;
 
@@ -57,11 +58,17 @@ gpuva_ops_reset(struct gpuva_ops *ops)
 }
 
 void
+gpuva_ops_reset(struct gpuva_ops *ops)
+{
+	ops_reset(ops);
+}
+
+void
 gpuva_ops_fini(struct gpuva_ops *ops)
 {
 	if (!ops)
 		return;
-	gpuva_ops_reset(ops);
+	ops_reset(ops);
 	free(ops->ops);
 	ops->ops = NULL;
 	ops->cap = 0;
@@ -307,7 +314,7 @@ gpuva_vm_sm_unmap(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
 static int
 list_failed(struct gpuva_vm *vm, struct gpuva_ops *ops, int ret)
 {
-	gpuva_ops_reset(ops);
+	ops_reset(ops);
 	if (ret == -ENOMEM)
 		return vm_reject(vm, ret, "ops: out of memory for the op list");
 	return ret;
@@ -326,7 +333,7 @@ list_planned(struct gpuva_vm *vm, struct gpuva_ops *ops, int ret,
 		return list_failed(vm, ops, ret);
 	ret = vm_reserve(vm, inserts, what);
 	if (ret)
-		gpuva_ops_reset(ops);
+		ops_reset(ops);
 	return ret;
 }
 
@@ -338,7 +345,7 @@ gpuva_vm_sm_map_ops(struct gpuva_vm *vm, const struct gpuva_map_req *req,
 	struct gpuva_vm_bo *vb;
 	int ret;
 
-	gpuva_ops_reset(ops);
+	ops_reset(ops);
 	ret = map_prepare(vm, req, &vb);
 	if (ret)
 		return ret;
@@ -354,7 +361,7 @@ gpuva_vm_sm_unmap_ops(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
 	struct emitter em = { .mode = EMIT_LIST, .ops = ops };
 	int ret;
 
-	gpuva_ops_reset(ops);
+	ops_reset(ops);
 	ret = vm_validate_range(vm, addr, range, "unmap");
 	if (ret)
 		return ret;
@@ -368,7 +375,7 @@ gpuva_vm_prefetch_ops(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
 {
 	struct gpuva *v;
 
-	gpuva_ops_reset(ops);
+	ops_reset(ops);
 	if (range == 0 || addr + range < addr)
 		return vm_reject(vm, -EINVAL,
 				 "prefetch 0x%" PRIx64 " 0x%" PRIx64
@@ -390,7 +397,7 @@ gpuva_vm_bo_unmap_ops(struct gpuva_vm_bo *vb, struct gpuva_ops *ops)
 {
 	struct gpuva *v;
 
-	gpuva_ops_reset(ops);
+	ops_reset(ops);
 	gpuva_vm_bo_for_each_va(v, vb) {
 		struct gpuva_op *op = ops_slot(ops);
 
