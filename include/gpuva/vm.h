@@ -227,7 +227,7 @@ GPUVA_EXPORT void
 gpuva_vm_get_info(const struct gpuva_vm *vm, struct gpuva_vm_info *info);
 
 /**
- * Check every invariant: tree order, balance and threads, no overlap,
+ * Check every invariant: index order, separators and node fill, no overlap,
  * everything inside the VM and off the reserved range, non-zero ranges, BO
  * links and counts consistent.
  *

@@ -5,7 +5,7 @@
  *
  * Why a B+tree and not the threaded AVL tree of lib/tree: a lookup in a
  * binary tree of 500,000 mappings reads 19 nodes one after another, and the
- * bottom five or six of them miss the caches; the B+tree reads four inner
+ * bottom five or six of them miss the caches; the B+tree reads five inner
  * nodes (a few KiB per thousand mappings, so they stay cached) and one leaf,
  * and its search over keys kept in the inner nodes costs a third of the
  * instructions. The mapping itself then carries no tree links: a struct
