@@ -479,16 +479,27 @@ locate(struct idx *ix, const void *item)
 	c->pos = i < 0 ? 0 : (unsigned)i;
 }
 
-void *
-idx_find_le(struct idx *ix, uint64_t key)
+/* The leaf where @key belongs (NULL: empty index), and in *@n its count. */
+static inline struct idx_leaf *
+leaf_search(struct idx *ix, uint64_t key, unsigned *n)
 {
 	struct idx_leaf *l;
-	unsigned n;
 
 	if (!ix->root)
 		return NULL;
 	l = leaf_for(ix, key);
-	n = leaf_count_le(l, key);
+	*n = leaf_count_le(l, key);
+	return l;
+}
+
+void *
+idx_find_le(struct idx *ix, uint64_t key)
+{
+	unsigned n;
+	struct idx_leaf *l = leaf_search(ix, key, &n);
+
+	if (!l)
+		return NULL;
 	/* none: only in the leftmost leaf, since separators are exact */
 	ix->cur.pos = n ? n - 1 : 0;
 	return n ? l->slot[n - 1] : NULL;
@@ -497,13 +508,11 @@ idx_find_le(struct idx *ix, uint64_t key)
 void *
 idx_find_from(struct idx *ix, uint64_t key, uint64_t (*end)(const void *item))
 {
-	struct idx_leaf *l;
 	unsigned n;
+	struct idx_leaf *l = leaf_search(ix, key, &n);
 
-	if (!ix->root)
+	if (!l)
 		return NULL;
-	l = leaf_for(ix, key);
-	n = leaf_count_le(l, key);
 	if (n && key < end(l->slot[n - 1])) {
 		ix->cur.pos = n - 1;
 		return l->slot[n - 1];
