@@ -506,14 +506,14 @@ idx_find_le(struct idx *ix, uint64_t key)
 }
 
 void *
-idx_find_from(struct idx *ix, uint64_t key, uint64_t (*end)(const void *item))
+idx_find_from(struct idx *ix, uint64_t key)
 {
 	unsigned n;
 	struct idx_leaf *l = leaf_search(ix, key, &n);
 
 	if (!l)
 		return NULL;
-	if (n && key < end(l->slot[n - 1])) {
+	if (n && key < idx_extent_end(l->slot[n - 1])) {
 		ix->cur.pos = n - 1;
 		return l->slot[n - 1];
 	}

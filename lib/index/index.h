@@ -111,6 +111,19 @@ idx_key(const void *item)
 	return *(const uint64_t *)item;
 }
 
+/*
+ * The end of an item's extent, for idx_find_from(): its key plus its next
+ * 8 bytes (struct gpuva's addr + range). Read here rather than through a
+ * callback: every request's first search ends with it.
+ */
+static inline uint64_t
+idx_extent_end(const void *item)
+{
+	const uint64_t *w = item;
+
+	return w[0] + w[1];
+}
+
 void idx_init(struct idx *ix);
 
 /* Free every node (not the items). The index is then empty and usable. */
@@ -147,12 +160,12 @@ idx_reserved(const struct idx *ix, unsigned inserts)
 void *idx_find_le(struct idx *ix, uint64_t key);
 
 /*
- * The item whose [key, @end(item)) holds @key or, failing that, the first
- * one above @key; NULL if none. Moves the cursor there. (The VM's "the
- * mapping containing addr, or the next": one search, no second lookup.)
+ * The item whose extent [idx_key(item), idx_extent_end(item)) holds @key
+ * or, failing that, the first one above @key; NULL if none. Moves the
+ * cursor there. (The VM's "the mapping containing addr, or the next": one
+ * search, no second lookup.)
  */
-void *idx_find_from(struct idx *ix, uint64_t key,
-		    uint64_t (*end)(const void *item));
+void *idx_find_from(struct idx *ix, uint64_t key);
 
 /* The item with exactly @key, or NULL. */
 void *idx_find(struct idx *ix, uint64_t key);

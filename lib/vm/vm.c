@@ -32,6 +32,8 @@ struct vm_slab_page {
 
 _Static_assert(sizeof(struct gpuva) == 48, "a mapping is 48 bytes");
 _Static_assert(offsetof(struct gpuva, addr) == 0, "the index key comes first");
+_Static_assert(offsetof(struct gpuva, range) == 8,
+	       "the index reads a mapping's extent from its next 8 bytes");
 _Static_assert(sizeof(struct vm_slab_page) <= 64 << 10, "slab pages are 64 KiB");
 
 int
@@ -299,17 +301,6 @@ vm_reserve_slow(struct gpuva_vm *vm, unsigned inserts, const char *what)
 	return vm_reject(vm, -ENOMEM, "%s: out of memory for index nodes", what);
 }
 
-static uint64_t
-mapping_end(const void *item)
-{
-	return gpuva_end(item);
-}
-
-struct gpuva *
-vm_first_from(const struct gpuva_vm *vm, uint64_t addr)
-{
-	return idx_find_from(vm_index(vm), addr, mapping_end);
-}
 
 int
 gpuva_insert(struct gpuva_vm *vm, struct gpuva *va, struct gpuva_bo *bo)

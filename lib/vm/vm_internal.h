@@ -132,7 +132,11 @@ vm_validate_bo_range(struct gpuva_vm *vm, const struct gpuva_bo *bo,
 }
 
 /* The mapping containing @addr or, failing that, the first one above it. */
-struct gpuva *vm_first_from(const struct gpuva_vm *vm, uint64_t addr);
+static inline struct gpuva *
+vm_first_from(const struct gpuva_vm *vm, uint64_t addr)
+{
+	return idx_find_from(vm_index(vm), addr);
+}
 
 /* A free slab slot links to the next through its first word. */
 static inline struct gpuva *
