@@ -373,8 +373,12 @@ descend_from(struct idx *ix, unsigned from, uint64_t key)
 		c->node[d] = in;
 		c->ci[d] = (unsigned char)i;
 		n = in->child[i];
-		/* a leaf is two lines, so this asks for a line too many there */
-		prefetch_inner(n);
+		/*
+		 * Not the leaf: the leaf search reads every slot's address at
+		 * once, which asks for both its lines anyway.
+		 */
+		if (d + 1 < inner)
+			prefetch_inner(n);
 	}
 	c->leaf = n;
 	c->pos = 0;
