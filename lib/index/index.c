@@ -441,7 +441,8 @@ leaf_for(struct idx *ix, uint64_t key)
 
 	if (cursor_covers(c, key))
 		return c->leaf;
-	if (c->valid && ix->height > 2 && (c->near || !(++c->probe & 15))) {
+	/* the counter first: random keys pass two tests, not four */
+	if ((c->near || !(++c->probe & 15)) && c->valid && ix->height > 2) {
 		int k = (int)ix->height - 2, stop = k > 2 ? k - 2 : 0;
 
 		for (; k > stop; k--) {
