@@ -293,11 +293,14 @@ leaf_count_le(const struct idx_leaf *l, uint64_t key)
 	return i < l->n ? (unsigned)i : l->n;
 }
 
-/* Slot of @item in @l, or -1. Compares pointers only: no item is read. */
+/*
+ * Slot of @item in @l, or -1. Compares pointers only: no item is read.
+ * Every slot, with no test of l->n: the padding is never an item.
+ */
 static inline int
 leaf_find_ptr(const struct idx_leaf *l, const void *item)
 {
-	for (unsigned i = 0; i < l->n; i++)
+	for (unsigned i = 0; i < IDX_LEAF_CAP; i++)
 		if (l->slot[i] == item)
 			return (int)i;
 	return -1;
