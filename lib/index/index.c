@@ -459,6 +459,28 @@ leaf_for(struct idx *ix, uint64_t key)
 	return descend(ix, key);
 }
 
+/*
+ * locate() when @item is not in the cursor's leaf: out of line, so that
+ * the usual case needs no frame. A list applied after its plan walked into
+ * the next leaf finds the item in a sibling, from the parent.
+ */
+static __attribute__((noinline)) void
+locate_slow(struct idx *ix, const void *item)
+{
+	struct idx_cursor *c = &ix->cur;
+	uint64_t key = idx_key(item);
+	struct idx_leaf *l;
+	int i;
+
+	if (c->valid && ix->height > 1 &&
+	    level_covers(c, (int)ix->height - 2, key))
+		l = descend_from(ix, ix->height - 2, key);
+	else
+		l = descend(ix, key);
+	i = leaf_find_ptr(l, item);
+	c->pos = i < 0 ? 0 : (unsigned)i;
+}
+
 /* Put the cursor on @item, which must be in the index. */
 static void
 locate(struct idx *ix, const void *item)
@@ -483,8 +505,7 @@ locate(struct idx *ix, const void *item)
 			return;
 		}
 	}
-	i = leaf_find_ptr(descend(ix, idx_key(item)), item);
-	c->pos = i < 0 ? 0 : (unsigned)i;
+	locate_slow(ix, item);
 }
 
 /* The leaf where @key belongs (NULL: empty index), and in *@n its count. */
