@@ -460,25 +460,32 @@ leaf_for(struct idx *ix, uint64_t key)
 }
 
 /*
- * locate() when @item is not in the cursor's leaf: out of line, so that
- * the usual case needs no frame. A list applied after its plan walked into
- * the next leaf finds the item in a sibling, from the parent.
+ * The leaf where @key belongs, for a key expected near the cursor but not
+ * in its leaf: from the parent when that covers it, else from the root.
+ * Out of line, so that callers whose key usually is in the cursor's leaf
+ * need no frame for this.
+ */
+static __attribute__((noinline)) struct idx_leaf *
+leaf_near_slow(struct idx *ix, uint64_t key)
+{
+	struct idx_cursor *c = &ix->cur;
+
+	if (c->valid && ix->height > 1 &&
+	    level_covers(c, (int)ix->height - 2, key))
+		return descend_from(ix, ix->height - 2, key);
+	return descend(ix, key);
+}
+
+/*
+ * locate() when @item is not in the cursor's leaf: a list applied after
+ * its plan walked into the next leaf finds it in a sibling.
  */
 static __attribute__((noinline)) void
 locate_slow(struct idx *ix, const void *item)
 {
-	struct idx_cursor *c = &ix->cur;
-	uint64_t key = idx_key(item);
-	struct idx_leaf *l;
-	int i;
+	int i = leaf_find_ptr(leaf_near_slow(ix, idx_key(item)), item);
 
-	if (c->valid && ix->height > 1 &&
-	    level_covers(c, (int)ix->height - 2, key))
-		l = descend_from(ix, ix->height - 2, key);
-	else
-		l = descend(ix, key);
-	i = leaf_find_ptr(l, item);
-	c->pos = i < 0 ? 0 : (unsigned)i;
+	ix->cur.pos = i < 0 ? 0 : (unsigned)i;
 }
 
 /* Put the cursor on @item, which must be in the index. */
@@ -820,7 +827,8 @@ idx_insert(struct idx *ix, void *item)
 		ix->cur.valid = true;
 		return;
 	}
-	l = leaf_for(ix, key);
+	/* an insert follows the lookup that found its place: near the cursor */
+	l = cursor_covers(&ix->cur, key) ? ix->cur.leaf : leaf_near_slow(ix, key);
 	n = l->n;
 	p = insert_pos(&ix->cur, l, key);
 	if (n == IDX_LEAF_CAP && p + 1 < IDX_LEAF_CAP && p > 0 &&
