@@ -569,7 +569,7 @@ gpuva_vm_apply_ops(struct gpuva_vm *vm, const struct gpuva_ops *ops)
 	/* take every mapping first, chained through their keys, so that
 	 * running out of memory leaves the VM as it was */
 	for (size_t i = 0; i < need; i++) {
-		va = vm_va_alloc(vm);
+		va = vm_va_alloc_raw(vm);
 		if (!va) {
 			while (pool) {
 				va = pool;

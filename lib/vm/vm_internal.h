@@ -149,17 +149,32 @@ slab_link(const struct gpuva *va)
 struct gpuva *vm_va_alloc_slow(struct gpuva_vm *vm);
 
 /*
- * gpuva_vm_va_alloc(), inline for the library's own callers: with the
- * default allocator, a mapping is the free list's head, zeroed.
+ * gpuva_vm_va_alloc() for a mapping whose every field is written next (by
+ * gpuva_map() or gpuva_remap()): a slab slot is not zeroed first.
  */
 static inline struct gpuva *
-vm_va_alloc(struct gpuva_vm *vm)
+vm_va_alloc_raw(struct gpuva_vm *vm)
 {
 	struct gpuva *va = vm->slab_free;
 
 	if (vm->alloc.va_alloc || !va)
 		return vm_va_alloc_slow(vm);
 	vm->slab_free = slab_link(va);
+	return va;
+}
+
+/*
+ * gpuva_vm_va_alloc(), inline for the library's own callers: with the
+ * default allocator, the free list's head, zeroed.
+ */
+static inline struct gpuva *
+vm_va_alloc(struct gpuva_vm *vm)
+{
+	struct gpuva *va;
+
+	if (vm->alloc.va_alloc || !vm->slab_free)
+		return vm_va_alloc_slow(vm);
+	va = vm_va_alloc_raw(vm);
 	memset(va, 0, sizeof(*va));
 	return va;
 }
