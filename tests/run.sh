@@ -122,9 +122,10 @@ if build "$main" -Dwerror=true &&
 fi
 elapsed
 
-say "sanitizers: ASan + UBSan, suites unit, property, golden, fuzz"
+say "sanitizers: ASan + UBSan, portable C forms (GPUVA_NO_ASM), suites unit, property, golden, fuzz"
 asan=$out/asan
-if build "$asan" -Db_sanitize=address,undefined -Db_lundef=false &&
+if build "$asan" -Db_sanitize=address,undefined -Db_lundef=false \
+	-Dc_args=-DGPUVA_NO_ASM &&
    quiet "$asan.compile.log" meson compile -C "$asan"; then
 	read -ra sel < <(suites "$asan" unit property golden fuzz)
 	if [ ${#sel[@]} -gt 0 ]; then

@@ -7,7 +7,8 @@
  *   the child index taken at each (struct idx_cursor). Levels are numbered
  *   from the root: node[0] is the root when height > 1, node[height - 2] is
  *   the leaf's parent.
- * - Separators are exact: key[i] is the smallest key under child[i + 1].
+ * - Separators are exact: separator i (sep_at(), in key order; key[] keeps
+ *   them in search order) is the smallest key under child[i + 1].
  *   So a leaf's smallest key is the separator of the nearest ancestor where
  *   the path did not go leftmost, and every change of a leaf's first item
  *   updates that separator (set_lo()).
@@ -201,21 +202,77 @@ idx_fini(struct idx *ix)
 static void *cursor_step(struct idx *ix, int dir);
 
 /*
- * Which child of @in holds @key: the number of separators <= key. Four
- * fixed steps over the 15 slots, whose unused ones hold UINT64_MAX. That
- * padding would be counted for key == UINT64_MAX only, which the caller
- * sends to inner_slot_max() instead.
+ * Separators are stored in breadth-first (Eytzinger) order: the implicit
+ * binary tree's node j (1 to 15) is key[j - 1], its children are nodes 2j
+ * (smaller) and 2j + 1 (larger), and the median comes first. A search is
+ * then j = 2j + (key[j - 1] <= key) four times: no index arithmetic but a
+ * doubling, which x86 does in one add-with-carry after the compare. The
+ * 16 leaves of that tree, j = 16 to 31, are the children in order, so
+ * j - 16 is the child. idx_ey[i] is where the i-th smallest separator is.
+ */
+static const unsigned char idx_ey[IDX_FANOUT - 1] = {
+	7, 3, 8, 1, 9, 4, 10, 0, 11, 5, 12, 2, 13, 6, 14,
+};
+
+/* Separator @i in key order: the smallest key under child i + 1. */
+static inline uint64_t
+sep_at(const struct idx_inner *in, unsigned i)
+{
+	return in->key[idx_ey[i]];
+}
+
+static inline void
+set_sep(struct idx_inner *in, unsigned i, uint64_t key)
+{
+	in->key[idx_ey[i]] = key;
+}
+
+/* All separators in key order, for the rare changes that move them. */
+static void
+seps_load(const struct idx_inner *in, uint64_t s[IDX_FANOUT - 1])
+{
+	for (unsigned i = 0; i < IDX_FANOUT - 1; i++)
+		s[i] = sep_at(in, i);
+}
+
+static void
+seps_store(struct idx_inner *in, const uint64_t s[IDX_FANOUT - 1])
+{
+	for (unsigned i = 0; i < IDX_FANOUT - 1; i++)
+		set_sep(in, i, s[i]);
+}
+
+/*
+ * j = 2j + (separator at node j <= key), with key1 = key + 1. x86-64 with
+ * GNU C: the compare's carry is the bit, so cmp + adc (gcc makes four
+ * instructions of the C form). GPUVA_NO_ASM selects the C form anywhere;
+ * the test suite's sanitizer build uses it, so both forms are tested.
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(GPUVA_NO_ASM)
+#define EY_STEP(in, j, key1)						\
+	__asm__("cmpq %2, %1\n\tadcq %0, %0"				\
+		: "+r"(j) : "m"((in)->key[(j) - 1]), "r"(key1) : "cc")
+#else
+#define EY_STEP(in, j, key1)	((j) = 2 * (j) + ((in)->key[(j) - 1] < (key1)))
+#endif
+
+/*
+ * Which child of @in holds @key: the number of separators <= key. The
+ * unused separators hold UINT64_MAX, which is never <= key here: the
+ * caller sends key == UINT64_MAX to inner_slot_max() instead, which is also
+ * why key + 1 cannot wrap.
  */
 static inline unsigned
 inner_slot(const struct idx_inner *in, uint64_t key)
 {
-	size_t i = 0;	/* pointer-wide: no zero-extension between steps */
+	uint64_t key1 = key + 1;	/* sep <= key: sep < key1, the carry */
+	size_t j = 1;
 
-	i += (size_t)(in->key[7] <= key) << 3;
-	i += (size_t)(in->key[i + 3] <= key) << 2;
-	i += (size_t)(in->key[i + 1] <= key) << 1;
-	i += (size_t)(in->key[i] <= key);
-	return (unsigned)i;
+	EY_STEP(in, j, key1);
+	EY_STEP(in, j, key1);
+	EY_STEP(in, j, key1);
+	EY_STEP(in, j, key1);
+	return (unsigned)(j - IDX_FANOUT);
 }
 
 /* inner_slot() for key == UINT64_MAX: every separator is <= it. */
@@ -323,8 +380,8 @@ cursor_bounds(const struct idx *ix, struct idx_cursor *c)
 
 		if (i > 0 && i + 1 < in->n) {
 			/* the usual case: the parent has both */
-			c->lo = in->key[i - 1];
-			c->hi = in->key[i];
+			c->lo = sep_at(in, i - 1);
+			c->hi = sep_at(in, i);
 			return;
 		}
 	}
@@ -336,11 +393,11 @@ cursor_bounds(const struct idx *ix, struct idx_cursor *c)
 		unsigned i = c->ci[k];
 
 		if (!lo && i > 0) {
-			c->lo = in->key[i - 1];
+			c->lo = sep_at(in, i - 1);
 			lo = true;
 		}
 		if (!hi && i + 1 < in->n) {
-			c->hi = in->key[i];
+			c->hi = sep_at(in, i);
 			hi = true;
 		}
 	}
@@ -414,16 +471,16 @@ level_covers(const struct idx_cursor *c, int k, uint64_t key)
 	const struct idx_inner *in = c->node[k];
 	int j;
 
-	if (key < in->key[0]) {
+	if (key < sep_at(in, 0)) {
 		for (j = k - 1; j >= 0 && !c->ci[j]; j--)
 			;
-		if (j >= 0 && key < c->node[j]->key[c->ci[j] - 1])
+		if (j >= 0 && key < sep_at(c->node[j], c->ci[j] - 1u))
 			return false;
 	}
-	if (key >= in->key[in->n - 2]) {
+	if (key >= sep_at(in, in->n - 2)) {
 		for (j = k - 1; j >= 0 && c->ci[j] + 1u == c->node[j]->n; j--)
 			;
-		if (j >= 0 && key >= c->node[j]->key[c->ci[j]])
+		if (j >= 0 && key >= sep_at(c->node[j], c->ci[j]))
 			return false;
 	}
 	return true;
@@ -656,7 +713,7 @@ set_lo(struct idx *ix, uint64_t key)
 
 	for (int k = (int)ix->height - 2; k >= 0; k--) {
 		if (c->ci[k] > 0) {
-			c->node[k]->key[c->ci[k] - 1] = key;
+			set_sep(c->node[k], c->ci[k] - 1u, key);
 			c->lo = key;
 			return;
 		}
@@ -677,7 +734,7 @@ inner_insert(struct idx *ix, int k, unsigned i, uint64_t sep, void *r)
 
 	for (;; k--) {
 		struct idx_inner *in, *right, *root;
-		uint64_t keys[IDX_FANOUT];
+		uint64_t keys[IDX_FANOUT], seps[IDX_FANOUT - 1];
 		void *kids[IDX_FANOUT + 1];
 		unsigned n, left_n;
 
@@ -685,7 +742,7 @@ inner_insert(struct idx *ix, int k, unsigned i, uint64_t sep, void *r)
 			/* the root split: a new root above both halves */
 			root = take_inner(ix);
 			root->n = 2;
-			root->key[0] = sep;
+			set_sep(root, 0, sep);
 			root->child[0] = ix->root;
 			root->child[1] = r;
 			ix->root = root;
@@ -694,13 +751,14 @@ inner_insert(struct idx *ix, int k, unsigned i, uint64_t sep, void *r)
 		}
 		in = c->node[k];
 		n = in->n;
+		seps_load(in, seps);
 		if (n < IDX_FANOUT) {
 			memmove(&in->child[i + 2], &in->child[i + 1],
 				(n - i - 1) * sizeof(in->child[0]));
-			memmove(&in->key[i + 1], &in->key[i],
-				(n - 1 - i) * sizeof(in->key[0]));
+			memmove(&seps[i + 1], &seps[i], (n - 1 - i) * sizeof(seps[0]));
 			in->child[i + 1] = r;
-			in->key[i] = sep;
+			seps[i] = sep;
+			seps_store(in, seps);
 			in->n = n + 1;
 			return k < (int)ix->height - 2;
 		}
@@ -708,19 +766,21 @@ inner_insert(struct idx *ix, int k, unsigned i, uint64_t sep, void *r)
 		memcpy(kids, in->child, (i + 1) * sizeof(void *));
 		kids[i + 1] = r;
 		memcpy(&kids[i + 2], &in->child[i + 1], (n - i - 1) * sizeof(void *));
-		memcpy(keys, in->key, i * sizeof(uint64_t));
+		memcpy(keys, seps, i * sizeof(uint64_t));
 		keys[i] = sep;
-		memcpy(&keys[i + 1], &in->key[i], (n - 1 - i) * sizeof(uint64_t));
+		memcpy(&keys[i + 1], &seps[i], (n - 1 - i) * sizeof(uint64_t));
 		left_n = (IDX_FANOUT + 2) / 2;	/* 9 children stay */
 		right = take_inner(ix);
 		in->n = left_n;
 		memcpy(in->child, kids, left_n * sizeof(void *));
-		memcpy(in->key, keys, (left_n - 1) * sizeof(uint64_t));
-		for (unsigned j = left_n - 1; j < IDX_FANOUT - 1; j++)
-			in->key[j] = UINT64_MAX;
+		for (unsigned j = 0; j < IDX_FANOUT - 1; j++)
+			seps[j] = j < left_n - 1 ? keys[j] : UINT64_MAX;
+		seps_store(in, seps);
 		right->n = IDX_FANOUT + 1 - left_n;
 		memcpy(right->child, &kids[left_n], right->n * sizeof(void *));
-		memcpy(right->key, &keys[left_n], (right->n - 1) * sizeof(uint64_t));
+		for (unsigned j = 0; j < IDX_FANOUT - 1; j++)
+			seps[j] = j < right->n - 1u ? keys[left_n + j] : UINT64_MAX;
+		seps_store(right, seps);
 		/* keys[left_n - 1] moves up: the smallest key under right */
 		sep = keys[left_n - 1];
 		r = right;
@@ -755,8 +815,8 @@ spill(struct idx *ix, struct idx_leaf *l, uint64_t key)
 		sib->n += m;
 		l->n -= m;
 		leaf_pad(l);
-		par->key[ci] = idx_key(sib->slot[0]);
-		if (key > par->key[ci]) {
+		set_sep(par, ci, idx_key(sib->slot[0]));
+		if (key > sep_at(par, ci)) {
 			c->ci[k] = (unsigned char)(ci + 1);
 			l = sib;
 		}
@@ -770,7 +830,7 @@ spill(struct idx *ix, struct idx_leaf *l, uint64_t key)
 		l->n -= m;
 		leaf_pad(l);
 		set_lo(ix, idx_key(l->slot[0]));
-		if (key < par->key[ci - 1]) {
+		if (key < sep_at(par, ci - 1)) {
 			c->ci[k] = (unsigned char)(ci - 1);
 			l = sib;
 		}
@@ -893,16 +953,20 @@ static void
 inner_pad(struct idx_inner *in)
 {
 	for (unsigned j = in->n - 1; j < IDX_FANOUT - 1; j++)
-		in->key[j] = UINT64_MAX;
+		set_sep(in, j, UINT64_MAX);
 }
 
 /* Drop child @i + 1 and separator @i of @in. */
 static void
 inner_drop(struct idx_inner *in, unsigned i)
 {
+	uint64_t s[IDX_FANOUT - 1];
+
 	memmove(&in->child[i + 1], &in->child[i + 2],
 		(in->n - i - 2) * sizeof(in->child[0]));
-	memmove(&in->key[i], &in->key[i + 1], (in->n - i - 2) * sizeof(in->key[0]));
+	seps_load(in, s);
+	memmove(&s[i], &s[i + 1], (in->n - i - 2) * sizeof(s[0]));
+	seps_store(in, s);
 	in->n--;
 	inner_pad(in);
 }
@@ -950,7 +1014,7 @@ leaf_rebalance(struct idx *ix, struct idx_inner *p, unsigned i)
 		b->n += m;
 		leaf_pad(a);
 	}
-	p->key[j] = idx_key(b->slot[0]);
+	set_sep(p, j, idx_key(b->slot[0]));
 	return false;
 }
 
@@ -967,14 +1031,19 @@ inner_rebalance(struct idx *ix, unsigned k)
 	unsigned i = c->ci[k - 1];
 	unsigned j = i + 1 < p->n ? i : i - 1;
 	struct idx_inner *a = p->child[j], *b = p->child[j + 1];
-	uint64_t sep = p->key[j];	/* smallest key under b */
+	uint64_t sep = sep_at(p, j);	/* smallest key under b */
+	uint64_t sa[IDX_FANOUT - 1], sb[IDX_FANOUT - 1];
 	unsigned total = a->n + b->n;
 
+	/* the separators in key order; a's and b's are stored back below */
+	seps_load(a, sa);
+	seps_load(b, sb);
 	if (total <= IDX_FANOUT) {
-		a->key[a->n - 1] = sep;
-		memcpy(&a->key[a->n], b->key, (b->n - 1) * sizeof(uint64_t));
+		sa[a->n - 1] = sep;
+		memcpy(&sa[a->n], sb, (b->n - 1) * sizeof(uint64_t));
 		memcpy(&a->child[a->n], b->child, b->n * sizeof(void *));
 		a->n = total;
+		seps_store(a, sa);
 		inner_pad(a);
 		inner_drop(p, j);
 		give_inner(ix, b);
@@ -984,11 +1053,11 @@ inner_rebalance(struct idx *ix, unsigned k)
 		/* b's first m children move to a's end */
 		unsigned m = total / 2 - a->n;
 
-		a->key[a->n - 1] = sep;
-		memcpy(&a->key[a->n], b->key, (m - 1) * sizeof(uint64_t));
+		sa[a->n - 1] = sep;
+		memcpy(&sa[a->n], sb, (m - 1) * sizeof(uint64_t));
 		memcpy(&a->child[a->n], b->child, m * sizeof(void *));
-		p->key[j] = b->key[m - 1];
-		memmove(b->key, &b->key[m], (b->n - 1 - m) * sizeof(uint64_t));
+		set_sep(p, j, sb[m - 1]);
+		memmove(sb, &sb[m], (b->n - 1 - m) * sizeof(uint64_t));
 		memmove(b->child, &b->child[m], (b->n - m) * sizeof(void *));
 		a->n += m;
 		b->n -= m;
@@ -996,15 +1065,17 @@ inner_rebalance(struct idx *ix, unsigned k)
 		/* a's last m children move to b's start */
 		unsigned m = a->n - total / 2;
 
-		memmove(&b->key[m], b->key, (b->n - 1) * sizeof(uint64_t));
+		memmove(&sb[m], sb, (b->n - 1) * sizeof(uint64_t));
 		memmove(&b->child[m], b->child, b->n * sizeof(void *));
-		b->key[m - 1] = sep;
-		memcpy(b->key, &a->key[a->n - m], (m - 1) * sizeof(uint64_t));
+		sb[m - 1] = sep;
+		memcpy(sb, &sa[a->n - m], (m - 1) * sizeof(uint64_t));
 		memcpy(b->child, &a->child[a->n - m], m * sizeof(void *));
-		p->key[j] = a->key[a->n - m - 1];
+		set_sep(p, j, sa[a->n - m - 1]);
 		a->n -= m;
 		b->n += m;
 	}
+	seps_store(a, sa);
+	seps_store(b, sb);
 	inner_pad(a);
 	inner_pad(b);
 	return false;
@@ -1182,13 +1253,13 @@ check_node(struct check *ck, const void *n, unsigned level, bool has_lo,
 		    (!root && in->n < IDX_MIN_FANOUT))
 			return fail(ck, "inner node fill out of bounds");
 		for (unsigned i = in->n - 1; i < IDX_FANOUT - 1; i++)
-			if (in->key[i] != UINT64_MAX)
+			if (sep_at(in, i) != UINT64_MAX)
 				return fail(ck, "separator padding not UINT64_MAX");
 		for (unsigned i = 0; i < in->n; i++) {
 			bool l_on = i > 0 ? true : has_lo;
-			uint64_t l_k = i > 0 ? in->key[i - 1] : lo;
+			uint64_t l_k = i > 0 ? sep_at(in, i - 1) : lo;
 			bool h_on = i + 1 < in->n ? true : has_hi;
-			uint64_t h_k = i + 1 < in->n ? in->key[i] : hi;
+			uint64_t h_k = i + 1 < in->n ? sep_at(in, i) : hi;
 			uint64_t cmin = 0;
 
 			if (!in->child[i])
@@ -1196,7 +1267,7 @@ check_node(struct check *ck, const void *n, unsigned level, bool has_lo,
 			if (check_node(ck, in->child[i], level + 1, l_on, l_k,
 				       h_on, h_k, &cmin))
 				return -1;
-			if (i > 0 && cmin != in->key[i - 1])
+			if (i > 0 && cmin != sep_at(in, i - 1))
 				return fail(ck, "separator is not the smallest key right of it");
 			if (i == 0)
 				*min = cmin;

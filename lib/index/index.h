@@ -63,7 +63,11 @@ struct idx_leaf {
 struct idx_inner {
 	uint32_t n;			/* children held, >= 2 */
 	uint32_t unused;
-	/* key[i]: smallest key under child[i + 1]; UINT64_MAX past n - 1 */
+	/*
+	 * Separators, in breadth-first order of a 15-node search tree
+	 * (index.c, idx_ey): the i-th smallest is the smallest key under
+	 * child[i + 1]; UINT64_MAX past the (n - 1)-th.
+	 */
 	uint64_t key[IDX_FANOUT - 1];
 	void *child[IDX_FANOUT];
 };
