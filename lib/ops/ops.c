@@ -440,7 +440,7 @@ gpuva_map(struct gpuva_vm *vm, struct gpuva *va, const struct gpuva_op_map *op)
 	fill(va, op);
 	idx_insert(&vm->index, va);
 	if (op->vm_bo)
-		vm_bo_link(va, op->vm_bo);
+		vm_bo_link_fresh(va, op->vm_bo);
 	vm_after_change(vm);
 	return 0;
 }
@@ -476,9 +476,9 @@ gpuva_remap(struct gpuva_vm *vm, struct gpuva *prev, struct gpuva *next,
 	/* link the pieces before unlinking old, so vb cannot go away */
 	if (vb) {
 		if (op->prev.range)
-			vm_bo_link(prev, vb);
+			vm_bo_link_fresh(prev, vb);
 		if (op->next.range)
-			vm_bo_link(next, vb);
+			vm_bo_link_fresh(next, vb);
 		vm_bo_unlink(old);
 	}
 	vm_after_change(vm);

@@ -240,20 +240,28 @@ set_link(uintptr_t *l, struct gpuva *p)
 
 /*
  * Link/unlink a mapping to/from a vm_bo, in link order. Inline: every op
- * does one or two.
+ * does one or two. _fresh: the mapping's links are NULL already (fill()
+ * leaves them so), and only its flag bits are set.
  */
 static inline void
-vm_bo_link(struct gpuva *va, struct gpuva_vm_bo *vb)
+vm_bo_link_fresh(struct gpuva *va, struct gpuva_vm_bo *vb)
 {
 	va->vm_bo = vb;
-	set_link(&va->bo_link[0], NULL);
-	set_link(&va->bo_link[1], vb->last);
+	va->bo_link[1] |= (uintptr_t)vb->last;
 	if (vb->last)
 		set_link(&vb->last->bo_link[0], va);
 	else
 		vb->first = va;
 	vb->last = va;
 	vb->va_count++;
+}
+
+static inline void
+vm_bo_link(struct gpuva *va, struct gpuva_vm_bo *vb)
+{
+	set_link(&va->bo_link[0], NULL);
+	set_link(&va->bo_link[1], NULL);
+	vm_bo_link_fresh(va, vb);
 }
 
 static inline void
