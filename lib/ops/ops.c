@@ -423,6 +423,20 @@ fill(struct gpuva *va, const struct gpuva_op_map *m)
 	gpuva_set_flags(va, m->flags);
 }
 
+/*
+ * gpuva_map() once its checks passed: apply_ops() made them for the whole
+ * list (the reservation, and the plan check under GPUVA_VM_CHECK).
+ */
+static inline void
+map_commit(struct gpuva_vm *vm, struct gpuva *va, const struct gpuva_op_map *op)
+{
+	fill(va, op);
+	idx_insert(&vm->index, va);
+	if (op->vm_bo)
+		vm_bo_link_fresh(va, op->vm_bo);
+	vm_after_change(vm);
+}
+
 int
 gpuva_map(struct gpuva_vm *vm, struct gpuva *va, const struct gpuva_op_map *op)
 {
@@ -437,11 +451,7 @@ gpuva_map(struct gpuva_vm *vm, struct gpuva *va, const struct gpuva_op_map *op)
 	}
 	if (vm_reserve(vm, 1, "map op"))
 		return -ENOMEM;
-	fill(va, op);
-	idx_insert(&vm->index, va);
-	if (op->vm_bo)
-		vm_bo_link_fresh(va, op->vm_bo);
-	vm_after_change(vm);
+	map_commit(vm, va, op);
 	return 0;
 }
 
@@ -588,7 +598,7 @@ gpuva_vm_apply_ops(struct gpuva_vm *vm, const struct gpuva_ops *ops)
 
 		switch (op->type) {
 		case GPUVA_OP_MAP:
-			gpuva_map(vm, TAKE(), &op->map);
+			map_commit(vm, TAKE(), &op->map);
 			break;
 		case GPUVA_OP_REMAP: {
 			struct gpuva *p = op->remap.prev.range ? TAKE() : NULL;
