@@ -1196,6 +1196,34 @@ op_list_of_a_new_bo_holds_its_vm_bo_until_dropped(void **state)
 	assert_int_equal(gpuva_bo_fini(fx_bo(fx, C)), 0);
 }
 
+/*
+ * With the default allocator too, applying takes every mapping before it
+ * changes anything: in a new VM the slab has no page yet, and when it gets
+ * none the apply is -ENOMEM with a reason, and the VM is as it was.
+ */
+static void
+apply_ops_without_a_slab_page_returns_enomem_and_changes_nothing(void **state)
+{
+	struct fx *fx = *state;
+	struct gpuva_ops plan = { 0 };
+	const struct gpuva_map_req req = {
+		.addr = 0x11000, .range = 0x2000, .bo = fx_bo(fx, B),
+	};
+	struct fx_saved before;
+
+	assert_int_equal(gpuva_vm_sm_map_ops(fx->vm, &req, &plan), 0);
+	before = fx_save(fx);
+	aligned_alloc_fails = true;
+	assert_int_equal(gpuva_vm_apply_ops(fx->vm, &plan), -ENOMEM);
+	aligned_alloc_fails = false;
+	assert_non_null(strstr(gpuva_vm_last_error(fx->vm), "memory"));
+	fx_assert_unchanged(fx, &before);
+	/* with memory again, the same plan applies */
+	assert_int_equal(gpuva_vm_apply_ops(fx->vm, &plan), 0);
+	fx_assert_state(fx, "va 0x11000 0x2000 2 0x0");
+	gpuva_ops_fini(&plan);
+}
+
 static void
 apply_ops_out_of_mappings_at_any_point_returns_enomem_and_changes_nothing(void **state)
 {
@@ -1759,6 +1787,7 @@ main(void)
 		T(op_list_fini_accepts_a_zeroed_list_and_null),
 		T(op_list_of_a_new_bo_holds_its_vm_bo_until_dropped),
 		T(apply_ops_out_of_mappings_at_any_point_returns_enomem_and_changes_nothing),
+		T(apply_ops_without_a_slab_page_returns_enomem_and_changes_nothing),
 		T(apply_ops_refuses_a_prefetch_list_and_changes_nothing),
 		T(apply_ops_of_an_empty_list_does_nothing),
 		T(map_of_a_new_bo_without_memory_for_its_vm_bo_is_enomem_and_calls_nothing),
