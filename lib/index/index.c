@@ -235,11 +235,12 @@ seps_load(const struct idx_inner *in, uint64_t s[IDX_FANOUT - 1])
 		s[i] = sep_at(in, i);
 }
 
+/* Store the first in->n - 1 of @s, and UINT64_MAX in the unused slots. */
 static void
-seps_store(struct idx_inner *in, const uint64_t s[IDX_FANOUT - 1])
+seps_store(struct idx_inner *in, const uint64_t *s)
 {
 	for (unsigned i = 0; i < IDX_FANOUT - 1; i++)
-		set_sep(in, i, s[i]);
+		set_sep(in, i, i + 1 < in->n ? s[i] : UINT64_MAX);
 }
 
 /*
@@ -487,6 +488,22 @@ level_covers(const struct idx_cursor *c, int k, uint64_t key)
 }
 
 /*
+ * The leaf where @key belongs, descending from the deepest of the cursor's
+ * @levels path levels above its leaf (not the root) whose subtree covers
+ * @key; NULL when none does. The cursor must be valid.
+ */
+static inline struct idx_leaf *
+descend_near(struct idx *ix, uint64_t key, int levels)
+{
+	int k = (int)ix->height - 2, stop = k > levels ? k - levels : 0;
+
+	for (; k > stop; k--)
+		if (level_covers(&ix->cur, k, key))
+			return descend_from(ix, (unsigned)k, key);
+	return NULL;
+}
+
+/*
  * The leaf where @key belongs: the cursor's if it covers @key; else, when
  * the cursor's parent or grandparent covers it (binds walking pages in
  * order step into the next leaf), a descent from there; else one from the
@@ -502,14 +519,12 @@ leaf_for(struct idx *ix, uint64_t key)
 	if (cursor_covers(c, key))
 		return c->leaf;
 	/* the counter first: random keys pass two tests, not four */
-	if ((c->near || !(++c->probe & 15)) && c->valid && ix->height > 2) {
-		int k = (int)ix->height - 2, stop = k > 2 ? k - 2 : 0;
+	if ((c->near || !(++c->probe & 15)) && c->valid) {
+		struct idx_leaf *l = descend_near(ix, key, 2);
 
-		for (; k > stop; k--) {
-			if (level_covers(c, k, key)) {
-				c->near += c->near < 3;
-				return descend_from(ix, (unsigned)k, key);
-			}
+		if (l) {
+			c->near += c->near < 3;
+			return l;
 		}
 		c->near -= c->near > 0;
 	}
@@ -525,12 +540,9 @@ leaf_for(struct idx *ix, uint64_t key)
 static __attribute__((noinline)) struct idx_leaf *
 leaf_near_slow(struct idx *ix, uint64_t key)
 {
-	struct idx_cursor *c = &ix->cur;
+	struct idx_leaf *l = ix->cur.valid ? descend_near(ix, key, 1) : NULL;
 
-	if (c->valid && ix->height > 1 &&
-	    level_covers(c, (int)ix->height - 2, key))
-		return descend_from(ix, ix->height - 2, key);
-	return descend(ix, key);
+	return l ? l : descend(ix, key);
 }
 
 /*
@@ -758,8 +770,8 @@ inner_insert(struct idx *ix, int k, unsigned i, uint64_t sep, void *r)
 			memmove(&seps[i + 1], &seps[i], (n - 1 - i) * sizeof(seps[0]));
 			in->child[i + 1] = r;
 			seps[i] = sep;
-			seps_store(in, seps);
 			in->n = n + 1;
+			seps_store(in, seps);
 			return k < (int)ix->height - 2;
 		}
 		/* full: lay out all 17 children and 16 keys, then halve */
@@ -773,14 +785,10 @@ inner_insert(struct idx *ix, int k, unsigned i, uint64_t sep, void *r)
 		right = take_inner(ix);
 		in->n = left_n;
 		memcpy(in->child, kids, left_n * sizeof(void *));
-		for (unsigned j = 0; j < IDX_FANOUT - 1; j++)
-			seps[j] = j < left_n - 1 ? keys[j] : UINT64_MAX;
-		seps_store(in, seps);
+		seps_store(in, keys);
 		right->n = IDX_FANOUT + 1 - left_n;
 		memcpy(right->child, &kids[left_n], right->n * sizeof(void *));
-		for (unsigned j = 0; j < IDX_FANOUT - 1; j++)
-			seps[j] = j < right->n - 1u ? keys[left_n + j] : UINT64_MAX;
-		seps_store(right, seps);
+		seps_store(right, &keys[left_n]);
 		/* keys[left_n - 1] moves up: the smallest key under right */
 		sep = keys[left_n - 1];
 		r = right;
@@ -949,13 +957,6 @@ idx_insert(struct idx *ix, void *item)
 
 /* ---- remove ---------------------------------------------------------------- */
 
-static void
-inner_pad(struct idx_inner *in)
-{
-	for (unsigned j = in->n - 1; j < IDX_FANOUT - 1; j++)
-		set_sep(in, j, UINT64_MAX);
-}
-
 /* Drop child @i + 1 and separator @i of @in. */
 static void
 inner_drop(struct idx_inner *in, unsigned i)
@@ -966,9 +967,8 @@ inner_drop(struct idx_inner *in, unsigned i)
 		(in->n - i - 2) * sizeof(in->child[0]));
 	seps_load(in, s);
 	memmove(&s[i], &s[i + 1], (in->n - i - 2) * sizeof(s[0]));
-	seps_store(in, s);
 	in->n--;
-	inner_pad(in);
+	seps_store(in, s);
 }
 
 /*
@@ -1035,7 +1035,7 @@ inner_rebalance(struct idx *ix, unsigned k)
 	uint64_t sa[IDX_FANOUT - 1], sb[IDX_FANOUT - 1];
 	unsigned total = a->n + b->n;
 
-	/* the separators in key order; a's and b's are stored back below */
+	/* the separators in key order, stored back once the counts are set */
 	seps_load(a, sa);
 	seps_load(b, sb);
 	if (total <= IDX_FANOUT) {
@@ -1044,7 +1044,6 @@ inner_rebalance(struct idx *ix, unsigned k)
 		memcpy(&a->child[a->n], b->child, b->n * sizeof(void *));
 		a->n = total;
 		seps_store(a, sa);
-		inner_pad(a);
 		inner_drop(p, j);
 		give_inner(ix, b);
 		return true;
@@ -1076,8 +1075,6 @@ inner_rebalance(struct idx *ix, unsigned k)
 	}
 	seps_store(a, sa);
 	seps_store(b, sb);
-	inner_pad(a);
-	inner_pad(b);
 	return false;
 }
 
