@@ -583,7 +583,7 @@ gpuva_vm_apply_ops(struct gpuva_vm *vm, const struct gpuva_ops *ops)
 		if (!va) {
 			while (pool) {
 				va = pool;
-				pool = (struct gpuva *)(uintptr_t)pool->addr;
+				pool = slab_link(va);
 				vm_va_free(vm, va);
 			}
 			return vm_reject(vm, -ENOMEM,
@@ -592,7 +592,7 @@ gpuva_vm_apply_ops(struct gpuva_vm *vm, const struct gpuva_ops *ops)
 		va->addr = (uint64_t)(uintptr_t)pool;
 		pool = va;
 	}
-#define TAKE() (va = pool, pool = (struct gpuva *)(uintptr_t)pool->addr, va)
+#define TAKE() (va = pool, pool = slab_link(va), va)
 	for (size_t i = 0; i < ops->count; i++) {
 		const struct gpuva_op *op = &ops->ops[i];
 

@@ -301,7 +301,6 @@ vm_reserve_slow(struct gpuva_vm *vm, unsigned inserts, const char *what)
 	return vm_reject(vm, -ENOMEM, "%s: out of memory for index nodes", what);
 }
 
-
 int
 gpuva_insert(struct gpuva_vm *vm, struct gpuva *va, struct gpuva_bo *bo)
 {

@@ -138,7 +138,10 @@ vm_first_from(const struct gpuva_vm *vm, uint64_t addr)
 	return idx_find_from(vm_index(vm), addr);
 }
 
-/* A free slab slot links to the next through its first word. */
+/*
+ * A free slab slot links to the next through its first word; so do the
+ * mappings apply_ops() takes before it commits.
+ */
 static inline struct gpuva *
 slab_link(const struct gpuva *va)
 {
