@@ -43,44 +43,84 @@ usage(FILE *f)
 	      "        unreserve ADDR SIZE | free NAME | free ADDR SIZE | map\n", f);
 }
 
-static int
-cmd_replay(int argc, char **argv)
+/* Does the trace use transactions (which need a backend)? */
+static bool
+has_txn_lines(const struct trace_buf *b)
 {
-	struct player p = { .out = stdout };
-	struct trace_buf b = { 0 };
+	for (size_t i = 0; i < b->n; i++)
+		if (b->r[i].kind >= TRACE_BEGIN)
+			return true;
+	return false;
+}
+
+/*
+ * Parse the options shared by replay and map, read the trace and open the
+ * backend. 0, or the exit status after printing why.
+ */
+int
+replay_setup(const char *cmd, int argc, char **argv, struct player *p,
+	     struct trace_buf *b, struct backend_opts *bo,
+	     struct gpuva_drm_device **dev, const char **svg)
+{
 	const char *path = "-";
-	bool stats = false;
-	int ret = 0;
 
 	for (int i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--ops-list"))
-			p.list_mode = true;
-		else if (!strcmp(argv[i], "--check"))
-			p.check = true;
-		else if (!strcmp(argv[i], "--stats"))
-			stats = true;
-		else if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(stderr, "gpuva replay: unknown option %s\n", argv[i]);
+		int n = backend_opt_parse(bo, argc, argv, i);
+
+		if (n < 0)
+			return 2;
+		if (n) {
+			i += n - 1;
+		} else if (!strcmp(argv[i], "--ops-list")) {
+			p->list_mode = true;
+		} else if (!strcmp(argv[i], "--check")) {
+			p->check = true;
+		} else if (svg && !strcmp(argv[i], "--svg") && i + 1 < argc) {
+			*svg = argv[++i];
+		} else if (!strcmp(argv[i], "--stats") && !svg) {
+			p->stats = true;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "gpuva %s: unknown option %s\n", cmd, argv[i]);
 			return 2;
 		} else {
 			path = argv[i];
 		}
 	}
-	if (trace_read(path, &b)) {
-		trace_buf_fini(&b);
+	if (trace_read(path, b))
+		return 2;
+	if (backend_open(bo, &p->be, dev))
+		return 2;
+	if (!p->be && has_txn_lines(b)) {
+		fprintf(stderr, "gpuva %s: %s: begin, commit and abort need a "
+			"backend (try --backend sim)\n", cmd, path);
 		return 2;
 	}
+	if (*dev && player_plan_bos(p, b))
+		return 2;
+	return 0;
+}
+
+static int
+cmd_replay(int argc, char **argv)
+{
+	struct player p = { .out = stdout };
+	struct trace_buf b = { 0 };
+	struct backend_opts bo = { 0 };
+	struct gpuva_drm_device *dev = NULL;
+	int ret;
+
+	ret = replay_setup("replay", argc, argv, &p, &b, &bo, &dev, NULL);
 	for (size_t i = 0; i < b.n && !ret; i++)
-		ret = player_run(&p, &b.r[i]);
+		ret = player_run(&p, &b.r[i]) ? 1 : 0;
+	if (!ret)
+		player_finish(&p);
 	fflush(stdout);
-	if (stats)
-		fprintf(stderr, "requests %" PRIu64 "\nops %" PRIu64
-			"\nlive_vas %zu\nerrors %" PRIu64 "\nops_hash 0x%016" PRIx64 "\n",
-			p.st.requests, p.st.ops, p.vm ? gpuva_vm_count(p.vm) : 0,
-			p.st.errors, player_hash(&p));
+	if (p.stats && !ret)
+		player_print_stats(&p, stderr);
 	player_fini(&p);
+	backend_close(p.be, dev);
 	trace_buf_fini(&b);
-	return ret ? 1 : 0;
+	return ret;
 }
 
 int

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "backend_opts.h"
 #include "player.h"
 #include "trace.h"
 
@@ -27,6 +28,14 @@ per(uint64_t a, uint64_t b)
 }
 
 int cmd_bench(int argc, char **argv);
+
+/*
+ * replay and map: parse their options (map: --svg FILE), read the trace,
+ * open the backend. 0, or an exit status after printing why.
+ */
+int replay_setup(const char *cmd, int argc, char **argv, struct player *p,
+		 struct trace_buf *b, struct backend_opts *bo,
+		 struct gpuva_drm_device **dev, const char **svg);
 
 /* bench_heap.c: gpuva bench heap-churn|heap-frag; heap_map.c: gpuva heap-map */
 bool bench_heap_handles(const char *scenario);

@@ -87,11 +87,31 @@ trace_print_req(FILE *f, const struct trace_req *r)
 	case TRACE_UNMAP:
 		fprintf(f, "> unmap 0x%" PRIx64 " 0x%" PRIx64 "\n", r->addr, r->range);
 		break;
+	case TRACE_BEGIN:
+		fputs("> begin\n", f);
+		break;
+	case TRACE_COMMIT:
+		fputs("> commit\n", f);
+		break;
+	case TRACE_ABORT:
+		fputs("> abort\n", f);
+		break;
 	default:
 		fputs("> dump\n", f);
 		break;
 	}
 }
+
+/* The commands without arguments, and their kinds. */
+static const struct {
+	const char *name;
+	uint8_t kind;
+} bare[] = {
+	{ "dump", TRACE_DUMP },
+	{ "begin", TRACE_BEGIN },
+	{ "commit", TRACE_COMMIT },
+	{ "abort", TRACE_ABORT },
+};
 
 int
 trace_parse_line(char *line, bool have_vm, struct trace_req *req,
@@ -174,12 +194,14 @@ trace_parse_line(char *line, bool have_vm, struct trace_req *req,
 		req->range = v[1];
 		return 1;
 	}
-	if (!strcmp(tok[0], "dump")) {
+	for (size_t i = 0; i < sizeof(bare) / sizeof(bare[0]); i++) {
+		if (strcmp(tok[0], bare[i].name))
+			continue;
 		if (nt != 1) {
-			*err = "dump takes no argument";
+			*err = "dump, begin, commit and abort take no argument";
 			return -1;
 		}
-		req->kind = TRACE_DUMP;
+		req->kind = bare[i].kind;
 		return 1;
 	}
 	*err = "unknown request";

@@ -17,7 +17,11 @@
 
 #define TRACE_MAX_BO 1000000u
 
-enum trace_kind { TRACE_VM, TRACE_MAP, TRACE_UNMAP, TRACE_DUMP };
+enum trace_kind {
+	TRACE_VM, TRACE_MAP, TRACE_UNMAP, TRACE_DUMP,
+	/* transactions (docs/trace-format.md): need a backend */
+	TRACE_BEGIN, TRACE_COMMIT, TRACE_ABORT,
+};
 
 struct trace_req {
 	uint64_t addr, range, offset;	/* TRACE_VM: start, range */

@@ -115,6 +115,11 @@ struct gpuva_map_req {
 	struct gpuva_bo *bo;	/**< BO, or NULL for a NULL (sparse) mapping */
 	uint64_t offset;	/**< BO offset of addr */
 	uint32_t flags;		/**< flags of the new mapping (enum gpuva_flags) */
+	/**
+	 * for a VM with a backend (bind.h): handed to the backend untouched
+	 * and kept with the mapping; ignored by this header's functions
+	 */
+	uint32_t driver_flags;
 };
 
 /**

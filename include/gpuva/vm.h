@@ -43,6 +43,7 @@ extern "C" {
 
 struct gpuva_vm;
 struct gpuva_vm_bo;
+struct gpuva_backend;
 
 /** Mapping flags (struct gpuva, struct gpuva_map_req). Unknown bits: -EINVAL. */
 enum gpuva_flags {
@@ -65,6 +66,12 @@ enum gpuva_flags {
 struct gpuva_bo {
 	/** bytes; a map with offset + range > size is -EINVAL. 0: unchecked */
 	uint64_t size;
+	/**
+	 * the GEM handle a kernel backend puts in its MAP ops (the driver's,
+	 * or gpuva_backend_bo_create()'s); not used without a backend
+	 */
+	uint32_t handle;
+	uint32_t pad;			/**< private */
 	struct gpuva_vm_bo *vm_bos;	/**< private: per-VM links */
 };
 
@@ -117,6 +124,13 @@ enum gpuva_vm_flags {
 	GPUVA_VM_NO_FLAGS	= 0,
 	/** check every invariant after each change (O(n): tests, debugging) */
 	GPUVA_VM_CHECK		= 1u << 0,
+	/**
+	 * an internal (recursive) mutex: transactions, gpuva_vm_lookup(),
+	 * the VM's heap and gpuva_vm_wait_idle() take it, so that several
+	 * threads (a driver's sparse queue and its device thread) can bind
+	 * into one VM (bind.h says what it covers). Costs nothing without it.
+	 */
+	GPUVA_VM_THREADSAFE	= 1u << 1,
 };
 
 /**
@@ -155,6 +169,16 @@ struct gpuva_vm_desc {
 	uint64_t page_size;
 	uint32_t flags;			/**< enum gpuva_vm_flags */
 	struct gpuva_vm_alloc alloc;	/**< allocation callbacks, may be zero */
+	/**
+	 * NULL: the VM is a mirror only, changed through ops.h. Else the
+	 * backend (backend.h) the VM is created on: its vm_init() sets up the
+	 * kernel VM and may fill in range (0: the kernel's whole window) and
+	 * page_size (0: the kernel's); the VM is then changed through
+	 * transactions only (bind.h), and its mappings are struct
+	 * gpuva_bound (va_alloc must return that much). The backend must
+	 * outlive the VM.
+	 */
+	struct gpuva_backend *backend;
 };
 
 
@@ -170,6 +194,9 @@ struct gpuva_vm_desc {
  *                  unknown flags, only one of va_alloc/va_free or of
  *                  vm_bo_alloc/vm_bo_free set
  * @retval -ENOMEM  out of memory
+ * @retval other    with a backend: what its vm_init() returned (the
+ *                  kernel's errno, -EBUSY when the device holds no more
+ *                  VMs); the reason is in gpuva_backend_last_error()
  *
  * Ownership: the caller owns the VM; free it with gpuva_vm_destroy().
  * @since 0.1
@@ -183,7 +210,9 @@ gpuva_vm_create(const struct gpuva_vm_desc *desc, struct gpuva_vm **out);
  * Remaining mappings are unlinked, removed and given to va_free (or the
  * slab); remaining vm_bos are freed even if obtained and not yet put, so
  * reset or finish every op list planned on this VM first (struct
- * gpuva_ops). Accepts NULL. Cannot fail.
+ * gpuva_ops). With a backend, the kernel VM goes too (everything in it is
+ * unmapped). An open transaction must be ended first. Accepts NULL.
+ * Cannot fail.
  * @since 0.1
  */
 GPUVA_EXPORT void
@@ -215,6 +244,7 @@ struct gpuva_vm_info {
 	uint32_t flags;				/**< creation flags */
 	size_t va_count;			/**< mappings in the VM */
 	size_t vm_bo_count;			/**< live vm_bos */
+	bool lost;				/**< see gpuva_vm_is_lost() */
 	/**
 	 * library memory: VM, slab pages, index nodes (spare ones too),
 	 * vm_bos; not driver-allocated VAs

@@ -16,6 +16,7 @@
  *   inner node's keys runs a fixed number of steps with no length check.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,73 @@ idx_reserve(struct idx *ix, unsigned inserts)
 		spare_push(&ix->spare_inner, &ix->n_spare_inner,
 			   carve(ix, sizeof(struct idx_inner)));
 	return 0;
+}
+
+/*
+ * The most levels @ix can have after @inserts more inserts. Non-root inner
+ * nodes keep at least IDX_MIN_FANOUT children (splits halve 17 into 9 and
+ * 8, removals rebalance), and the root at least 2, so h levels need at
+ * least 2 * 8^(h - 2) leaves; there are at most count + inserts leaves.
+ */
+static unsigned
+max_height(const struct idx *ix, size_t inserts)
+{
+	size_t leaves = ix->count + inserts, reach = 2;
+	unsigned h = 2;
+
+	while (reach < leaves) {
+		reach = reach > SIZE_MAX / IDX_MIN_FANOUT ? SIZE_MAX
+							  : reach * IDX_MIN_FANOUT;
+		h++;
+	}
+	return h > ix->height + 1 ? h : ix->height + 1;
+}
+
+int
+idx_reserve_many(struct idx *ix, size_t inserts)
+{
+	/* an insert splits at most its leaf, every inner node above, and
+	 * adds a root: one leaf and (height - 1) + 1 inner nodes */
+	size_t inners = inserts * max_height(ix, inserts);
+	size_t leaves = inserts;
+	size_t bytes = 0;
+
+	if (ix->n_spare_leaf < leaves)
+		bytes += (leaves - ix->n_spare_leaf) * sizeof(struct idx_leaf);
+	if (ix->n_spare_inner < inners)
+		bytes += (inners - ix->n_spare_inner) * sizeof(struct idx_inner);
+	return room(ix, bytes);
+}
+
+void
+idx_mark(const struct idx *ix, struct idx_mark *m)
+{
+	m->spare_leaf = ix->spare_leaf;
+	m->spare_inner = ix->spare_inner;
+	m->n_spare_leaf = ix->n_spare_leaf;
+	m->n_spare_inner = ix->n_spare_inner;
+	m->chunks = ix->chunks;
+	m->bump = ix->bump;
+	m->bump_end = ix->bump_end;
+	m->bytes = ix->bytes;
+}
+
+void
+idx_rewind(struct idx *ix, const struct idx_mark *m)
+{
+	while (ix->chunks != m->chunks) {
+		struct idx_chunk *c = ix->chunks;
+
+		ix->chunks = c->next;
+		free(c);
+	}
+	ix->spare_leaf = m->spare_leaf;
+	ix->spare_inner = m->spare_inner;
+	ix->n_spare_leaf = m->n_spare_leaf;
+	ix->n_spare_inner = m->n_spare_inner;
+	ix->bump = m->bump;
+	ix->bump_end = m->bump_end;
+	ix->bytes = m->bytes;
 }
 
 static void *

@@ -152,6 +152,34 @@ idx_inner_need(const struct idx *ix, unsigned inserts)
 	       (size_t)inserts * (inserts - 1) / 2;
 }
 
+/*
+ * Make sure the next @inserts idx_insert() calls cannot run out of nodes,
+ * for a batch of any size (a transaction's commit). Unlike idx_reserve()
+ * it carves nothing: it makes sure the spare lists and the unused part of
+ * the newest chunk cover the worst case, which for big batches is far
+ * more than is ever used, so that the memory is only taken when touched.
+ * 0, or -ENOMEM with nothing changed.
+ */
+int idx_reserve_many(struct idx *ix, size_t inserts);
+
+/* The index's node memory at one moment (idx_mark()), for idx_rewind(). */
+struct idx_mark {
+	void *spare_leaf, *spare_inner;
+	size_t n_spare_leaf, n_spare_inner;
+	struct idx_chunk *chunks;
+	char *bump, *bump_end;
+	size_t bytes;
+};
+
+void idx_mark(const struct idx *ix, struct idx_mark *m);
+
+/*
+ * Undo the reservations made since idx_mark(): free the chunks added and
+ * put the spare lists back. Only valid when no node was taken or given
+ * back since the mark (nothing inserted or removed). Cannot fail.
+ */
+void idx_rewind(struct idx *ix, const struct idx_mark *m);
+
 /* Would idx_reserve(ix, inserts) be a no-op? Inline: every map asks. */
 static inline bool
 idx_reserved(const struct idx *ix, unsigned inserts)

@@ -18,9 +18,14 @@
 #include <string.h>
 
 #include "gpuva/ops.h"
+#include "ops_internal.h"
 #include "vm/vm_internal.h"
 
-enum emit_mode { EMIT_STEPS, EMIT_LIST };
+/*
+ * EMIT_VIEW: step callbacks over a view (ops_internal.h) instead of the
+ * VM's own index; the bind layer's transactions.
+ */
+enum emit_mode { EMIT_STEPS, EMIT_LIST, EMIT_VIEW };
 
 /*
  * Index inserts a request's ops can make, reserved before the walk so that
@@ -36,6 +41,7 @@ struct emitter {
 	const struct gpuva_sm_steps *steps;
 	void *priv;
 	struct gpuva_ops *ops;
+	struct ops_view *view;
 };
 
 /* ---- op lists ------------------------------------------------------------ */
@@ -193,13 +199,16 @@ static inline int
 cut_walk(struct emitter *em, struct gpuva_vm *vm, uint64_t A, uint64_t E,
 	 const struct gpuva_vm_bo *vb, uint64_t F)
 {
-	struct gpuva *v = vm_first_from(vm, A);
+	struct gpuva *v = em->mode == EMIT_VIEW ? em->view->first_from(em->view, A)
+						: vm_first_from(vm, A);
 
 	while (v && v->addr < E) {
 		uint64_t a = v->addr, e = a + v->range;
 		/* captured first (a step callback may remove v), and only if
 		 * the walk goes on: the next mapping is often a cache miss */
-		struct gpuva *next = e < E ? idx_next(vm_index(vm), v) : NULL;
+		struct gpuva *next = e >= E ? NULL :
+				     em->mode == EMIT_VIEW ? em->view->next(em->view, v) :
+				     idx_next(vm_index(vm), v);
 		/*
 		 * keep: same BO, and v's offset continues the request's: at
 		 * A, v holds offset f + (A - a), which must be F. Modulo 2^64
@@ -242,9 +251,9 @@ sm_map_walk(struct emitter *em, struct gpuva_vm *vm,
 }
 
 /* Validate a map request and take a reference on its vm_bo. */
-static int
-map_prepare(struct gpuva_vm *vm, const struct gpuva_map_req *req,
-	    struct gpuva_vm_bo **vb)
+int
+ops_map_prepare(struct gpuva_vm *vm, const struct gpuva_map_req *req,
+		struct gpuva_vm_bo **vb)
 {
 	int ret;
 
@@ -283,7 +292,7 @@ gpuva_vm_sm_map(struct gpuva_vm *vm, const struct gpuva_map_req *req,
 
 	if (steps_missing(steps, true))
 		return vm_reject(vm, -EINVAL, "map: a step callback is missing");
-	ret = map_prepare(vm, req, &vb);
+	ret = ops_map_prepare(vm, req, &vb);
 	if (ret)
 		return ret;
 	ret = vm_reserve(vm, MAP_INSERTS, "map");
@@ -308,6 +317,27 @@ gpuva_vm_sm_unmap(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
 	ret = vm_reserve(vm, UNMAP_INSERTS, "unmap");
 	if (ret)
 		return ret;
+	return cut_walk(&em, vm, addr, addr + range, NULL, 0);
+}
+
+int
+ops_view_map(struct gpuva_vm *vm, struct ops_view *view,
+	     const struct gpuva_map_req *req, struct gpuva_vm_bo *vb,
+	     const struct gpuva_sm_steps *steps, void *priv)
+{
+	struct emitter em = { .mode = EMIT_VIEW, .steps = steps, .priv = priv,
+			      .view = view };
+
+	return sm_map_walk(&em, vm, req, vb);
+}
+
+int
+ops_view_unmap(struct gpuva_vm *vm, struct ops_view *view, uint64_t addr,
+	       uint64_t range, const struct gpuva_sm_steps *steps, void *priv)
+{
+	struct emitter em = { .mode = EMIT_VIEW, .steps = steps, .priv = priv,
+			      .view = view };
+
 	return cut_walk(&em, vm, addr, addr + range, NULL, 0);
 }
 
@@ -346,7 +376,7 @@ gpuva_vm_sm_map_ops(struct gpuva_vm *vm, const struct gpuva_map_req *req,
 	int ret;
 
 	ops_reset(ops);
-	ret = map_prepare(vm, req, &vb);
+	ret = ops_map_prepare(vm, req, &vb);
 	if (ret)
 		return ret;
 	ops->hold = vb;
@@ -412,17 +442,6 @@ gpuva_vm_bo_unmap_ops(struct gpuva_vm_bo *vb, struct gpuva_ops *ops)
 
 /* ---- applying ops ------------------------------------------------------------ */
 
-static inline void
-fill(struct gpuva *va, const struct gpuva_op_map *m)
-{
-	va->addr = m->addr;
-	va->range = m->range;
-	va->offset = m->offset;
-	va->vm_bo = NULL;
-	va->bo_link[0] = va->bo_link[1] = 0;
-	gpuva_set_flags(va, m->flags);
-}
-
 /*
  * gpuva_map() once its checks passed: apply_ops() made them for the whole
  * list (the reservation, and the plan check under GPUVA_VM_CHECK).
@@ -430,7 +449,7 @@ fill(struct gpuva *va, const struct gpuva_op_map *m)
 static inline void
 map_commit(struct gpuva_vm *vm, struct gpuva *va, const struct gpuva_op_map *op)
 {
-	fill(va, op);
+	vm_va_fill(va, op);
 	idx_insert(&vm->index, va);
 	if (op->vm_bo)
 		vm_bo_link_fresh(va, op->vm_bo);
@@ -471,14 +490,14 @@ gpuva_remap(struct gpuva_vm *vm, struct gpuva *prev, struct gpuva *next,
 	 * takes over the old one's slot in the index.
 	 */
 	if (op->prev.range) {
-		fill(prev, &op->prev);
+		vm_va_fill(prev, &op->prev);
 		idx_replace(&vm->index, old, prev);
 		if (op->next.range) {
-			fill(next, &op->next);
+			vm_va_fill(next, &op->next);
 			idx_insert(&vm->index, next);
 		}
 	} else if (op->next.range) {
-		fill(next, &op->next);
+		vm_va_fill(next, &op->next);
 		idx_replace(&vm->index, old, next);
 	} else {
 		idx_remove(&vm->index, old);

@@ -18,23 +18,28 @@
 #include "vm_internal.h"
 
 /*
- * Mappings per slab page: 64 KiB of 48-byte slots. A slot starts on a
- * 16-byte boundary of a 64-byte aligned page, so a mapping's addr and
- * range (what a leaf search and an overlap test read) share one line.
+ * Slab pages: 64 KiB of va_size-byte slots (1364 of 48 bytes). A 48-byte
+ * slot starts on a 16-byte boundary of a 64-byte aligned page, so a
+ * mapping's addr and range (what a leaf search and an overlap test read)
+ * share one line.
  */
-#define SLAB_VAS 1364
+#define SLAB_PAGE	(64u << 10)
 
 struct vm_slab_page {
 	struct vm_slab_page *next;
 	uint64_t pad[7];	/* the slots start on a line */
-	struct gpuva va[SLAB_VAS];
+	unsigned char slots[];
 };
 
+#define SLAB_SLOTS_BYTES (SLAB_PAGE - offsetof(struct vm_slab_page, slots))
+
 _Static_assert(sizeof(struct gpuva) == 48, "a mapping is 48 bytes");
+_Static_assert(sizeof(struct gpuva_bound) == 56, "a bound mapping is 56 bytes");
 _Static_assert(offsetof(struct gpuva, addr) == 0, "the index key comes first");
 _Static_assert(offsetof(struct gpuva, range) == 8,
 	       "the index reads a mapping's extent from its next 8 bytes");
-_Static_assert(sizeof(struct vm_slab_page) <= 64 << 10, "slab pages are 64 KiB");
+_Static_assert(offsetof(struct vm_slab_page, slots) == 64,
+	       "slots start on a cache line");
 
 int
 vm_reject(struct gpuva_vm *vm, int err, const char *fmt, ...)
@@ -42,20 +47,68 @@ vm_reject(struct gpuva_vm *vm, int err, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	err = util_reject(vm->last_error, sizeof(vm->last_error), vm->log_fn,
-			  vm->log_priv, err, fmt, ap);
+	err = vm_reject_va(vm, err, fmt, ap);
 	va_end(ap);
 	return err;
 }
 
 int
+vm_reject_va(struct gpuva_vm *vm, int err, const char *fmt, va_list ap)
+{
+	return util_reject(vm->last_error, sizeof(vm->last_error), vm->log_fn,
+			   vm->log_priv, err, fmt, ap);
+}
+
+int
+gpuva_vm_reject(struct gpuva_vm *vm, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	err = vm_reject_va(vm, err, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+static int vm_create(const struct gpuva_vm_desc *desc, struct gpuva_vm **out);
+
+int
 gpuva_vm_create(const struct gpuva_vm_desc *desc, struct gpuva_vm **out)
+{
+	struct gpuva_backend *be;
+	struct gpuva_vm_desc d;
+	void *priv = NULL;
+	int ret;
+
+	if (!desc || !out)
+		return -EINVAL;
+	be = desc->backend;
+	if (!be)
+		return vm_create(desc, out);
+	/* the backend sets the kernel VM up first: it knows the geometry */
+	d = *desc;
+	ret = be->ops->vm_init(be, &d, &priv);
+	if (ret)
+		return ret;
+	ret = vm_create(&d, out);
+	if (ret) {
+		be->ops->vm_fini(be, priv);
+		return gpuva_backend_reject(be, ret,
+					    "vm 0x%" PRIx64 " 0x%" PRIx64
+					    ": the kernel's VM geometry is not a valid VM",
+					    d.start, d.range);
+	}
+	(*out)->be_priv = priv;
+	be->vm_count++;
+	return 0;
+}
+
+static int
+vm_create(const struct gpuva_vm_desc *desc, struct gpuva_vm **out)
 {
 	struct gpuva_vm *vm;
 	uint64_t ps;
 
-	if (!desc || !out)
-		return -EINVAL;
 	ps = desc->page_size;
 	/* ending exactly at 2^64 is fine: the last byte is what must fit */
 	if (desc->range == 0 || desc->range - 1 > UINT64_MAX - desc->start)
@@ -67,7 +120,7 @@ gpuva_vm_create(const struct gpuva_vm_desc *desc, struct gpuva_vm **out)
 		   (desc->reserved_range &&
 		    (desc->reserved_start | desc->reserved_range) & (ps - 1))))
 		return -EINVAL;
-	if (desc->flags & ~(uint32_t)GPUVA_VM_CHECK)
+	if (desc->flags & ~(uint32_t)(GPUVA_VM_CHECK | GPUVA_VM_THREADSAFE))
 		return -EINVAL;
 	if (!desc->alloc.va_alloc != !desc->alloc.va_free ||
 	    !desc->alloc.vm_bo_alloc != !desc->alloc.vm_bo_free)
@@ -84,6 +137,21 @@ gpuva_vm_create(const struct gpuva_vm_desc *desc, struct gpuva_vm **out)
 	vm->page_size = ps;
 	vm->flags = desc->flags;
 	vm->alloc = desc->alloc;
+	vm->backend = desc->backend;
+	vm->va_size = vm->backend ? sizeof(struct gpuva_bound) : sizeof(struct gpuva);
+	if (vm->flags & GPUVA_VM_THREADSAFE) {
+		pthread_mutexattr_t a;
+
+		/* recursive: gpuva_vm_lock() holders may begin transactions */
+		pthread_mutexattr_init(&a);
+		pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+		if (pthread_mutex_init(&vm->lock, &a)) {
+			pthread_mutexattr_destroy(&a);
+			free(vm);
+			return -ENOMEM;
+		}
+		pthread_mutexattr_destroy(&a);
+	}
 	*out = vm;
 	return 0;
 }
@@ -116,6 +184,12 @@ gpuva_vm_destroy(struct gpuva_vm *vm)
 
 	if (!vm)
 		return;
+	if (vm->backend) {
+		/* the kernel VM first: it unmaps what the mirror still shows */
+		vm->backend->ops->vm_fini(vm->backend, vm->be_priv);
+		vm->backend->vm_count--;
+	}
+	vm_deferred_drop(vm);
 	gpuva_vm_for_each_va_safe(va, tmp, vm) {
 		va->vm_bo = NULL;
 		gpuva_vm_va_free(vm, va);
@@ -130,6 +204,8 @@ gpuva_vm_destroy(struct gpuva_vm *vm)
 		vm->slab_pages = p->next;
 		free(p);
 	}
+	if (vm->flags & GPUVA_VM_THREADSAFE)
+		pthread_mutex_destroy(&vm->lock);
 	free(vm);
 }
 
@@ -156,6 +232,7 @@ gpuva_vm_get_info(const struct gpuva_vm *vm, struct gpuva_vm_info *info)
 	info->reserved_range = vm->rsv_range;
 	info->page_size = vm->page_size;
 	info->flags = vm->flags;
+	info->lost = vm->lost;
 	info->va_count = vm->index.count;
 	info->vm_bo_count = vm->vm_bo_count;
 	info->bytes = sizeof(*vm) + vm->slab_bytes + vm->index.bytes +
@@ -207,17 +284,86 @@ vm_va_alloc_slow(struct gpuva_vm *vm)
 
 	if (vm->alloc.va_alloc)
 		return vm->alloc.va_alloc(vm->alloc.priv);
-	p = aligned_alloc(64, sizeof(*p));
+	p = aligned_alloc(64, SLAB_PAGE);
 	if (!p)
 		return NULL;
 	p->next = vm->slab_pages;
 	vm->slab_pages = p;
-	vm->slab_bytes += sizeof(*p);
-	for (size_t i = SLAB_VAS; i-- > 0;) {
-		p->va[i].addr = (uint64_t)(uintptr_t)vm->slab_free;
-		vm->slab_free = &p->va[i];
+	vm->slab_bytes += SLAB_PAGE;
+	for (size_t i = SLAB_SLOTS_BYTES / vm->va_size; i-- > 0;) {
+		struct gpuva *va = (struct gpuva *)(void *)&p->slots[i * vm->va_size];
+
+		va->addr = (uint64_t)(uintptr_t)vm->slab_free;
+		vm->slab_free = va;
 	}
 	return vm_va_alloc(vm);
+}
+
+void
+vm_slab_mark(const struct gpuva_vm *vm, struct vm_slab_mark *m)
+{
+	m->pages = vm->slab_pages;
+	m->bytes = vm->slab_bytes;
+}
+
+/* Is @va a slot of one of the pages added since @m? */
+static bool
+slab_is_new(const struct gpuva_vm *vm, const struct vm_slab_mark *m,
+	    const struct gpuva *va)
+{
+	for (const struct vm_slab_page *p = vm->slab_pages; p != m->pages;
+	     p = p->next)
+		if ((const unsigned char *)va >= p->slots &&
+		    (const unsigned char *)va < (const unsigned char *)p + SLAB_PAGE)
+			return true;
+	return false;
+}
+
+void
+vm_slab_rewind(struct gpuva_vm *vm, const struct vm_slab_mark *m,
+	       struct gpuva *const *vas, size_t n)
+{
+	struct gpuva *rest;
+
+	if (vm->alloc.va_alloc) {
+		while (n--)
+			vm->alloc.va_free(vm->alloc.priv, vas[n]);
+		return;
+	}
+	/*
+	 * The taken slots were the head of the free list, in order. A page
+	 * is added only when that list is empty, so with new pages the old
+	 * list ended with the last old slot taken; without, it goes on with
+	 * what is free now. Relink the old slots in front of that, newest
+	 * first, and drop the new pages.
+	 */
+	rest = vm->slab_pages != m->pages ? NULL : vm->slab_free;
+	while (n--) {
+		if (slab_is_new(vm, m, vas[n]))
+			continue;
+		vas[n]->addr = (uint64_t)(uintptr_t)rest;
+		rest = vas[n];
+	}
+	while (vm->slab_pages != m->pages) {
+		struct vm_slab_page *p = vm->slab_pages;
+
+		vm->slab_pages = p->next;
+		free(p);
+	}
+	vm->slab_free = rest;
+	vm->slab_bytes = m->bytes;
+}
+
+void
+vm_deferred_drop(struct gpuva_vm *vm)
+{
+	while (vm->deferred) {
+		struct vm_deferred *d = vm->deferred;
+
+		vm->deferred = d->next;
+		free(d);
+	}
+	vm->deferred_tail = NULL;
 }
 
 struct gpuva *

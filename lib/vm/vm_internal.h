@@ -6,15 +6,27 @@
 #ifndef GPUVA_LIB_VM_INTERNAL_H
 #define GPUVA_LIB_VM_INTERNAL_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <string.h>
 
+#include "gpuva/backend.h"
 #include "gpuva/heap.h"
+#include "gpuva/ops.h"
 #include "gpuva/vm.h"
 #include "index/index.h"
 
 #define VM_ERROR_MAX 256
+
+/*
+ * A VA range gpuva_bind_free_addr() gave back, waiting for the batch of
+ * job @seq to run before it returns to the VM's heap.
+ */
+struct vm_deferred {
+	struct vm_deferred *next;
+	uint64_t seq, addr, size;
+};
 
 struct gpuva_vm {
 	struct idx index;		/* mappings keyed by addr */
@@ -24,10 +36,15 @@ struct gpuva_vm {
 	uint32_t flags;
 	struct gpuva_vm_alloc alloc;
 
-	/* default allocator for mappings: 48-byte slots in malloc'd pages */
+	/*
+	 * default allocator for mappings: slots of va_size bytes in
+	 * malloc'd pages (48: struct gpuva; with a backend 56: struct
+	 * gpuva_bound)
+	 */
 	struct vm_slab_page *slab_pages;
 	struct gpuva *slab_free;
 	size_t slab_bytes;
+	size_t va_size;
 
 	/* all vm_bos of this VM, so destroy finds the unused ones too */
 	struct gpuva_vm_bo *vm_bos;
@@ -38,7 +55,63 @@ struct gpuva_vm {
 	gpuva_log_fn log_fn;
 	void *log_priv;
 	char last_error[VM_ERROR_MAX];
+
+	/* with a backend (bind.h): the kernel VM and the transactions */
+	struct gpuva_backend *backend;
+	void *be_priv;			/* what its vm_init() returned */
+	struct gpuva_bind *txn;		/* the open transaction, or NULL */
+	uint64_t seq;			/* jobs handed to the backend */
+	bool lost;			/* sticky: the kernel poisoned the VM */
+	struct vm_deferred *deferred;	/* oldest first */
+	struct vm_deferred *deferred_tail;
+
+	pthread_mutex_t lock;		/* GPUVA_VM_THREADSAFE only */
 };
+
+/* The VM's lock, under GPUVA_VM_THREADSAFE; nothing without it. */
+static inline void
+vm_lock(struct gpuva_vm *vm)
+{
+	if (vm->flags & GPUVA_VM_THREADSAFE)
+		pthread_mutex_lock(&vm->lock);
+}
+
+static inline void
+vm_unlock(struct gpuva_vm *vm)
+{
+	if (vm->flags & GPUVA_VM_THREADSAFE)
+		pthread_mutex_unlock(&vm->lock);
+}
+
+/*
+ * The slab's state at one moment (vm_slab_mark()), so that the mappings a
+ * failed transaction took can be given back exactly: same free list, same
+ * pages, same memory figure.
+ */
+struct vm_slab_mark {
+	struct vm_slab_page *pages;
+	size_t bytes;
+};
+
+void vm_slab_mark(const struct gpuva_vm *vm, struct vm_slab_mark *m);
+
+/*
+ * Give back the @n mappings @vas (in the order they were taken, all since
+ * the mark, none given back in between) so that the allocator is as at the
+ * mark: the slab's free list and pages as they were, or va_free() for
+ * each, newest first. Cannot fail.
+ */
+void vm_slab_rewind(struct gpuva_vm *vm, const struct vm_slab_mark *m,
+		    struct gpuva *const *vas, size_t n);
+
+/*
+ * Give the deferred VA ranges whose batch has run back to the VM's heap
+ * (lib/bind). Cheap when none wait.
+ */
+void vm_reap(struct gpuva_vm *vm);
+
+/* Free the deferred VA ranges without giving them back (destroy). */
+void vm_deferred_drop(struct gpuva_vm *vm);
 
 /*
  * The index of a VM taken as const. Lookups move the index's cursor, a
@@ -62,6 +135,9 @@ vm_reserve(struct gpuva_vm *vm, unsigned inserts, const char *what)
 		return 0;
 	return vm_reserve_slow(vm, inserts, what);
 }
+
+/* vm_reject() with a va_list. */
+int vm_reject_va(struct gpuva_vm *vm, int err, const char *fmt, va_list ap);
 
 /* Record a rejection reason, tell the log callback, return @err. */
 int vm_reject(struct gpuva_vm *vm, int err, const char *fmt, ...)
@@ -224,6 +300,21 @@ vm_bo_put(struct gpuva_vm_bo *vb)
 {
 	if (vb && --vb->refs == 0 && vb->va_count == 0)
 		vm_bo_free(vb->vm, vb);
+}
+
+/*
+ * Fill a mapping from a MAP op or a REMAP piece: every field, links NULL
+ * (vm_bo_link_fresh() may follow), flags in the links' low bits.
+ */
+static inline void
+vm_va_fill(struct gpuva *va, const struct gpuva_op_map *m)
+{
+	va->addr = m->addr;
+	va->range = m->range;
+	va->offset = m->offset;
+	va->vm_bo = NULL;
+	va->bo_link[0] = va->bo_link[1] = 0;
+	gpuva_set_flags(va, m->flags);
 }
 
 /* The BO links' low three bits carry the flags (vm.h): keep them. */

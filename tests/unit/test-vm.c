@@ -98,7 +98,7 @@ vm_create_rejects_each_invalid_description_leaving_out_untouched(void **state)
 		{ "reserved range not a multiple of the page size",
 		  { .range = 0x100000, .page_size = 0x1000,
 		    .reserved_start = 0x2000, .reserved_range = 0x800 } },
-		{ "unknown flags", { .range = 0x100000, .flags = 1u << 1 } },
+		{ "unknown flags", { .range = 0x100000, .flags = 1u << 2 } },
 		{ "unknown high flag", { .range = 0x100000, .flags = 1u << 31 } },
 		{ "only va_alloc",
 		  { .range = 0x100000, .alloc.va_alloc = dummy_va_alloc } },

@@ -1,0 +1,564 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The bind layer: transactions over a VM with a backend.
+ *
+ * It exists so that a driver can hand the kernel a whole batch of binds in
+ * one call and still trust its mirror: requests are generated one by one
+ * exactly as ops.h would (against a view that shows the earlier requests),
+ * kept out of the VM until the commit, and the commit either lands them,
+ * lands exactly the part the kernel applied, or leaves the VM as it was.
+ * This file takes the requests; commit.c talks to the backend; net.c
+ * computes what the kernel has to do. It leaves out the kernels themselves
+ * (lib/backend) and address allocation (lib/heap).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bind_internal.h"
+
+/* Free slots a request makes sure of before it walks (ops, hidden). */
+#define TXN_GROW 32
+
+int
+txn_vec_reserve(struct txn_vec *v, size_t size, size_t more)
+{
+	size_t cap;
+	void *p;
+
+	if (v->cap - v->n >= more)
+		return 0;
+	cap = v->cap ? v->cap : 16;
+	while (cap - v->n < more)
+		cap *= 2;
+	p = realloc(v->p, cap * size);
+	if (!p)
+		return -ENOMEM;
+	v->p = p;
+	v->cap = cap;
+	return 0;
+}
+
+void
+txn_vec_free(struct txn_vec *v)
+{
+	free(v->p);
+	memset(v, 0, sizeof(*v));
+}
+
+/* Append one item, growing if needed (mid-walk): false when out of memory. */
+static bool
+vec_push(struct gpuva_bind *txn, struct txn_vec *v, size_t size,
+	 const void *item)
+{
+	if (txn_vec_reserve(v, size, 1)) {
+		txn->broken = true;
+		return false;
+	}
+	memcpy((char *)v->p + v->n++ * size, item, size);
+	return true;
+}
+
+/* ---- the dirty set ------------------------------------------------------- */
+
+/* Index of the first dirty range ending after @addr. */
+static size_t
+dirty_lower(const struct gpuva_bind *txn, uint64_t addr)
+{
+	const struct txn_range *r = txn->dirty.p;
+	size_t lo = 0, hi = txn->dirty.n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (r[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+bool
+txn_dirty_overlaps(const struct gpuva_bind *txn, uint64_t addr, uint64_t end)
+{
+	size_t i;
+
+	if (!txn->dirty.n)
+		return false;
+	i = dirty_lower(txn, addr);
+	return i < txn->dirty.n &&
+	       TXN_AT(&txn->dirty, struct txn_range, i).start < end;
+}
+
+/*
+ * Add [start, end) to the dirty set, merging what it overlaps or touches.
+ * The caller reserved one slot.
+ */
+static void
+dirty_add(struct gpuva_bind *txn, uint64_t start, uint64_t end)
+{
+	struct txn_range *r = txn->dirty.p;
+	size_t i = start ? dirty_lower(txn, start - 1) : 0, j = i;
+
+	/* ranges i..j-1 overlap or touch [start, end) */
+	while (j < txn->dirty.n && r[j].start <= end) {
+		if (r[j].start < start)
+			start = r[j].start;
+		if (r[j].end > end)
+			end = r[j].end;
+		j++;
+	}
+	if (j == i) {
+		memmove(&r[i + 1], &r[i], (txn->dirty.n - i) * sizeof(*r));
+		txn->dirty.n++;
+	} else if (j > i + 1) {
+		memmove(&r[i + 1], &r[j], (txn->dirty.n - j) * sizeof(*r));
+		txn->dirty.n -= j - i - 1;
+	}
+	r[i].start = start;
+	r[i].end = end;
+}
+
+/* ---- the view: the VM as the earlier requests left it --------------------- */
+
+/*
+ * The first mapping of the VM from @v on that is still shown: one that
+ * overlaps no dirty range. Hidden ones are skipped a dirty range at a time.
+ */
+static struct gpuva *
+vm_shown_from(struct gpuva_bind *txn, struct gpuva *v)
+{
+	const struct txn_range *r = txn->dirty.p;
+
+	while (v && txn->dirty.n) {
+		size_t i = dirty_lower(txn, v->addr);
+
+		if (i == txn->dirty.n || r[i].start >= gpuva_end(v))
+			break;
+		v = vm_first_from(txn->vm, r[i].end);
+		if (v && v->addr < r[i].end)
+			v = idx_next(vm_index(txn->vm), v);
+	}
+	return v;
+}
+
+static struct gpuva *
+lower(struct gpuva *a, struct gpuva *b)
+{
+	if (!a)
+		return b;
+	if (!b)
+		return a;
+	return a->addr < b->addr ? a : b;
+}
+
+/*
+ * Shown VM mappings and made ones never overlap: a made mapping lies in a
+ * request's range or in a VM mapping the request cut, which is hidden. So
+ * the view's next mapping is the lower of the two candidates.
+ */
+static struct gpuva *
+view_first_from(struct ops_view *view, uint64_t addr)
+{
+	struct gpuva_bind *txn = gpuva_container_of(view, struct gpuva_bind, view);
+	struct gpuva *v = vm_shown_from(txn, vm_first_from(txn->vm, addr));
+
+	if (!txn->overlay.count)
+		return v;
+	return lower(v, idx_find_from(&txn->overlay, addr));
+}
+
+static struct gpuva *
+view_next(struct ops_view *view, const struct gpuva *va)
+{
+	struct gpuva_bind *txn = gpuva_container_of(view, struct gpuva_bind, view);
+	struct gpuva *v, *o;
+
+	if (!txn->overlay.count)
+		return vm_shown_from(txn, idx_next(vm_index(txn->vm), va));
+	if (txn_is_made(va)) {
+		o = idx_next(&txn->overlay, va);
+		v = vm_shown_from(txn, vm_first_from(txn->vm, gpuva_end(va)));
+	} else {
+		v = vm_shown_from(txn, idx_next(vm_index(txn->vm), va));
+		o = idx_find_from(&txn->overlay, gpuva_end(va));
+	}
+	return lower(v, o);
+}
+
+/* ---- applying a request's ops to the view --------------------------------- */
+
+/* A mapping taken for this request; make_room() took enough. */
+static struct gpuva *
+take_pre(struct gpuva_bind *txn)
+{
+	return txn->pre[--txn->npre];
+}
+
+/* A new mapping of the view from a MAP op or a REMAP piece. */
+static void
+view_add(struct gpuva_bind *txn, const struct gpuva_op_map *m,
+	 uint32_t driver_flags)
+{
+	struct gpuva *va = take_pre(txn);
+	struct gpuva_bound *b = txn_bound(va);
+	struct txn_made made = { va, txn->cur, TXN_NONE };
+
+	vm_va_fill(va, m);
+	/* not linked to the vm_bo until the commit; the pointer is what
+	 * "keep" compares and what the commit links to */
+	va->vm_bo = m->vm_bo;
+	b->driver_flags = driver_flags;
+	b->priv = (uint32_t)txn->made.n + 1;
+	/* room was made before the walk */
+	memcpy((struct txn_made *)txn->made.p + txn->made.n++, &made,
+	       sizeof(made));
+	idx_insert(&txn->overlay, va);
+}
+
+/* @va leaves the view, cut by the current request. */
+static bool
+view_remove(struct gpuva_bind *txn, struct gpuva *va)
+{
+	struct txn_hidden h = { va, txn->cur };
+
+	if (txn_is_made(va)) {
+		idx_remove(&txn->overlay, va);
+		TXN_AT(&txn->made, struct txn_made, txn_bound(va)->priv - 1).removed =
+			txn->cur;
+		return true;
+	}
+	return vec_push(txn, &txn->hidden, sizeof(h), &h);
+}
+
+/* Tell the op callback, and log the op for the backend. */
+static bool
+log_op(struct gpuva_bind *txn, const struct gpuva_op *op)
+{
+	if (txn->op_fn)
+		txn->op_fn(txn->op_priv, op);
+	return vec_push(txn, &txn->ops, sizeof(*op), op);
+}
+
+static int
+step_map(void *priv, const struct gpuva_op *op)
+{
+	struct gpuva_bind *txn = priv;
+
+	log_op(txn, op);
+	view_add(txn, &op->map, txn->cur_driver_flags);
+	return 0;
+}
+
+static int
+step_remap(void *priv, const struct gpuva_op *op)
+{
+	struct gpuva_bind *txn = priv;
+	const struct gpuva *old = op->remap.unmap.va;
+	uint32_t df = txn_bound(old)->driver_flags;
+
+	log_op(txn, op);
+	view_remove(txn, op->remap.unmap.va);
+	if (op->remap.prev.range)
+		view_add(txn, &op->remap.prev, df);
+	if (op->remap.next.range)
+		view_add(txn, &op->remap.next, df);
+	return 0;
+}
+
+static int
+step_unmap(void *priv, const struct gpuva_op *op)
+{
+	struct gpuva_bind *txn = priv;
+
+	log_op(txn, op);
+	view_remove(txn, op->unmap.va);
+	return 0;
+}
+
+static const struct gpuva_sm_steps view_steps = {
+	.map = step_map,
+	.remap = step_remap,
+	.unmap = step_unmap,
+};
+
+/* ---- transactions ------------------------------------------------------------ */
+
+int
+gpuva_bind_begin(struct gpuva_vm *vm, struct gpuva_bind **out)
+{
+	struct gpuva_bind *txn;
+
+	if (!vm->backend)
+		return vm_reject(vm, -EINVAL,
+				 "begin: the VM has no backend; change it with ops.h");
+	vm_lock(vm);
+	if (vm->lost) {
+		vm_unlock(vm);
+		return vm_reject(vm, -EPIPE, "begin: the VM is lost; destroy it "
+				 "and create a new one");
+	}
+	if (vm->txn) {
+		vm_unlock(vm);
+		return vm_reject(vm, -EBUSY,
+				 "begin: a transaction is already open on the VM");
+	}
+	txn = calloc(1, sizeof(*txn));
+	if (!txn) {
+		vm_unlock(vm);
+		return vm_reject(vm, -ENOMEM, "begin: out of memory");
+	}
+	txn->vm = vm;
+	txn->view.first_from = view_first_from;
+	txn->view.next = view_next;
+	idx_init(&txn->overlay);
+	vm_slab_mark(vm, &txn->slab);
+	vm->txn = txn;
+	*out = txn;
+	return 0;
+}
+
+void
+gpuva_bind_set_op_fn(struct gpuva_bind *txn, gpuva_bind_op_fn fn, void *priv)
+{
+	txn->op_fn = fn;
+	txn->op_priv = priv;
+}
+
+size_t
+gpuva_bind_count(const struct gpuva_bind *txn)
+{
+	return txn->reqs.n;
+}
+
+/*
+ * Take what a request of up to @maps new mappings may need, before it
+ * changes anything: mappings, overlay nodes, room in every log. 0 or
+ * -ENOMEM (nothing the view shows changed; mappings taken stay for the
+ * next request).
+ */
+static int
+make_room(struct gpuva_bind *txn, unsigned maps, const char *what)
+{
+	struct gpuva_vm *vm = txn->vm;
+
+	if (txn_vec_reserve(&txn->taken, sizeof(struct gpuva *), maps) ||
+	    txn_vec_reserve(&txn->made, sizeof(struct txn_made), maps) ||
+	    txn_vec_reserve(&txn->reqs, sizeof(struct gpuva_bind_op), 1) ||
+	    txn_vec_reserve(&txn->dirty, sizeof(struct txn_range), 1) ||
+	    txn_vec_reserve(&txn->held, sizeof(struct gpuva_vm_bo *), 1) ||
+	    txn_vec_reserve(&txn->ops, sizeof(struct gpuva_op), TXN_GROW) ||
+	    txn_vec_reserve(&txn->hidden, sizeof(struct txn_hidden), TXN_GROW) ||
+	    idx_reserve(&txn->overlay, maps))
+		return vm_reject(vm, -ENOMEM, "%s: out of memory", what);
+	while (txn->npre < maps) {
+		struct gpuva *va = vm_va_alloc_raw(vm);
+
+		if (!va)
+			return vm_reject(vm, -ENOMEM,
+					 "%s: out of memory for a mapping", what);
+		TXN_AT(&txn->taken, struct gpuva *, txn->taken.n++) = va;
+		txn->pre[txn->npre++] = va;
+	}
+	return 0;
+}
+
+int
+txn_usable(struct gpuva_bind *txn, const char *what)
+{
+	if (txn->vm->lost)
+		return vm_reject(txn->vm, -EPIPE, "%s: the VM is lost", what);
+	if (txn->broken)
+		return vm_reject(txn->vm, -ENOMEM,
+				 "%s: the transaction ran out of memory earlier; "
+				 "abort it", what);
+	return 0;
+}
+
+/* Log a request that passed every check, and mark its range dirty. */
+static void
+add_request(struct gpuva_bind *txn, const struct gpuva_bind_op *r)
+{
+	TXN_AT(&txn->reqs, struct gpuva_bind_op, txn->reqs.n++) = *r;
+	dirty_add(txn, r->addr, r->addr + r->range);
+}
+
+/* The backend's own rules for a request, before it changes anything. */
+static int
+backend_check(struct gpuva_bind *txn, const struct gpuva_bind_op *r)
+{
+	struct gpuva_backend *be = txn->vm->backend;
+
+	if (!be->ops->check)
+		return 0;
+	return be->ops->check(be, txn->vm->be_priv, txn->vm, r, txn->reqs.n);
+}
+
+int
+gpuva_bind_map(struct gpuva_bind *txn, const struct gpuva_map_req *req)
+{
+	struct gpuva_vm *vm = txn->vm;
+	struct gpuva_bind_op r = {
+		.kind = req->bo ? GPUVA_BIND_MAP : GPUVA_BIND_MAP_NULL,
+		.driver_flags = req->driver_flags,
+		.addr = req->addr, .range = req->range,
+		.bo = req->bo, .offset = req->offset, .flags = req->flags,
+	};
+	struct gpuva_vm_bo *vb;
+	int ret;
+
+	ret = txn_usable(txn, "map");
+	if (ret)
+		return ret;
+	ret = ops_map_prepare(vm, req, &vb);
+	if (ret)
+		return ret;
+	ret = backend_check(txn, &r);
+	if (!ret)
+		ret = make_room(txn, 3, "map");
+	if (ret) {
+		vm_bo_put(vb);
+		return ret;
+	}
+	if (vb)
+		TXN_AT(&txn->held, struct gpuva_vm_bo *, txn->held.n++) = vb;
+	txn->cur = (uint32_t)txn->reqs.n;
+	txn->cur_driver_flags = req->driver_flags;
+	ops_view_map(vm, &txn->view, req, vb, &view_steps, txn);
+	add_request(txn, &r);
+	return txn->broken ? vm_reject(vm, -ENOMEM, "map: out of memory for "
+				       "the transaction's log; abort it") : 0;
+}
+
+int
+gpuva_bind_unmap(struct gpuva_bind *txn, uint64_t addr, uint64_t range)
+{
+	struct gpuva_vm *vm = txn->vm;
+	struct gpuva_bind_op r = {
+		.kind = GPUVA_BIND_UNMAP, .addr = addr, .range = range,
+	};
+	int ret;
+
+	ret = txn_usable(txn, "unmap");
+	if (!ret)
+		ret = vm_validate_range(vm, addr, range, "unmap");
+	if (!ret)
+		ret = backend_check(txn, &r);
+	if (!ret)
+		ret = make_room(txn, 2, "unmap");
+	if (ret)
+		return ret;
+	txn->cur = (uint32_t)txn->reqs.n;
+	ops_view_unmap(vm, &txn->view, addr, range, &view_steps, txn);
+	add_request(txn, &r);
+	return txn->broken ? vm_reject(vm, -ENOMEM, "unmap: out of memory for "
+				       "the transaction's log; abort it") : 0;
+}
+
+int
+gpuva_bind_free_addr(struct gpuva_bind *txn, uint64_t addr, uint64_t size)
+{
+	struct gpuva_vm *vm = txn->vm;
+	struct txn_range r = { addr, addr + size };
+	int ret;
+
+	ret = txn_usable(txn, "free_addr");
+	if (ret)
+		return ret;
+	if (!vm->heap || !size || addr + size < addr ||
+	    gpuva_heap_is_free(vm->heap, addr, size))
+		return vm_reject(vm, -EINVAL,
+				 "free_addr 0x%" PRIx64 " 0x%" PRIx64
+				 ": not an allocation of the VM's heap", addr, size);
+	for (size_t i = 0; i < txn->frees.n; i++)
+		if (TXN_AT(&txn->frees, struct txn_range, i).start == addr)
+			return vm_reject(vm, -EINVAL,
+					 "free_addr 0x%" PRIx64 " 0x%" PRIx64
+					 ": already freed in this transaction",
+					 addr, size);
+	if (txn_vec_reserve(&txn->frees, sizeof(r), 1))
+		return vm_reject(vm, -ENOMEM, "free_addr: out of memory");
+	TXN_AT(&txn->frees, struct txn_range, txn->frees.n++) = r;
+	return 0;
+}
+
+void
+txn_rollback(struct gpuva_bind *txn)
+{
+	/* nothing reached the VM: give back what was taken, in order */
+	vm_slab_rewind(txn->vm, &txn->slab, txn->taken.p, txn->taken.n);
+	txn->taken.n = 0;
+	txn->npre = 0;
+}
+
+void
+txn_end(struct gpuva_bind *txn)
+{
+	struct gpuva_vm *vm = txn->vm;
+
+	/* newest first: vm_bos made by the transaction go as they came */
+	while (txn->held.n)
+		vm_bo_put(TXN_AT(&txn->held, struct gpuva_vm_bo *, --txn->held.n));
+	idx_fini(&txn->overlay);
+	txn_vec_free(&txn->made);
+	txn_vec_free(&txn->hidden);
+	txn_vec_free(&txn->taken);
+	txn_vec_free(&txn->reqs);
+	txn_vec_free(&txn->ops);
+	txn_vec_free(&txn->dirty);
+	txn_vec_free(&txn->held);
+	txn_vec_free(&txn->frees);
+	vm->txn = NULL;
+	free(txn);
+	vm_unlock(vm);
+}
+
+void
+gpuva_bind_abort(struct gpuva_bind *txn)
+{
+	if (!txn)
+		return;
+	txn_rollback(txn);
+	txn_end(txn);
+}
+
+/* ---- thread-safe queries ------------------------------------------------------ */
+
+bool
+gpuva_vm_is_lost(const struct gpuva_vm *vm)
+{
+	return vm->lost;
+}
+
+bool
+gpuva_vm_lookup(struct gpuva_vm *vm, uint64_t addr, struct gpuva_va_info *out)
+{
+	struct gpuva *va;
+
+	vm_lock(vm);
+	va = gpuva_vm_find_at(vm, addr);
+	if (va) {
+		out->addr = va->addr;
+		out->range = va->range;
+		out->offset = va->offset;
+		out->bo = gpuva_bo_of(va);
+		out->flags = gpuva_flags(va);
+		out->driver_flags = vm->backend ? txn_bound(va)->driver_flags : 0;
+	}
+	vm_unlock(vm);
+	return va != NULL;
+}
+
+void
+gpuva_vm_lock(struct gpuva_vm *vm)
+{
+	vm_lock(vm);
+}
+
+void
+gpuva_vm_unlock(struct gpuva_vm *vm)
+{
+	vm_unlock(vm);
+}

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The bind layer's transaction, shared by its files: bind.c (requests and
+ * the view they are generated against), commit.c (the backend call and what
+ * follows) and net.c (the net effect).
+ *
+ * A transaction never changes the VM before its commit. It keeps aside:
+ * - the mappings its requests made ("made"), the live ones also in a small
+ *   index of their own ("overlay");
+ * - the VM's mappings its requests removed ("hidden"): every mapping of the
+ *   VM that overlaps a request's range, so the union of the ranges
+ *   ("dirty") tells which VM mappings the transaction no longer shows;
+ * - every mapping it took from the VM's allocator, in order, so that a
+ *   rollback gives them back exactly (vm_slab_rewind()).
+ * Requests are generated against the view "VM minus hidden plus overlay",
+ * which is what the VM would show had the earlier requests been applied.
+ */
+#ifndef GPUVA_LIB_BIND_INTERNAL_H
+#define GPUVA_LIB_BIND_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpuva/backend.h"
+#include "gpuva/bind.h"
+#include "index/index.h"
+#include "ops/ops_internal.h"
+#include "vm/vm_internal.h"
+
+/* No request: a made mapping still alive. */
+#define TXN_NONE UINT32_MAX
+
+/* A mapping the transaction made: request @created made it, @removed cut it. */
+struct txn_made {
+	struct gpuva *va;
+	uint32_t created, removed;
+};
+
+/* A mapping of the VM that request @removed cut. */
+struct txn_hidden {
+	struct gpuva *va;
+	uint32_t removed;
+};
+
+/* A growable array of @size-byte items. */
+struct txn_vec {
+	void *p;
+	size_t n, cap;
+};
+
+struct txn_range {
+	uint64_t start, end;	/* [start, end); requests never reach 2^64 */
+};
+
+struct gpuva_bind {
+	struct gpuva_vm *vm;
+	struct ops_view view;
+	struct idx overlay;		/* live made mappings */
+	struct txn_vec made;		/* struct txn_made */
+	struct txn_vec hidden;		/* struct txn_hidden */
+	struct txn_vec taken;		/* struct gpuva *, allocation order */
+	struct txn_vec reqs;		/* struct gpuva_bind_op */
+	struct txn_vec ops;		/* struct gpuva_op, generated */
+	struct txn_vec dirty;		/* struct txn_range, sorted, disjoint */
+	struct txn_vec held;		/* struct gpuva_vm_bo *, references */
+	struct txn_vec frees;		/* struct txn_range, for the heap */
+	struct vm_slab_mark slab;	/* the allocator before the first take */
+	/* mappings taken for the current request, not used yet */
+	struct gpuva *pre[3];
+	unsigned npre;
+	uint32_t cur;			/* index of the request being generated */
+	uint32_t cur_driver_flags;
+	bool broken;			/* out of memory mid-request: -ENOMEM */
+	gpuva_bind_op_fn op_fn;
+	void *op_priv;
+};
+
+/* The bound part of a mapping of a VM with a backend. */
+static inline struct gpuva_bound *
+txn_bound(const struct gpuva *va)
+{
+	return gpuva_container_of(va, struct gpuva_bound, va);
+}
+
+/* Made by the open transaction (priv: its index in made, plus one)? */
+static inline bool
+txn_is_made(const struct gpuva *va)
+{
+	return txn_bound(va)->priv != 0;
+}
+
+#define TXN_AT(vec, type, i) (((type *)(vec)->p)[i])
+
+/* Make room for @more items; 0 or -ENOMEM. */
+int txn_vec_reserve(struct txn_vec *v, size_t size, size_t more);
+void txn_vec_free(struct txn_vec *v);
+
+/* Does a range of the dirty set overlap [addr, end)? */
+bool txn_dirty_overlaps(const struct gpuva_bind *txn, uint64_t addr,
+			uint64_t end);
+
+/*
+ * The net effect of the transaction's requests (bind.h) into @out, a
+ * struct gpuva_bind_op vector. 0 or -ENOMEM.
+ */
+int txn_net_effect(struct gpuva_bind *txn, struct txn_vec *out);
+
+/* -EPIPE on a lost VM, -ENOMEM on a broken transaction, else 0. */
+int txn_usable(struct gpuva_bind *txn, const char *what);
+
+/* End the transaction: drop references, free it, unlock the VM. */
+void txn_end(struct gpuva_bind *txn);
+
+/* Give back everything the transaction took: the VM is as before begin. */
+void txn_rollback(struct gpuva_bind *txn);
+
+#endif /* GPUVA_LIB_BIND_INTERNAL_H */

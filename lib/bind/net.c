@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The net effect of a transaction: what the kernel must do to get from the
+ * state before the batch to the state after it, and nothing more.
+ *
+ * Only the dirty ranges (the union of the requests' ranges) can differ:
+ * outside them the batch left every page alone, and the pieces it re-made
+ * around a cut mapping hold what that mapping held. So the sweep walks
+ * each dirty range once, with the VM's mappings (the state before) and the
+ * transaction's live mappings (the state after: inside a dirty range the
+ * VM shows none of its own) side by side, cuts it where either changes,
+ * and compares page contents: BO and offset, NULL, or nothing, and the
+ * driver flags. Equal stretches are dropped; differing ones become entries
+ * holding the after-state, merged with the previous entry when they
+ * continue it (same kind, driver flags and flags, and for a BO the same BO
+ * at the next offset). Result: sorted, non-overlapping, minimal.
+ *
+ * It is at most 2r - 1 entries for r requests (each request adds at most
+ * two boundaries), and at most r when no request lies inside another.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "bind_internal.h"
+
+/* What a stretch of pages holds: a mapping (at @at) or nothing. */
+struct content {
+	const struct gpuva *va;
+	uint64_t end;		/* where this content stops, within the range */
+};
+
+/* The content at @x given the next candidate mapping @va, up to @limit. */
+static struct content
+content_at(const struct gpuva *va, uint64_t x, uint64_t limit)
+{
+	struct content c = { NULL, limit };
+
+	if (va && va->addr <= x) {
+		c.va = va;
+		if (gpuva_end(va) < limit)
+			c.end = gpuva_end(va);
+	} else if (va && va->addr < limit) {
+		c.end = va->addr;
+	}
+	return c;
+}
+
+static bool
+same_page_content(const struct gpuva *a, const struct gpuva *b, uint64_t x)
+{
+	if (!a || !b)
+		return !a && !b;
+	if (a->vm_bo != b->vm_bo)
+		return false;
+	if (txn_bound(a)->driver_flags != txn_bound(b)->driver_flags)
+		return false;
+	/* NULL mappings carry an offset no kernel reads */
+	return !a->vm_bo || a->offset + (x - a->addr) == b->offset + (x - b->addr);
+}
+
+/* Emit [x, end) holding @after (NULL: nothing), merging with the last entry. */
+static int
+emit(struct txn_vec *out, const struct gpuva *after, uint64_t x, uint64_t end)
+{
+	struct gpuva_bind_op e = {
+		.kind = !after ? GPUVA_BIND_UNMAP :
+			after->vm_bo ? GPUVA_BIND_MAP : GPUVA_BIND_MAP_NULL,
+		.addr = x,
+		.range = end - x,
+	};
+
+	if (after) {
+		e.driver_flags = txn_bound(after)->driver_flags;
+		e.bo = gpuva_bo_of(after);
+		e.offset = after->offset + (x - after->addr);
+		e.flags = gpuva_flags(after);
+	}
+	if (out->n) {
+		struct gpuva_bind_op *l = &TXN_AT(out, struct gpuva_bind_op,
+						  out->n - 1);
+
+		if (l->addr + l->range == x && l->kind == e.kind &&
+		    l->driver_flags == e.driver_flags && l->flags == e.flags &&
+		    l->bo == e.bo &&
+		    (e.kind != GPUVA_BIND_MAP || l->offset + l->range == e.offset)) {
+			l->range += e.range;
+			return 0;
+		}
+	}
+	if (txn_vec_reserve(out, sizeof(e), 1))
+		return -ENOMEM;
+	TXN_AT(out, struct gpuva_bind_op, out->n++) = e;
+	return 0;
+}
+
+/* Sweep one dirty range [s, e). */
+static int
+sweep(struct gpuva_bind *txn, uint64_t s, uint64_t e, struct txn_vec *out)
+{
+	struct idx *vm_ix = vm_index(txn->vm);
+	struct gpuva *b = idx_find_from(vm_ix, s);
+	struct gpuva *a = txn->overlay.count ? idx_find_from(&txn->overlay, s)
+					     : NULL;
+	uint64_t x = s;
+
+	while (x < e) {
+		struct content before = content_at(b, x, e);
+		struct content after = content_at(a, x, e);
+		uint64_t end = before.end < after.end ? before.end : after.end;
+
+		if (!same_page_content(before.va, after.va, x) &&
+		    emit(out, after.va, x, end))
+			return -ENOMEM;
+		x = end;
+		if (b && gpuva_end(b) <= x)
+			b = idx_next(vm_ix, b);
+		if (a && gpuva_end(a) <= x)
+			a = idx_next(&txn->overlay, a);
+	}
+	return 0;
+}
+
+int
+txn_net_effect(struct gpuva_bind *txn, struct txn_vec *out)
+{
+	for (size_t i = 0; i < txn->dirty.n; i++) {
+		const struct txn_range *r = &TXN_AT(&txn->dirty, struct txn_range, i);
+		int ret = sweep(txn, r->start, r->end, out);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
