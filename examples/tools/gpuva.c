@@ -22,17 +22,23 @@
 static void
 usage(FILE *f)
 {
-	fputs("usage: gpuva replay [--ops-list] [--check] [--stats] [FILE|-]\n"
+	fprintf(f, "usage: gpuva replay [--ops-list] [--check] [--stats] [BACKEND OPTIONS] [FILE|-]\n"
+	      "       gpuva info [RENDER_NODE]\n"
 	      "       gpuva bench SCENARIO [--n N] [--seed S] [--ops-list] [--warm K] [--check]\n"
 	      "       gpuva bench heap-churn|heap-frag [--n N] [--ops M] [--list-ops L] [--seed S] [--reps R]\n"
 	      "       gpuva heap-map [FILE|-]\n"
 	      "\n"
-	      "replay: run a bind trace (shared/docs/trace-format.md), print the\n"
+	      "replay: run a bind trace (docs/trace-format.md), print the\n"
 	      "        generated ops and every dump.\n"
 	      "  --ops-list  plan each request into an op list, then apply it\n"
 	      "              (default: step callbacks); the output is the same\n"
-	      "  --check     check every invariant after each request\n"
+	      "  --check     check every invariant after each request; on a\n"
+	      "              backend also that its state equals the mirror\n"
+	      "              after every commit (sim: page by page)\n"
 	      "  --stats     print counters and ops_hash to stderr at the end\n"
+	      "  transactions: lines begin, commit, abort (need a backend)\n"
+	      "backend options (replay, map):\n%s"
+	      "info:   list the render nodes and what libgpuva can do with each\n"
 	      "bench:  scenarios random, sparse-seq, big-remap, populate\n"
 	      "        heap-churn, heap-frag: the VA heap against a first-fit hole\n"
 	      "        list (util_vma_heap's way), ns/op of both and the ratio;\n"
@@ -40,7 +46,8 @@ usage(FILE *f)
 	      "heap-map: run an allocation script on a heap and print the map:\n"
 	      "        heap START RANGE | alloc NAME SIZE [align=A] [high] [nospan=K]\n"
 	      "        [window=ADDR,RANGE] | fixed NAME ADDR SIZE | reserve ADDR SIZE |\n"
-	      "        unreserve ADDR SIZE | free NAME | free ADDR SIZE | map\n", f);
+	      "        unreserve ADDR SIZE | free NAME | free ADDR SIZE | map\n",
+	      backend_opts_usage);
 }
 
 /* Does the trace use transactions (which need a backend)? */
@@ -123,6 +130,55 @@ cmd_replay(int argc, char **argv)
 	return ret;
 }
 
+/* `gpuva info`: every render node, and what libgpuva can do with it. */
+static int
+cmd_info(int argc, char **argv)
+{
+	struct gpuva_drm_node *nodes, one;
+	size_t n;
+	int ret;
+
+	if (argc > 1 || (argc == 1 && argv[0][0] == '-')) {
+		fprintf(stderr, "usage: gpuva info [RENDER_NODE]\n");
+		return 2;
+	}
+	if (argc == 1) {
+		ret = gpuva_drm_probe(argv[0], &one);
+		nodes = &one;
+		n = 1;
+		if (ret && !one.why[0])
+			snprintf(one.why, sizeof(one.why), "%s", strerror(-ret));
+	} else if ((ret = gpuva_drm_list(&nodes, &n))) {
+		fprintf(stderr, "gpuva info: %s\n", strerror(-ret));
+		return 1;
+	}
+	printf("backends built: ");
+	for (const char *const *b = gpuva_backend_names(); *b; b++)
+		printf("%s%s", *b, b[1] ? ", " : "\n");
+	if (!n)
+		printf("no render nodes\n");
+	for (size_t i = 0; i < n; i++) {
+		const struct gpuva_drm_node *d = &nodes[i];
+
+		printf("%s\n", d->path);
+		if (d->driver[0])
+			printf("  driver     %s %d.%d.%d\n", d->driver,
+			       d->version[0], d->version[1], d->version[2]);
+		if (!d->vm_bind) {
+			printf("  vm_bind    no: %s\n", d->why);
+			continue;
+		}
+		printf("  vm_bind    yes\n"
+		       "  va         0x%" PRIx64 " +0x%" PRIx64 "\n"
+		       "  page_size  0x%" PRIx64 "\n"
+		       "  null       %s\n", d->va_start, d->va_range,
+		       d->page_size, d->null_mode);
+	}
+	if (nodes != &one)
+		gpuva_drm_list_free(nodes);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -140,6 +196,8 @@ main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "replay"))
 		return cmd_replay(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "info"))
+		return cmd_info(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "bench") && argc > 2 && bench_heap_handles(argv[2]))
 		return cmd_bench_heap(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "bench"))
