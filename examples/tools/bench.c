@@ -101,13 +101,134 @@ warm_batch(struct player *p, const struct trace_req *r, size_t left,
 	gpuva_vm_warm(p->vm, addrs, m);
 }
 
+/*
+ * Run every request of @b on @p: the vm line untimed, then each phase
+ * timed (into @pt, by phase name, and @total_ns).
+ */
+static int
+run_timed(struct player *p, const struct trace_buf *b, uint64_t warm,
+	  struct phase_total *pt, uint64_t *total_ns)
+{
+	int ret = 0;
+
+	/* the vm line comes before the first phase and is not timed */
+	for (size_t i = 0; i < b->ph[0].first && !ret; i++)
+		ret = player_run(p, &b->r[i]);
+	for (size_t k = 0; k < b->nph && !ret; k++) {
+		struct player_stats before = p->st;
+		size_t same = 0;
+		uint64_t t0 = now_ns(), dt;
+
+		for (size_t i = b->ph[k].first; i < b->ph[k].end && !ret; i++) {
+			if (warm && (i - b->ph[k].first) % warm == 0)
+				warm_batch(p, &b->r[i], b->ph[k].end - i, warm);
+			ret = player_run(p, &b->r[i]);
+		}
+		dt = now_ns() - t0;
+		*total_ns += dt;
+		/* phases of the same name are reported together */
+		while (strcmp(b->ph[same].name, b->ph[k].name))
+			same++;
+		add_stats(&pt[same].st, &p->st, &before);
+		pt[same].ns += dt;
+		{
+			struct gpuva_vm_info info;
+
+			gpuva_vm_get_info(p->vm, &info);
+			if (info.bytes > p->peak_bytes)
+				p->peak_bytes = info.bytes;
+		}
+	}
+	return ret;
+}
+
+static int
+cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* One run of bind-batch's batches phase, one way; ns of that phase. */
+static int
+bind_batch_once(const struct trace_buf *b, bool txn, uint64_t *ns,
+		struct player *out)
+{
+	struct player p = { .list_mode = !txn };
+	struct gpuva_backend_desc d = { .flags = GPUVA_SIM_BOOKKEEPING };
+	struct phase_total pt[2] = { { { 0 }, 0 } };
+	uint64_t total = 0;
+	int ret;
+
+	if (txn && gpuva_sim_create(&d, &p.be))
+		return -1;
+	ret = run_timed(&p, b, 0, pt, &total);
+	*ns = pt[1].ns;
+	*out = p;
+	out->vm = NULL;		/* the copy only reports counters */
+	out->bos = NULL;
+	player_fini(&p);
+	gpuva_backend_destroy(out->be);
+	out->be = NULL;
+	return ret;
+}
+
+/*
+ * gpuva bench bind-batch: the batches through transactions into the sim
+ * backend (bookkeeping only), and the same requests as plain op lists,
+ * alternating @reps times; medians and their ratio.
+ */
+static int
+bench_bind_batch(uint64_t n, uint64_t seed, uint64_t reps)
+{
+	struct trace_buf b = { 0 };
+	uint64_t t_txn[16], t_list[16], batch_requests;
+	struct player txn, list;
+
+	if (trace_generate("bind-batch", n, seed, &b))
+		return 2;
+	batch_requests = b.ph[1].end - b.ph[1].first;
+	for (uint64_t k = 0; k < reps; k++) {
+		bool txn_first = k % 2 == 0;
+
+		if (bind_batch_once(&b, txn_first, txn_first ? &t_txn[k] : &t_list[k],
+				    txn_first ? &txn : &list) ||
+		    bind_batch_once(&b, !txn_first, txn_first ? &t_list[k] : &t_txn[k],
+				    txn_first ? &list : &txn)) {
+			trace_buf_fini(&b);
+			return 1;
+		}
+	}
+	qsort(t_txn, reps, sizeof(t_txn[0]), cmp_u64);
+	qsort(t_list, reps, sizeof(t_list[0]), cmp_u64);
+	/* the begin and commit lines are not requests */
+	printf("scenario bind-batch n=%" PRIu64 " seed=%" PRIu64 " reps=%" PRIu64
+	       " batch=256\n", n, seed, reps);
+	printf("requests %" PRIu64 "\n", txn.st.requests - 1);
+	printf("commits %" PRIu64 "\n", txn.st.commits);
+	printf("commit_errors %" PRIu64 "\n", txn.st.commit_errors);
+	printf("ops %" PRIu64 "\n", txn.st.ops);
+	printf("ops_hash 0x%016" PRIx64 "\n", player_hash(&txn));
+	printf("ops_hash_lists 0x%016" PRIx64 "\n", player_hash(&list));
+	printf("net_ops_per_batch %.1f\n",
+	       per(txn.st.net_ops - 1, txn.st.commits - 1));
+	printf("ns_per_request %.1f\n",
+	       per(t_txn[reps / 2], batch_requests - 2 * (txn.st.commits - 1)));
+	printf("ns_per_request_lists %.1f\n",
+	       per(t_list[reps / 2], batch_requests - 2 * (txn.st.commits - 1)));
+	printf("ratio %.3f\n", per(t_txn[reps / 2], t_list[reps / 2]));
+	trace_buf_fini(&b);
+	return player_hash(&txn) == player_hash(&list) ? 0 : 1;
+}
+
 int
 cmd_bench(int argc, char **argv)
 {
 	struct player p = { 0 };
 	struct trace_buf b = { 0 };
 	struct phase_total *pt;
-	uint64_t n = 0, seed = 1, total_ns = 0, warm = 0;
+	uint64_t n = 0, seed = 1, total_ns = 0, warm = 0, reps = 3;
 	const char *name = NULL;
 	int ret = 0;
 
@@ -120,6 +241,9 @@ cmd_bench(int argc, char **argv)
 				goto usage;
 		} else if (!strcmp(argv[i], "--warm") && i + 1 < argc) {
 			if (!trace_parse_u64(argv[++i], &warm) || warm > WARM_MAX)
+				goto usage;
+		} else if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
+			if (!trace_parse_u64(argv[++i], &reps) || !reps || reps > 15)
 				goto usage;
 		} else if (!strcmp(argv[i], "--ops-list")) {
 			p.list_mode = true;
@@ -135,6 +259,8 @@ cmd_bench(int argc, char **argv)
 		goto usage;
 	if (!n)
 		n = trace_default_n(name);
+	if (n && !strcmp(name, "bind-batch"))
+		return bench_bind_batch(n, seed, reps);
 	if (!n || trace_generate(name, n, seed, &b)) {
 		fprintf(stderr, "gpuva bench: unknown scenario '%s' or bad --n\n",
 			name);
@@ -144,34 +270,7 @@ cmd_bench(int argc, char **argv)
 	if (!pt)
 		return 1;
 
-	/* the vm line comes before the first phase and is not timed */
-	for (size_t i = 0; i < b.ph[0].first && !ret; i++)
-		ret = player_run(&p, &b.r[i]);
-	for (size_t k = 0; k < b.nph && !ret; k++) {
-		struct player_stats before = p.st;
-		size_t same = 0;
-		uint64_t t0 = now_ns(), dt;
-
-		for (size_t i = b.ph[k].first; i < b.ph[k].end && !ret; i++) {
-			if (warm && (i - b.ph[k].first) % warm == 0)
-				warm_batch(&p, &b.r[i], b.ph[k].end - i, warm);
-			ret = player_run(&p, &b.r[i]);
-		}
-		dt = now_ns() - t0;
-		total_ns += dt;
-		/* phases of the same name are reported together */
-		while (strcmp(b.ph[same].name, b.ph[k].name))
-			same++;
-		add_stats(&pt[same].st, &p.st, &before);
-		pt[same].ns += dt;
-		{
-			struct gpuva_vm_info info;
-
-			gpuva_vm_get_info(p.vm, &info);
-			if (info.bytes > p.peak_bytes)
-				p.peak_bytes = info.bytes;
-		}
-	}
+	ret = run_timed(&p, &b, warm, pt, &total_ns);
 	if (!ret)
 		print_summary(name, n, seed, warm, &p, &b, pt, total_ns);
 	free(pt);
@@ -180,6 +279,8 @@ cmd_bench(int argc, char **argv)
 	return ret ? 1 : 0;
 usage:
 	fprintf(stderr, "usage: gpuva bench SCENARIO [--n N] [--seed S] "
-		"[--ops-list] [--warm K (<= %d)] [--check]\n", WARM_MAX);
+		"[--ops-list] [--warm K (<= %d)] [--check]\n"
+		"       gpuva bench bind-batch [--n N] [--seed S] [--reps R (<= 15)]\n",
+		WARM_MAX);
 	return 2;
 }

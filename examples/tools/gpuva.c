@@ -2,14 +2,17 @@
 /*
  * gpuva: the command-line face of libgpuva.
  *
- *   gpuva replay [--ops-list] [--check] [--stats] [FILE|-]
+ *   gpuva replay [--ops-list] [--check] [--stats] [BACKEND OPTIONS] [FILE|-]
+ *   gpuva map [--svg FILE] [--ops-list] [--check] [BACKEND OPTIONS] [FILE|-]
+ *   gpuva info [RENDER_NODE]
  *   gpuva bench SCENARIO [--n N] [--seed S] [--ops-list] [--warm K] [--check]
  *   gpuva bench heap-churn|heap-frag [--n N] [--ops M] [--list-ops L] [--seed S] [--reps R]
  *   gpuva heap-map [FILE|-]
  *
- * `replay` prints exactly what shared/docs/trace-format.md specifies; other
- * tools diff against it, so its default output never changes. `bench` runs
- * the scenarios of shared/docs/bench.md and prints a `key value` summary.
+ * `replay` prints exactly what docs/trace-format.md specifies; other tools
+ * diff against it, so its default output never changes. `map` replays a
+ * trace and draws the final layout instead (map.c). `bench` runs the
+ * benchmark scenarios (bench.c) and prints a `key value` summary.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -23,6 +26,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: gpuva replay [--ops-list] [--check] [--stats] [BACKEND OPTIONS] [FILE|-]\n"
+	      "       gpuva map [--svg FILE] [--ops-list] [--check] [BACKEND OPTIONS] [FILE|-]\n"
 	      "       gpuva info [RENDER_NODE]\n"
 	      "       gpuva bench SCENARIO [--n N] [--seed S] [--ops-list] [--warm K] [--check]\n"
 	      "       gpuva bench heap-churn|heap-frag [--n N] [--ops M] [--list-ops L] [--seed S] [--reps R]\n"
@@ -37,6 +41,10 @@ usage(FILE *f)
 	      "              after every commit (sim: page by page)\n"
 	      "  --stats     print counters and ops_hash to stderr at the end\n"
 	      "  transactions: lines begin, commit, abort (need a backend)\n"
+	      "map:    replay a trace without printing it, then draw the final\n"
+	      "        layout of the mapped part of the VM: a letter per BO,\n"
+	      "        - NULL, . hole, # reserved, and a legend\n"
+	      "  --svg FILE  also write the picture to FILE as SVG\n"
 	      "backend options (replay, map):\n%s"
 	      "info:   list the render nodes and what libgpuva can do with each\n"
 	      "bench:  scenarios random, sparse-seq, big-remap, populate\n"
@@ -114,6 +122,7 @@ cmd_replay(int argc, char **argv)
 	struct trace_buf b = { 0 };
 	struct backend_opts bo = { 0 };
 	struct gpuva_drm_device *dev = NULL;
+	struct gpuva_backend *be;
 	int ret;
 
 	ret = replay_setup("replay", argc, argv, &p, &b, &bo, &dev, NULL);
@@ -124,8 +133,9 @@ cmd_replay(int argc, char **argv)
 	fflush(stdout);
 	if (p.stats && !ret)
 		player_print_stats(&p, stderr);
+	be = p.be;	/* the player's VM goes first, then its backend */
 	player_fini(&p);
-	backend_close(p.be, dev);
+	backend_close(be, dev);
 	trace_buf_fini(&b);
 	return ret;
 }
@@ -196,6 +206,8 @@ main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "replay"))
 		return cmd_replay(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "map"))
+		return cmd_map(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "info"))
 		return cmd_info(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "bench") && argc > 2 && bench_heap_handles(argv[2]))

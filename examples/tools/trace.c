@@ -413,6 +413,43 @@ gen_populate(struct trace_buf *b, uint64_t n, struct trace_rng *r)
 	free(size);
 }
 
+static void
+bare_req(struct trace_buf *b, uint8_t kind)
+{
+	push(b)->kind = kind;
+}
+
+/*
+ * bind-batch: vkQueueBindSparse-like batches on a 16 GiB sparse resource
+ * (one NULL mapping): BATCH random 64 KiB tiles per batch, each bound to
+ * a BO or unbound (mapped NULL again), one transaction per batch. Not one
+ * of the reference's scenarios: it measures the bind path, against the
+ * same requests as plain op lists.
+ */
+#define BIND_BATCH	256
+#define SPARSE_TILES	((16ULL << 30) / P64K)
+
+static void
+gen_bind_batch(struct trace_buf *b, uint64_t n, struct trace_rng *r)
+{
+	vm_req(b);
+	phase(b, "reserve");
+	map_req(b, BASE, SPARSE_TILES * P64K, 0, 0);
+	phase(b, "batches");
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t addr = BASE + trace_rng_below(r, SPARSE_TILES) * P64K;
+
+		if (i % BIND_BATCH == 0)
+			bare_req(b, TRACE_BEGIN);
+		if (trace_rng_below(r, 2))
+			map_page64(b, r, addr);
+		else
+			map_req(b, addr, P64K, 0, 0);
+		if (i % BIND_BATCH == BIND_BATCH - 1 || i == n - 1)
+			bare_req(b, TRACE_COMMIT);
+	}
+}
+
 static const struct {
 	const char *name;
 	uint64_t default_n, min_n;
@@ -422,6 +459,7 @@ static const struct {
 	{ "sparse-seq", 262144, 1, gen_sparse_seq },
 	{ "big-remap", 100000, 2, gen_big_remap },
 	{ "populate", 1000000, 1, gen_populate },
+	{ "bind-batch", 1000000, 1, gen_bind_batch },
 };
 
 uint64_t

@@ -60,85 +60,27 @@ vec_push(struct gpuva_bind *txn, struct txn_vec *v, size_t size,
 	return true;
 }
 
-/* ---- the dirty set ------------------------------------------------------- */
-
-/* Index of the first dirty range ending after @addr. */
-static size_t
-dirty_lower(const struct gpuva_bind *txn, uint64_t addr)
-{
-	const struct txn_range *r = txn->dirty.p;
-	size_t lo = 0, hi = txn->dirty.n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (r[mid].end <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-bool
-txn_dirty_overlaps(const struct gpuva_bind *txn, uint64_t addr, uint64_t end)
-{
-	size_t i;
-
-	if (!txn->dirty.n)
-		return false;
-	i = dirty_lower(txn, addr);
-	return i < txn->dirty.n &&
-	       TXN_AT(&txn->dirty, struct txn_range, i).start < end;
-}
-
-/*
- * Add [start, end) to the dirty set, merging what it overlaps or touches.
- * The caller reserved one slot.
- */
-static void
-dirty_add(struct gpuva_bind *txn, uint64_t start, uint64_t end)
-{
-	struct txn_range *r = txn->dirty.p;
-	size_t i = start ? dirty_lower(txn, start - 1) : 0, j = i;
-
-	/* ranges i..j-1 overlap or touch [start, end) */
-	while (j < txn->dirty.n && r[j].start <= end) {
-		if (r[j].start < start)
-			start = r[j].start;
-		if (r[j].end > end)
-			end = r[j].end;
-		j++;
-	}
-	if (j == i) {
-		memmove(&r[i + 1], &r[i], (txn->dirty.n - i) * sizeof(*r));
-		txn->dirty.n++;
-	} else if (j > i + 1) {
-		memmove(&r[i + 1], &r[j], (txn->dirty.n - j) * sizeof(*r));
-		txn->dirty.n -= j - i - 1;
-	}
-	r[i].start = start;
-	r[i].end = end;
-}
-
 /* ---- the view: the VM as the earlier requests left it --------------------- */
 
 /*
- * The first mapping of the VM from @v on that is still shown: one that
- * overlaps no dirty range. Hidden ones are skipped a dirty range at a time.
+ * The first mapping of the VM from @v on that is still shown. A hidden one
+ * is usually alone (a request cuts one or two), so a few are stepped over;
+ * a longer run is jumped over a cutting request's range at a time.
  */
 static struct gpuva *
 vm_shown_from(struct gpuva_bind *txn, struct gpuva *v)
 {
-	const struct txn_range *r = txn->dirty.p;
+	for (unsigned steps = 0; v && txn_is_hidden(v); steps++) {
+		const struct txn_hidden *h;
 
-	while (v && txn->dirty.n) {
-		size_t i = dirty_lower(txn, v->addr);
-
-		if (i == txn->dirty.n || r[i].start >= gpuva_end(v))
-			break;
-		v = vm_first_from(txn->vm, r[i].end);
-		if (v && v->addr < r[i].end)
+		if (steps < 4) {
+			v = idx_next(vm_index(txn->vm), v);
+			continue;
+		}
+		h = &TXN_AT(&txn->hidden, struct txn_hidden,
+			    (txn_bound(v)->priv & ~TXN_HIDDEN_TAG) - 1);
+		v = vm_first_from(txn->vm, h->end);
+		if (v && v->addr < h->end)
 			v = idx_next(vm_index(txn->vm), v);
 	}
 	return v;
@@ -219,18 +161,29 @@ view_add(struct gpuva_bind *txn, const struct gpuva_op_map *m,
 }
 
 /* @va leaves the view, cut by the current request. */
-static bool
+static void
 view_remove(struct gpuva_bind *txn, struct gpuva *va)
 {
-	struct txn_hidden h = { va, txn->cur };
+	struct txn_hidden h = { va, txn->cur, txn->cur_end };
 
 	if (txn_is_made(va)) {
 		idx_remove(&txn->overlay, va);
 		TXN_AT(&txn->made, struct txn_made, txn_bound(va)->priv - 1).removed =
 			txn->cur;
-		return true;
+	} else if (vec_push(txn, &txn->hidden, sizeof(h), &h)) {
+		txn_bound(va)->priv = TXN_HIDDEN_TAG | (uint32_t)txn->hidden.n;
 	}
-	return vec_push(txn, &txn->hidden, sizeof(h), &h);
+}
+
+void
+txn_unhide(struct gpuva_bind *txn, uint32_t k)
+{
+	for (size_t i = 0; i < txn->hidden.n; i++) {
+		struct txn_hidden *h = &TXN_AT(&txn->hidden, struct txn_hidden, i);
+
+		if (h->removed >= k)
+			txn_bound(h->va)->priv = 0;
+	}
 }
 
 /* Tell the op callback, and log the op for the backend. */
@@ -305,15 +258,16 @@ gpuva_bind_begin(struct gpuva_vm *vm, struct gpuva_bind **out)
 		return vm_reject(vm, -EBUSY,
 				 "begin: a transaction is already open on the VM");
 	}
-	txn = calloc(1, sizeof(*txn));
-	if (!txn) {
+	/* the last transaction's memory, sized by the batches seen so far */
+	txn = vm->txn_cache;
+	vm->txn_cache = NULL;
+	if (!txn && !(txn = calloc(1, sizeof(*txn)))) {
 		vm_unlock(vm);
 		return vm_reject(vm, -ENOMEM, "begin: out of memory");
 	}
 	txn->vm = vm;
 	txn->view.first_from = view_first_from;
 	txn->view.next = view_next;
-	idx_init(&txn->overlay);
 	vm_slab_mark(vm, &txn->slab);
 	vm->txn = txn;
 	*out = txn;
@@ -347,7 +301,6 @@ make_room(struct gpuva_bind *txn, unsigned maps, const char *what)
 	if (txn_vec_reserve(&txn->taken, sizeof(struct gpuva *), maps) ||
 	    txn_vec_reserve(&txn->made, sizeof(struct txn_made), maps) ||
 	    txn_vec_reserve(&txn->reqs, sizeof(struct gpuva_bind_op), 1) ||
-	    txn_vec_reserve(&txn->dirty, sizeof(struct txn_range), 1) ||
 	    txn_vec_reserve(&txn->held, sizeof(struct gpuva_vm_bo *), 1) ||
 	    txn_vec_reserve(&txn->ops, sizeof(struct gpuva_op), TXN_GROW) ||
 	    txn_vec_reserve(&txn->hidden, sizeof(struct txn_hidden), TXN_GROW) ||
@@ -377,12 +330,11 @@ txn_usable(struct gpuva_bind *txn, const char *what)
 	return 0;
 }
 
-/* Log a request that passed every check, and mark its range dirty. */
+/* Log a request that passed every check and was generated. */
 static void
 add_request(struct gpuva_bind *txn, const struct gpuva_bind_op *r)
 {
 	TXN_AT(&txn->reqs, struct gpuva_bind_op, txn->reqs.n++) = *r;
-	dirty_add(txn, r->addr, r->addr + r->range);
 }
 
 /* The backend's own rules for a request, before it changes anything. */
@@ -425,6 +377,7 @@ gpuva_bind_map(struct gpuva_bind *txn, const struct gpuva_map_req *req)
 	if (vb)
 		TXN_AT(&txn->held, struct gpuva_vm_bo *, txn->held.n++) = vb;
 	txn->cur = (uint32_t)txn->reqs.n;
+	txn->cur_end = req->addr + req->range;
 	txn->cur_driver_flags = req->driver_flags;
 	ops_view_map(vm, &txn->view, req, vb, &view_steps, txn);
 	add_request(txn, &r);
@@ -451,6 +404,7 @@ gpuva_bind_unmap(struct gpuva_bind *txn, uint64_t addr, uint64_t range)
 	if (ret)
 		return ret;
 	txn->cur = (uint32_t)txn->reqs.n;
+	txn->cur_end = addr + range;
 	ops_view_unmap(vm, &txn->view, addr, range, &view_steps, txn);
 	add_request(txn, &r);
 	return txn->broken ? vm_reject(vm, -ENOMEM, "unmap: out of memory for "
@@ -487,10 +441,27 @@ gpuva_bind_free_addr(struct gpuva_bind *txn, uint64_t addr, uint64_t size)
 void
 txn_rollback(struct gpuva_bind *txn)
 {
-	/* nothing reached the VM: give back what was taken, in order */
+	/* nothing reached the VM: unmark, give back what was taken, in order */
+	txn_unhide(txn, 0);
 	vm_slab_rewind(txn->vm, &txn->slab, txn->taken.p, txn->taken.n);
 	txn->taken.n = 0;
 	txn->npre = 0;
+}
+
+static void
+txn_free(struct gpuva_bind *txn)
+{
+	idx_fini(&txn->overlay);
+	txn_vec_free(&txn->made);
+	txn_vec_free(&txn->hidden);
+	txn_vec_free(&txn->taken);
+	txn_vec_free(&txn->reqs);
+	txn_vec_free(&txn->ops);
+	txn_vec_free(&txn->dirty);
+	txn_vec_free(&txn->sorted);
+	txn_vec_free(&txn->held);
+	txn_vec_free(&txn->frees);
+	free(txn);
 }
 
 void
@@ -501,18 +472,32 @@ txn_end(struct gpuva_bind *txn)
 	/* newest first: vm_bos made by the transaction go as they came */
 	while (txn->held.n)
 		vm_bo_put(TXN_AT(&txn->held, struct gpuva_vm_bo *, --txn->held.n));
-	idx_fini(&txn->overlay);
-	txn_vec_free(&txn->made);
-	txn_vec_free(&txn->hidden);
-	txn_vec_free(&txn->taken);
-	txn_vec_free(&txn->reqs);
-	txn_vec_free(&txn->ops);
-	txn_vec_free(&txn->dirty);
-	txn_vec_free(&txn->held);
-	txn_vec_free(&txn->frees);
+	/*
+	 * Kept for the VM's next transaction, empty but with its memory:
+	 * batches are usually alike, and growing every log anew each time
+	 * cost more than the rest of a small batch.
+	 */
+	idx_clear(&txn->overlay);
+	txn->made.n = txn->hidden.n = txn->taken.n = txn->reqs.n = 0;
+	txn->ops.n = txn->dirty.n = txn->sorted.n = txn->frees.n = 0;
+	txn->npre = 0;
+	txn->broken = false;
+	txn->op_fn = NULL;
+	txn->op_priv = NULL;
 	vm->txn = NULL;
-	free(txn);
+	if (vm->txn_cache)
+		txn_free(txn);
+	else
+		vm->txn_cache = txn;
 	vm_unlock(vm);
+}
+
+void
+vm_txn_cache_free(struct gpuva_vm *vm)
+{
+	if (vm->txn_cache)
+		txn_free(vm->txn_cache);
+	vm->txn_cache = NULL;
 }
 
 void

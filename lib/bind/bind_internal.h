@@ -7,13 +7,16 @@
  * A transaction never changes the VM before its commit. It keeps aside:
  * - the mappings its requests made ("made"), the live ones also in a small
  *   index of their own ("overlay");
- * - the VM's mappings its requests removed ("hidden"): every mapping of the
- *   VM that overlaps a request's range, so the union of the ranges
- *   ("dirty") tells which VM mappings the transaction no longer shows;
+ * - the VM's mappings its requests cut ("hidden"): every mapping of the VM
+ *   that overlaps a request's range, marked as such in their private word
+ *   so the view tells them at once;
  * - every mapping it took from the VM's allocator, in order, so that a
  *   rollback gives them back exactly (vm_slab_rewind()).
  * Requests are generated against the view "VM minus hidden plus overlay",
  * which is what the VM would show had the earlier requests been applied.
+ * At the commit the union of the requests' ranges ("dirty", sorted) and
+ * the hidden mappings in address order tell what changed where: the net
+ * effect and the landing walk them, never the VM's index.
  */
 #ifndef GPUVA_LIB_BIND_INTERNAL_H
 #define GPUVA_LIB_BIND_INTERNAL_H
@@ -37,11 +40,22 @@ struct txn_made {
 	uint32_t created, removed;
 };
 
-/* A mapping of the VM that request @removed cut. */
+/*
+ * A mapping of the VM that request @removed, of range [.., @end), cut: the
+ * view skips the rest of that range at once.
+ */
 struct txn_hidden {
 	struct gpuva *va;
 	uint32_t removed;
+	uint64_t end;
 };
+
+/*
+ * The private word of a mapping of a VM with a backend, during a
+ * transaction: 0 for the VM's own, TXN_HIDDEN_TAG | (index in hidden + 1)
+ * for one a request cut, index in made + 1 for one the transaction made.
+ */
+#define TXN_HIDDEN_TAG (1u << 31)
 
 /* A growable array of @size-byte items. */
 struct txn_vec {
@@ -62,7 +76,8 @@ struct gpuva_bind {
 	struct txn_vec taken;		/* struct gpuva *, allocation order */
 	struct txn_vec reqs;		/* struct gpuva_bind_op */
 	struct txn_vec ops;		/* struct gpuva_op, generated */
-	struct txn_vec dirty;		/* struct txn_range, sorted, disjoint */
+	struct txn_vec dirty;		/* struct txn_range: at commit, sorted */
+	struct txn_vec sorted;		/* struct gpuva *: hidden, by address */
 	struct txn_vec held;		/* struct gpuva_vm_bo *, references */
 	struct txn_vec frees;		/* struct txn_range, for the heap */
 	struct vm_slab_mark slab;	/* the allocator before the first take */
@@ -70,6 +85,7 @@ struct gpuva_bind {
 	struct gpuva *pre[3];
 	unsigned npre;
 	uint32_t cur;			/* index of the request being generated */
+	uint64_t cur_end;		/* and the end of its range */
 	uint32_t cur_driver_flags;
 	bool broken;			/* out of memory mid-request: -ENOMEM */
 	gpuva_bind_op_fn op_fn;
@@ -83,11 +99,20 @@ txn_bound(const struct gpuva *va)
 	return gpuva_container_of(va, struct gpuva_bound, va);
 }
 
-/* Made by the open transaction (priv: its index in made, plus one)? */
+/* Made by the open transaction? */
 static inline bool
 txn_is_made(const struct gpuva *va)
 {
-	return txn_bound(va)->priv != 0;
+	uint32_t p = txn_bound(va)->priv;
+
+	return p && !(p & TXN_HIDDEN_TAG);
+}
+
+/* A VM mapping one of the transaction's requests cut? */
+static inline bool
+txn_is_hidden(const struct gpuva *va)
+{
+	return txn_bound(va)->priv & TXN_HIDDEN_TAG;
 }
 
 #define TXN_AT(vec, type, i) (((type *)(vec)->p)[i])
@@ -96,15 +121,20 @@ txn_is_made(const struct gpuva *va)
 int txn_vec_reserve(struct txn_vec *v, size_t size, size_t more);
 void txn_vec_free(struct txn_vec *v);
 
-/* Does a range of the dirty set overlap [addr, end)? */
-bool txn_dirty_overlaps(const struct gpuva_bind *txn, uint64_t addr,
-			uint64_t end);
+/*
+ * Before the net effect and the landing: the dirty set from the requests'
+ * ranges, and the hidden mappings sorted by address. 0 or -ENOMEM.
+ */
+int txn_sort(struct gpuva_bind *txn);
 
 /*
  * The net effect of the transaction's requests (bind.h) into @out, a
- * struct gpuva_bind_op vector. 0 or -ENOMEM.
+ * struct gpuva_bind_op vector, after txn_sort(). 0 or -ENOMEM.
  */
 int txn_net_effect(struct gpuva_bind *txn, struct txn_vec *out);
+
+/* Unmark the hidden mappings from the @k-th on (they stay in the VM). */
+void txn_unhide(struct gpuva_bind *txn, uint32_t k);
 
 /* -EPIPE on a lost VM, -ENOMEM on a broken transaction, else 0. */
 int txn_usable(struct gpuva_bind *txn, const char *what);

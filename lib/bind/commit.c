@@ -65,6 +65,8 @@ land_requests(struct gpuva_bind *txn, uint32_t k)
 	struct txn_hidden *h = txn->hidden.p;
 	struct txn_made *m = txn->made.p;
 
+	/* the ones that stay are VM mappings like any other again */
+	txn_unhide(txn, k);
 	/* out of the index first: a made mapping may start where one did */
 	for (size_t i = 0; i < txn->hidden.n; i++)
 		if (h[i].removed < k)
@@ -90,6 +92,100 @@ land_requests(struct gpuva_bind *txn, uint32_t k)
 			continue;
 		vm_bo_unlink(h[i].va);
 		vm_va_free(vm, h[i].va);
+	}
+	while (txn->npre)
+		vm_va_free(vm, txn->pre[--txn->npre]);
+	vm_after_change(vm);
+}
+
+/*
+ * The end of the cluster that starts with dirty range @*i: the dirty
+ * ranges and the hidden mappings (sorted, from @h on) cutting them, joined
+ * while they overlap. Every VM mapping inside a cluster is hidden, they
+ * follow each other in the VM's index, and every live mapping the
+ * transaction made lies inside one cluster. Advances @*i past the ranges
+ * used.
+ */
+static uint64_t
+cluster_end(struct gpuva_bind *txn, size_t *i, size_t h)
+{
+	const struct txn_range *d = txn->dirty.p;
+	struct gpuva *const *hs = txn->sorted.p;
+	uint64_t e = d[(*i)++].end;
+
+	for (;;) {
+		for (; h < txn->sorted.n && hs[h]->addr < e; h++)
+			if (gpuva_end(hs[h]) > e)
+				e = gpuva_end(hs[h]);
+		if (*i == txn->dirty.n || d[*i].start >= e)
+			return e;
+		if (d[*i].end > e)
+			e = d[*i].end;
+		(*i)++;
+	}
+}
+
+/*
+ * Land the whole batch, cluster by cluster, as op lists would have changed
+ * the index: each of the transaction's mappings takes a hidden mapping's
+ * slot where the order allows (a replace, no descent), the rest are
+ * inserted or removed next to it, walking in address order so the index
+ * cursor is near. Cannot fail: the index has room for every made mapping.
+ */
+static void
+land_all(struct gpuva_bind *txn)
+{
+	struct gpuva_vm *vm = txn->vm;
+	struct idx *ix = &vm->index, *ov = &txn->overlay;
+	struct gpuva *const *hs = txn->sorted.p;
+	size_t nh = txn->sorted.n, i = 0, j = 0;
+	struct gpuva *m;
+
+	/* linked before the hidden ones leave, so no vm_bo drops to zero */
+	for (m = idx_first(ov); m; m = idx_next(ov, m)) {
+		struct gpuva_vm_bo *vb = m->vm_bo;
+
+		txn_bound(m)->priv = 0;
+		m->vm_bo = NULL;
+		if (vb)
+			vm_bo_link_fresh(m, vb);
+	}
+	while (i < txn->dirty.n) {
+		uint64_t s = TXN_AT(&txn->dirty, struct txn_range, i).start, e;
+
+		if (j < nh && hs[j]->addr < s)
+			s = hs[j]->addr;
+		e = cluster_end(txn, &i, j);
+		m = txn->overlay.count ? idx_find_from(ov, s) : NULL;
+		while ((j < nh && hs[j]->addr < e) || (m && m->addr < e)) {
+			struct gpuva *h = j < nh && hs[j]->addr < e ? hs[j] : NULL;
+			struct gpuva *hn = h && j + 1 < nh && hs[j + 1]->addr < e ?
+					   hs[j + 1] : NULL;
+			bool min = m && m->addr < e;
+			struct gpuva *mn = min ? idx_next(ov, m) : NULL;
+
+			if (h && min && (!hn || m->addr < hn->addr)) {
+				idx_replace(ix, h, m);
+				j++;
+				m = mn;
+			} else if (h) {
+				idx_remove(ix, h);
+				j++;
+			} else {
+				idx_insert(ix, m);
+				m = mn;
+			}
+		}
+	}
+	for (size_t k = 0; k < nh; k++) {
+		vm_bo_unlink(hs[k]);
+		vm_va_free(vm, hs[k]);
+	}
+	for (size_t k = 0; k < txn->made.n; k++) {
+		struct txn_made *mk = &TXN_AT(&txn->made, struct txn_made, k);
+
+		if (mk->removed != TXN_NONE)
+			vm_va_free(vm, mk->va);
 	}
 	while (txn->npre)
 		vm_va_free(vm, txn->pre[--txn->npre]);
@@ -176,6 +272,7 @@ land_net(struct gpuva_bind *txn, const struct gpuva_bind_op *net, size_t k,
 	struct replay r = { .txn = txn, .pool = pool, .n = npool };
 
 	/* the transaction's own mappings never reach the VM */
+	txn_unhide(txn, 0);
 	for (size_t i = 0; i < txn->made.n; i++)
 		vm_va_free(vm, TXN_AT(&txn->made, struct txn_made, i).va);
 	while (txn->npre)
@@ -373,7 +470,7 @@ gpuva_bind_commit(struct gpuva_bind *txn, struct gpuva_commit *commit)
 	ret = txn_usable(txn, "commit");
 	if (!ret)
 		ret = check_commit(vm, commit);
-	if (!ret && txn_net_effect(txn, &net))
+	if (!ret && (txn_sort(txn) || txn_net_effect(txn, &net)))
 		ret = vm_reject(vm, -ENOMEM, "commit: out of memory for the net effect");
 	if (!ret && txn->frees.n &&
 	    !(nodes = calloc(txn->frees.n, sizeof(*nodes))))
@@ -394,7 +491,7 @@ gpuva_bind_commit(struct gpuva_bind *txn, struct gpuva_commit *commit)
 	};
 	ret = be->ops->bind(be, &job, &res);
 	if (!ret) {
-		land_requests(txn, (uint32_t)txn->reqs.n);
+		land_all(txn);
 		defer_frees(txn, job.seq, nodes);
 		nodes = NULL;
 		while (pool.n)

@@ -6,9 +6,9 @@
  * Only the dirty ranges (the union of the requests' ranges) can differ:
  * outside them the batch left every page alone, and the pieces it re-made
  * around a cut mapping hold what that mapping held. So the sweep walks
- * each dirty range once, with the VM's mappings (the state before) and the
- * transaction's live mappings (the state after: inside a dirty range the
- * VM shows none of its own) side by side, cuts it where either changes,
+ * each dirty range once, with the hidden mappings (inside a dirty range,
+ * the state before is exactly those) and the transaction's live mappings
+ * (the state after) side by side, never touching the VM's index, cuts it where either changes,
  * and compares page contents: BO and offset, NULL, or nothing, and the
  * driver flags. Equal stretches are dropped; differing ones become entries
  * holding the after-state, merged with the previous entry when they
@@ -19,6 +19,7 @@
  * two boundaries), and at most r when no request lies inside another.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bind_internal.h"
@@ -93,17 +94,80 @@ emit(struct txn_vec *out, const struct gpuva *after, uint64_t x, uint64_t end)
 	return 0;
 }
 
-/* Sweep one dirty range [s, e). */
 static int
-sweep(struct gpuva_bind *txn, uint64_t s, uint64_t e, struct txn_vec *out)
+cmp_range(const void *a, const void *b)
 {
-	struct idx *vm_ix = vm_index(txn->vm);
-	struct gpuva *b = idx_find_from(vm_ix, s);
+	const struct txn_range *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int
+cmp_addr(const void *a, const void *b)
+{
+	const struct gpuva *x = *(struct gpuva *const *)a;
+	const struct gpuva *y = *(struct gpuva *const *)b;
+
+	return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+int
+txn_sort(struct gpuva_bind *txn)
+{
+	struct txn_range *d;
+	struct gpuva **h;
+	size_t n = 0;
+
+	if (txn_vec_reserve(&txn->dirty, sizeof(*d), txn->reqs.n) ||
+	    txn_vec_reserve(&txn->sorted, sizeof(*h), txn->hidden.n))
+		return -ENOMEM;
+	d = txn->dirty.p;
+	for (size_t i = 0; i < txn->reqs.n; i++) {
+		const struct gpuva_bind_op *r = &TXN_AT(&txn->reqs,
+						       struct gpuva_bind_op, i);
+
+		d[i].start = r->addr;
+		d[i].end = r->addr + r->range;
+	}
+	if (txn->reqs.n > 1)
+		qsort(d, txn->reqs.n, sizeof(*d), cmp_range);
+	for (size_t i = 0; i < txn->reqs.n; i++) {
+		if (n && d[i].start <= d[n - 1].end) {
+			if (d[i].end > d[n - 1].end)
+				d[n - 1].end = d[i].end;
+		} else {
+			d[n++] = d[i];
+		}
+	}
+	txn->dirty.n = n;
+	h = txn->sorted.p;
+	for (size_t i = 0; i < txn->hidden.n; i++)
+		h[i] = TXN_AT(&txn->hidden, struct txn_hidden, i).va;
+	txn->sorted.n = txn->hidden.n;
+	if (txn->sorted.n > 1)
+		qsort(h, txn->sorted.n, sizeof(*h), cmp_addr);
+	return 0;
+}
+
+/*
+ * Sweep one dirty range [s, e): the state before is the hidden mappings
+ * (every VM mapping in a dirty range is one), from @*hi on in address
+ * order; the state after is the overlay's.
+ */
+static int
+sweep(struct gpuva_bind *txn, uint64_t s, uint64_t e, size_t *hi,
+      struct txn_vec *out)
+{
+	struct gpuva *const *hs = txn->sorted.p;
+	size_t nh = txn->sorted.n;
 	struct gpuva *a = txn->overlay.count ? idx_find_from(&txn->overlay, s)
 					     : NULL;
 	uint64_t x = s;
 
+	while (*hi < nh && gpuva_end(hs[*hi]) <= s)
+		(*hi)++;
 	while (x < e) {
+		struct gpuva *b = *hi < nh ? hs[*hi] : NULL;
 		struct content before = content_at(b, x, e);
 		struct content after = content_at(a, x, e);
 		uint64_t end = before.end < after.end ? before.end : after.end;
@@ -113,7 +177,7 @@ sweep(struct gpuva_bind *txn, uint64_t s, uint64_t e, struct txn_vec *out)
 			return -ENOMEM;
 		x = end;
 		if (b && gpuva_end(b) <= x)
-			b = idx_next(vm_ix, b);
+			(*hi)++;
 		if (a && gpuva_end(a) <= x)
 			a = idx_next(&txn->overlay, a);
 	}
@@ -123,9 +187,11 @@ sweep(struct gpuva_bind *txn, uint64_t s, uint64_t e, struct txn_vec *out)
 int
 txn_net_effect(struct gpuva_bind *txn, struct txn_vec *out)
 {
+	size_t hi = 0;
+
 	for (size_t i = 0; i < txn->dirty.n; i++) {
 		const struct txn_range *r = &TXN_AT(&txn->dirty, struct txn_range, i);
-		int ret = sweep(txn, r->start, r->end, out);
+		int ret = sweep(txn, r->start, r->end, &hi, out);
 
 		if (ret)
 			return ret;

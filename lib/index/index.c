@@ -1206,6 +1206,30 @@ idx_replace(struct idx *ix, const void *old, void *new)
 		set_lo(ix, idx_key(new));
 }
 
+/* Give @n (a node at @level levels above the leaves) and all below it. */
+static void
+give_subtree(struct idx *ix, void *n, unsigned level)
+{
+	if (!level) {
+		give_leaf(ix, n);
+		return;
+	}
+	for (unsigned i = 0; i < ((struct idx_inner *)n)->n; i++)
+		give_subtree(ix, ((struct idx_inner *)n)->child[i], level - 1);
+	give_inner(ix, n);
+}
+
+void
+idx_clear(struct idx *ix)
+{
+	if (ix->root)
+		give_subtree(ix, ix->root, ix->height - 1);
+	ix->root = NULL;
+	ix->height = 0;
+	ix->count = 0;
+	cursor_drop(&ix->cur);
+}
+
 /* ---- warm ------------------------------------------------------------------ */
 
 #define WARM_LANES 16

@@ -222,6 +222,12 @@ void idx_insert(struct idx *ix, void *item);
 void idx_remove(struct idx *ix, const void *item);
 
 /*
+ * Drop every item, keeping the nodes as spares (for an index that is
+ * refilled often). O(nodes). Never allocates.
+ */
+void idx_clear(struct idx *ix);
+
+/*
  * Put @new in @old's slot. @new's key may differ from @old's only if the
  * order stays the same (it stays between @old's neighbours). O(1) near the
  * cursor, else O(log n). Never allocates.

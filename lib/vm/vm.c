@@ -190,6 +190,8 @@ gpuva_vm_destroy(struct gpuva_vm *vm)
 		vm->backend->vm_count--;
 	}
 	vm_deferred_drop(vm);
+	if (vm->backend)
+		vm_txn_cache_free(vm);
 	gpuva_vm_for_each_va_safe(va, tmp, vm) {
 		va->vm_bo = NULL;
 		gpuva_vm_va_free(vm, va);

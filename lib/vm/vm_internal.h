@@ -60,6 +60,7 @@ struct gpuva_vm {
 	struct gpuva_backend *backend;
 	void *be_priv;			/* what its vm_init() returned */
 	struct gpuva_bind *txn;		/* the open transaction, or NULL */
+	struct gpuva_bind *txn_cache;	/* the last one's memory, for the next */
 	uint64_t seq;			/* jobs handed to the backend */
 	bool lost;			/* sticky: the kernel poisoned the VM */
 	struct vm_deferred *deferred;	/* oldest first */
@@ -109,6 +110,9 @@ void vm_slab_rewind(struct gpuva_vm *vm, const struct vm_slab_mark *m,
  * (lib/bind). Cheap when none wait.
  */
 void vm_reap(struct gpuva_vm *vm);
+
+/* Free the memory kept for the VM's next transaction (lib/bind). */
+void vm_txn_cache_free(struct gpuva_vm *vm);
 
 /* Free the deferred VA ranges without giving them back (destroy). */
 void vm_deferred_drop(struct gpuva_vm *vm);
