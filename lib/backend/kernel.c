@@ -138,6 +138,61 @@ kernel_check_points(struct kernel_backend *kb, struct gpuva_vm *vm,
 	return 0;
 }
 
+/* Unknown handles among @points: -ENOENT with a reason on @vm. */
+static int
+check_handles(struct kernel_backend *kb, struct gpuva_vm *vm,
+	      const struct gpuva_sync *points, uint32_t count, const char *what)
+{
+	for (uint32_t i = 0; i < count; i++) {
+		uint32_t h = points[i].handle;
+
+		/* a wait that has already timed out: only ENOENT matters */
+		if (drmSyncobjWait(kb->fd, &h, 1, 0, 0, NULL) == -ENOENT)
+			return gpuva_vm_reject(vm, -ENOENT,
+					       "commit: %s %" PRIu32 ":%" PRIu64
+					       ": no such syncobj", what, h,
+					       points[i].point);
+	}
+	return 0;
+}
+
+int
+kernel_cpu_waits(struct kernel_backend *kb, struct gpuva_vm *vm,
+		 const struct gpuva_commit *c)
+{
+	int ret = kernel_check_points(kb, vm, c->waits, c->wait_count, "wait");
+
+	if (!ret)
+		ret = kernel_check_points(kb, vm, c->signals, c->signal_count,
+					  "signal");
+	if (!ret)
+		ret = check_handles(kb, vm, c->waits, c->wait_count, "wait");
+	if (!ret)
+		ret = check_handles(kb, vm, c->signals, c->signal_count, "signal");
+	if (ret || !c->wait_count)
+		return ret;
+	ret = kernel_sync_wait(&kb->base, c->waits, c->wait_count, INT64_MAX);
+	if (ret)
+		return gpuva_vm_reject(vm, ret, "commit: waiting for the waits "
+				       "on the CPU: %s", kb->base.last_error);
+	return 0;
+}
+
+int
+kernel_cpu_signals(struct kernel_backend *kb, struct gpuva_vm *vm,
+		   const struct gpuva_commit *c)
+{
+	int ret;
+
+	if (!c->signal_count)
+		return 0;
+	ret = kernel_sync_signal(&kb->base, c->signals, c->signal_count);
+	if (ret)
+		return gpuva_vm_reject(vm, ret, "commit: signalling the signals "
+				       "from the CPU: %s", kb->base.last_error);
+	return 0;
+}
+
 struct kernel_bo *
 kernel_bo_new(uint32_t handle, uint64_t size, void *vm_priv, uint32_t flags)
 {

@@ -64,6 +64,23 @@ int kernel_check_points(struct kernel_backend *kb, struct gpuva_vm *vm,
 			const struct gpuva_sync *points, uint32_t count,
 			const char *what);
 
+/*
+ * A synchronous commit on a kernel whose synchronous bind takes no syncs
+ * (panthor, nouveau): the commit's waits are waited for on the CPU before
+ * the ioctl and its signals signalled from the CPU after it. First every
+ * point is checked (a non-zero point without timelines: -EOPNOTSUPP; an
+ * unknown handle: -ENOENT; reason on @vm), so that the signals cannot fail
+ * once the bind is done; then the waits are waited for, without a time
+ * limit (a synchronous commit runs after its waits). 0 or a negative errno,
+ * nothing signalled.
+ */
+int kernel_cpu_waits(struct kernel_backend *kb, struct gpuva_vm *vm,
+		     const struct gpuva_commit *c);
+
+/* After the bind: signal the commit's signals from the CPU. */
+int kernel_cpu_signals(struct kernel_backend *kb, struct gpuva_vm *vm,
+		       const struct gpuva_commit *c);
+
 /* A new kernel_bo for a created GEM handle (NULL: out of memory). */
 struct kernel_bo *kernel_bo_new(uint32_t handle, uint64_t size,
 				void *vm_priv, uint32_t flags);
