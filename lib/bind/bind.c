@@ -459,6 +459,7 @@ txn_free(struct gpuva_bind *txn)
 	txn_vec_free(&txn->ops);
 	txn_vec_free(&txn->dirty);
 	txn_vec_free(&txn->sorted);
+	txn_vec_free(&txn->scratch);
 	txn_vec_free(&txn->held);
 	txn_vec_free(&txn->frees);
 	free(txn);

@@ -29,6 +29,7 @@
 #include "gpuva/bind.h"
 #include "index/index.h"
 #include "ops/ops_internal.h"
+#include "util/util.h"
 #include "vm/vm_internal.h"
 
 /* No request: a made mapping still alive. */
@@ -76,8 +77,10 @@ struct gpuva_bind {
 	struct txn_vec taken;		/* struct gpuva *, allocation order */
 	struct txn_vec reqs;		/* struct gpuva_bind_op */
 	struct txn_vec ops;		/* struct gpuva_op, generated */
-	struct txn_vec dirty;		/* struct txn_range: at commit, sorted */
-	struct txn_vec sorted;		/* struct gpuva *: hidden, by address */
+	/* at commit (txn_sort()), struct util_kv each: */
+	struct txn_vec dirty;		/* start -> end, sorted, merged */
+	struct txn_vec sorted;		/* addr -> hidden mapping, sorted */
+	struct txn_vec scratch;		/* for the sorts */
 	struct txn_vec held;		/* struct gpuva_vm_bo *, references */
 	struct txn_vec frees;		/* struct txn_range, for the heap */
 	struct vm_slab_mark slab;	/* the allocator before the first take */
@@ -116,6 +119,14 @@ txn_is_hidden(const struct gpuva *va)
 }
 
 #define TXN_AT(vec, type, i) (((type *)(vec)->p)[i])
+
+/* The @i-th hidden mapping in address order, after txn_sort(). */
+static inline struct gpuva *
+txn_sorted(const struct gpuva_bind *txn, size_t i)
+{
+	return (struct gpuva *)(uintptr_t)
+		((const struct util_kv *)txn->sorted.p)[i].val;
+}
 
 /* Make room for @more items; 0 or -ENOMEM. */
 int txn_vec_reserve(struct txn_vec *v, size_t size, size_t more);

@@ -109,20 +109,32 @@ land_requests(struct gpuva_bind *txn, uint32_t k)
 static uint64_t
 cluster_end(struct gpuva_bind *txn, size_t *i, size_t h)
 {
-	const struct txn_range *d = txn->dirty.p;
-	struct gpuva *const *hs = txn->sorted.p;
-	uint64_t e = d[(*i)++].end;
+	const struct util_kv *d = txn->dirty.p;
+	uint64_t e = d[(*i)++].val;
 
 	for (;;) {
-		for (; h < txn->sorted.n && hs[h]->addr < e; h++)
-			if (gpuva_end(hs[h]) > e)
-				e = gpuva_end(hs[h]);
-		if (*i == txn->dirty.n || d[*i].start >= e)
+		for (; h < txn->sorted.n && txn_sorted(txn, h)->addr < e; h++)
+			if (gpuva_end(txn_sorted(txn, h)) > e)
+				e = gpuva_end(txn_sorted(txn, h));
+		if (*i == txn->dirty.n || d[*i].key >= e)
 			return e;
-		if (d[*i].end > e)
-			e = d[*i].end;
+		if (d[*i].val > e)
+			e = d[*i].val;
 		(*i)++;
 	}
+}
+
+#define LAND_WARM 16
+
+static void
+warm_clusters(struct gpuva_bind *txn, size_t i)
+{
+	uint64_t keys[LAND_WARM];
+	size_t n = 0;
+
+	for (; i < txn->dirty.n && n < LAND_WARM; i++)
+		keys[n++] = TXN_AT(&txn->dirty, struct util_kv, i).key;
+	idx_warm(&txn->vm->index, keys, n, NULL);
 }
 
 /*
@@ -137,7 +149,6 @@ land_all(struct gpuva_bind *txn)
 {
 	struct gpuva_vm *vm = txn->vm;
 	struct idx *ix = &vm->index, *ov = &txn->overlay;
-	struct gpuva *const *hs = txn->sorted.p;
 	size_t nh = txn->sorted.n, i = 0, j = 0;
 	struct gpuva *m;
 
@@ -151,19 +162,27 @@ land_all(struct gpuva_bind *txn)
 			vm_bo_link_fresh(m, vb);
 	}
 	while (i < txn->dirty.n) {
-		uint64_t s = TXN_AT(&txn->dirty, struct txn_range, i).start, e;
+		uint64_t s = TXN_AT(&txn->dirty, struct util_kv, i).key, e;
 
-		if (j < nh && hs[j]->addr < s)
-			s = hs[j]->addr;
+		/* the leaves of the next clusters, asked for together so their
+		 * misses overlap (each cluster is a descent: they lie far apart) */
+		if (i % LAND_WARM == 0)
+			warm_clusters(txn, i);
+		if (j < nh && txn_sorted(txn, j)->addr < s)
+			s = txn_sorted(txn, j)->addr;
 		e = cluster_end(txn, &i, j);
 		m = txn->overlay.count ? idx_find_from(ov, s) : NULL;
-		while ((j < nh && hs[j]->addr < e) || (m && m->addr < e)) {
-			struct gpuva *h = j < nh && hs[j]->addr < e ? hs[j] : NULL;
-			struct gpuva *hn = h && j + 1 < nh && hs[j + 1]->addr < e ?
-					   hs[j + 1] : NULL;
+		for (;;) {
+			struct gpuva *h = j < nh && txn_sorted(txn, j)->addr < e ?
+					  txn_sorted(txn, j) : NULL;
+			struct gpuva *hn = h && j + 1 < nh &&
+					   txn_sorted(txn, j + 1)->addr < e ?
+					   txn_sorted(txn, j + 1) : NULL;
 			bool min = m && m->addr < e;
 			struct gpuva *mn = min ? idx_next(ov, m) : NULL;
 
+			if (!h && !min)
+				break;
 			if (h && min && (!hn || m->addr < hn->addr)) {
 				idx_replace(ix, h, m);
 				j++;
@@ -178,8 +197,8 @@ land_all(struct gpuva_bind *txn)
 		}
 	}
 	for (size_t k = 0; k < nh; k++) {
-		vm_bo_unlink(hs[k]);
-		vm_va_free(vm, hs[k]);
+		vm_bo_unlink(txn_sorted(txn, k));
+		vm_va_free(vm, txn_sorted(txn, k));
 	}
 	for (size_t k = 0; k < txn->made.n; k++) {
 		struct txn_made *mk = &TXN_AT(&txn->made, struct txn_made, k);

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "bind_internal.h"
+#include "util/util.h"
 
 /* What a stretch of pages holds: a mapping (at @at) or nothing. */
 struct content {
@@ -94,58 +95,44 @@ emit(struct txn_vec *out, const struct gpuva *after, uint64_t x, uint64_t end)
 	return 0;
 }
 
-static int
-cmp_range(const void *a, const void *b)
-{
-	const struct txn_range *x = a, *y = b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-static int
-cmp_addr(const void *a, const void *b)
-{
-	const struct gpuva *x = *(struct gpuva *const *)a;
-	const struct gpuva *y = *(struct gpuva *const *)b;
-
-	return x->addr < y->addr ? -1 : x->addr > y->addr;
-}
-
 int
 txn_sort(struct gpuva_bind *txn)
 {
-	struct txn_range *d;
-	struct gpuva **h;
-	size_t n = 0;
+	size_t nr = txn->reqs.n, nh = txn->hidden.n, n = 0;
+	struct util_kv *d, *h;
 
-	if (txn_vec_reserve(&txn->dirty, sizeof(*d), txn->reqs.n) ||
-	    txn_vec_reserve(&txn->sorted, sizeof(*h), txn->hidden.n))
+	if (txn_vec_reserve(&txn->dirty, sizeof(*d), nr) ||
+	    txn_vec_reserve(&txn->sorted, sizeof(*h), nh) ||
+	    txn_vec_reserve(&txn->scratch, sizeof(*d), nr > nh ? nr : nh))
 		return -ENOMEM;
 	d = txn->dirty.p;
-	for (size_t i = 0; i < txn->reqs.n; i++) {
+	for (size_t i = 0; i < nr; i++) {
 		const struct gpuva_bind_op *r = &TXN_AT(&txn->reqs,
 						       struct gpuva_bind_op, i);
 
-		d[i].start = r->addr;
-		d[i].end = r->addr + r->range;
+		d[i].key = r->addr;
+		d[i].val = r->addr + r->range;
 	}
-	if (txn->reqs.n > 1)
-		qsort(d, txn->reqs.n, sizeof(*d), cmp_range);
-	for (size_t i = 0; i < txn->reqs.n; i++) {
-		if (n && d[i].start <= d[n - 1].end) {
-			if (d[i].end > d[n - 1].end)
-				d[n - 1].end = d[i].end;
+	util_sort_kv(d, txn->scratch.p, nr);
+	/* merge what overlaps or touches: the dirty set */
+	for (size_t i = 0; i < nr; i++) {
+		if (n && d[i].key <= d[n - 1].val) {
+			if (d[i].val > d[n - 1].val)
+				d[n - 1].val = d[i].val;
 		} else {
 			d[n++] = d[i];
 		}
 	}
 	txn->dirty.n = n;
 	h = txn->sorted.p;
-	for (size_t i = 0; i < txn->hidden.n; i++)
-		h[i] = TXN_AT(&txn->hidden, struct txn_hidden, i).va;
-	txn->sorted.n = txn->hidden.n;
-	if (txn->sorted.n > 1)
-		qsort(h, txn->sorted.n, sizeof(*h), cmp_addr);
+	for (size_t i = 0; i < nh; i++) {
+		struct gpuva *va = TXN_AT(&txn->hidden, struct txn_hidden, i).va;
+
+		h[i].key = va->addr;
+		h[i].val = (uintptr_t)va;
+	}
+	util_sort_kv(h, txn->scratch.p, nh);
+	txn->sorted.n = nh;
 	return 0;
 }
 
@@ -158,16 +145,15 @@ static int
 sweep(struct gpuva_bind *txn, uint64_t s, uint64_t e, size_t *hi,
       struct txn_vec *out)
 {
-	struct gpuva *const *hs = txn->sorted.p;
 	size_t nh = txn->sorted.n;
 	struct gpuva *a = txn->overlay.count ? idx_find_from(&txn->overlay, s)
 					     : NULL;
 	uint64_t x = s;
 
-	while (*hi < nh && gpuva_end(hs[*hi]) <= s)
+	while (*hi < nh && gpuva_end(txn_sorted(txn, *hi)) <= s)
 		(*hi)++;
 	while (x < e) {
-		struct gpuva *b = *hi < nh ? hs[*hi] : NULL;
+		struct gpuva *b = *hi < nh ? txn_sorted(txn, *hi) : NULL;
 		struct content before = content_at(b, x, e);
 		struct content after = content_at(a, x, e);
 		uint64_t end = before.end < after.end ? before.end : after.end;
@@ -190,8 +176,8 @@ txn_net_effect(struct gpuva_bind *txn, struct txn_vec *out)
 	size_t hi = 0;
 
 	for (size_t i = 0; i < txn->dirty.n; i++) {
-		const struct txn_range *r = &TXN_AT(&txn->dirty, struct txn_range, i);
-		int ret = sweep(txn, r->start, r->end, &hi, out);
+		const struct util_kv *r = &TXN_AT(&txn->dirty, struct util_kv, i);
+		int ret = sweep(txn, r->key, r->val, &hi, out);
 
 		if (ret)
 			return ret;
