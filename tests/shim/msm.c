@@ -247,10 +247,12 @@ msm_submitqueue_new(struct shim_file *file, void *data, unsigned user_size)
 		return -EINVAL;
 	}
 	if (args->flags & SHIM_MSM_SUBMITQUEUE_VM_BIND) {
-		msm_vm(file);
+		/* the mode is checked before anything is created: a refused
+		 * queue leaves the fd undecided (uapi.md 3.1) */
 		if (!file->msm_vm_bind_mode || args->prio != 0) {
 			return -EINVAL;
 		}
+		msm_vm(file);
 	} else if (args->prio >= MSM_PRIORITIES) {
 		return -EINVAL;
 	}

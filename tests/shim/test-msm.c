@@ -202,9 +202,30 @@ en_vm_bind_only_records_the_mode_and_is_repeatable_before_the_vm_exists(void **s
 	(void)state;
 	assert_int_equal(set_param(fd, SHIM_MSM_PARAM_EN_VM_BIND, 1), 0);
 	assert_int_equal(set_param(fd, SHIM_MSM_PARAM_EN_VM_BIND, 0), 0);
-	/* legacy mode: the VM_BIND queue creates a kernel-managed VM and fails */
-	assert_int_equal(queue_new(fd, SHIM_MSM_SUBMITQUEUE_VM_BIND, 0, &q), EINVAL);
+	assert_int_equal(set_param(fd, SHIM_MSM_PARAM_EN_VM_BIND, 1), 0);
+	/* a VM_BIND queue that passes its checks creates the VM: mode fixed */
+	assert_int_equal(queue_new(fd, SHIM_MSM_SUBMITQUEUE_VM_BIND, 0, &q), 0);
+	assert_int_equal(shim.page_count(fd, 0), 0);
 	assert_int_equal(set_param(fd, SHIM_MSM_PARAM_EN_VM_BIND, 1), EBUSY);
+	close(fd);
+}
+
+static void
+a_vm_bind_queue_refused_in_legacy_mode_creates_no_vm(void **state)
+{
+	int fd = open_node();
+	uint32_t q;
+
+	(void)state;
+	/* the mode is checked before anything is created (uapi.md 3.1) */
+	assert_int_equal(queue_new(fd, SHIM_MSM_SUBMITQUEUE_VM_BIND, 0, &q), EINVAL);
+	assert_int_equal(shim.page_count(fd, 0), -ENOENT);
+	assert_int_equal(set_param(fd, SHIM_MSM_PARAM_EN_VM_BIND, 1), 0);
+	/* so is the priority: a refused queue leaves the fd undecided */
+	assert_int_equal(queue_new(fd, SHIM_MSM_SUBMITQUEUE_VM_BIND, 1, &q), EINVAL);
+	assert_int_equal(shim.page_count(fd, 0), -ENOENT);
+	assert_int_equal(queue_new(fd, SHIM_MSM_SUBMITQUEUE_VM_BIND, 0, &q), 0);
+	assert_int_equal(shim.page_count(fd, 0), 0);
 	close(fd);
 }
 
@@ -988,6 +1009,7 @@ main(void)
 		cmocka_unit_test(a_failing_get_param_past_its_pipe_check_still_creates_the_vm),
 		cmocka_unit_test(en_vm_bind_with_a_bad_pipe_pad_or_len_is_einval),
 		cmocka_unit_test(en_vm_bind_only_records_the_mode_and_is_repeatable_before_the_vm_exists),
+		cmocka_unit_test(a_vm_bind_queue_refused_in_legacy_mode_creates_no_vm),
 		T(va_start_va_size_and_prr_have_the_a7xx_defaults),
 		T(a_vm_bind_queue_needs_prio_0_and_known_flags),
 		T(submitqueue_close_of_queue_0_or_an_unknown_id_is_enoent),
