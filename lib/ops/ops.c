@@ -251,9 +251,9 @@ sm_map_walk(struct emitter *em, struct gpuva_vm *vm,
 }
 
 /* Validate a map request and take a reference on its vm_bo. */
-int
-ops_map_prepare(struct gpuva_vm *vm, const struct gpuva_map_req *req,
-		struct gpuva_vm_bo **vb)
+static inline int
+map_prepare(struct gpuva_vm *vm, const struct gpuva_map_req *req,
+	    struct gpuva_vm_bo **vb)
 {
 	int ret;
 
@@ -292,7 +292,7 @@ gpuva_vm_sm_map(struct gpuva_vm *vm, const struct gpuva_map_req *req,
 
 	if (steps_missing(steps, true))
 		return vm_reject(vm, -EINVAL, "map: a step callback is missing");
-	ret = ops_map_prepare(vm, req, &vb);
+	ret = map_prepare(vm, req, &vb);
 	if (ret)
 		return ret;
 	ret = vm_reserve(vm, MAP_INSERTS, "map");
@@ -318,6 +318,14 @@ gpuva_vm_sm_unmap(struct gpuva_vm *vm, uint64_t addr, uint64_t range,
 	if (ret)
 		return ret;
 	return cut_walk(&em, vm, addr, addr + range, NULL, 0);
+}
+
+/* map_prepare() for the bind layer; the public walks keep it inline. */
+int
+ops_map_prepare(struct gpuva_vm *vm, const struct gpuva_map_req *req,
+		struct gpuva_vm_bo **vb)
+{
+	return map_prepare(vm, req, vb);
 }
 
 int
@@ -376,7 +384,7 @@ gpuva_vm_sm_map_ops(struct gpuva_vm *vm, const struct gpuva_map_req *req,
 	int ret;
 
 	ops_reset(ops);
-	ret = ops_map_prepare(vm, req, &vb);
+	ret = map_prepare(vm, req, &vb);
 	if (ret)
 		return ret;
 	ops->hold = vb;
