@@ -9,9 +9,10 @@
 #              property, golden, shim, consumer, api, fuzz corpus; the heap
 #              tests are in unit and property);
 # 3. asan:     a second build with -Db_sanitize=address,undefined, running
-#              the unit, property, golden and fuzz-corpus suites;
-# 4. valgrind: a 200,000-request trace replayed under memcheck, and the
-#              unit suite under `meson test --setup valgrind`;
+#              the unit, property, golden, fuzz-corpus and threads suites;
+# 4. valgrind: a 200,000-request trace replayed under memcheck, the thread
+#              stress test under helgrind (both the 'valgrind' suite), and
+#              the unit suite under `meson test --setup valgrind`;
 # 5. fuzz:     a clang build with libFuzzer, fuzzing the trace parser and the
 #              engine for GPUVA_FUZZ_SECONDS (default 60) seconds;
 # then prints one line `N passed, N failed, N skipped` counting every test
@@ -122,12 +123,12 @@ if build "$main" -Dwerror=true &&
 fi
 elapsed
 
-say "sanitizers: ASan + UBSan, portable C forms (GPUVA_NO_ASM), suites unit, property, golden, fuzz"
+say "sanitizers: ASan + UBSan, portable C forms (GPUVA_NO_ASM), suites unit, property, golden, fuzz, threads"
 asan=$out/asan
 if build "$asan" -Db_sanitize=address,undefined -Db_lundef=false \
 	-Dc_args=-DGPUVA_NO_ASM &&
    quiet "$asan.compile.log" meson compile -C "$asan"; then
-	read -ra sel < <(suites "$asan" unit property golden fuzz)
+	read -ra sel < <(suites "$asan" unit property golden fuzz threads)
 	if [ ${#sel[@]} -gt 0 ]; then
 		ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1 \
 		UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
@@ -136,7 +137,7 @@ if build "$asan" -Db_sanitize=address,undefined -Db_lundef=false \
 fi
 elapsed
 
-say "valgrind: a large trace replayed under memcheck; unit suite under --setup valgrind"
+say "valgrind: a large trace under memcheck, thread stress under helgrind; unit suite under --setup valgrind"
 if $main_built; then
 	mtest "$main" --suite valgrind
 	read -ra sel < <(suites "$main" unit)
