@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -518,10 +519,14 @@ gpuva_bind_commit(struct gpuva_bind *txn, struct gpuva_commit *commit)
 		goto out;
 	}
 	if (ret == -EPIPE) {
+		/* the backend's reason, copied: vm_reject() writes over it */
+		char why[sizeof(vm->last_error)];
+
+		snprintf(why, sizeof(why), "%s", vm->last_error);
 		vm->lost = true;
 		vm_reject(vm, -EPIPE, "commit: %s: the VM is lost (%s); destroy it "
 			  "and create a new one (msm: reopen the device)",
-			  be->ops->name, vm->last_error);
+			  be->ops->name, why);
 		goto rollback;
 	}
 	if (!result_valid(txn, &res, &net)) {
