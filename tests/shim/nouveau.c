@@ -16,6 +16,13 @@
  * region stays dying, a later UNMAP|SPARSE of it is ENOENT and a later MAP
  * or MAP|SPARSE over it sleeps until the job has run (uapi.md 5.3).
  *
+ * Within one ioctl the apply phase sees the earlier ops' effects, as the
+ * kernel's VA tree does: a MAP partly over a region an earlier op made is
+ * ENOSPC, and a MAP|SPARSE needs its range free of mappings once the ops
+ * before it are applied. That check reads the page record, which lags the
+ * kernel's tree while jobs are held: a region over pages a held job
+ * unmaps is refused here, where the kernel would accept it.
+ *
  * GPUVA_SHIM_EINTR_BIND=N: the N-th synchronous VM_BIND is woken by a
  * signal while it waits for its update: it still returns 0, but the update
  * may still be pending (it is, while the fd is held).
@@ -281,9 +288,6 @@ check_regions(const struct shim_vm *vm, const struct nv_op *op)
 			return -ENOSPC;
 		}
 	}
-	if (op->kind == NV_SPARSE_MAP && shim_pages_any(vm, op->addr, op->range)) {
-		return -ENOSPC;
-	}
 	return 0;
 }
 
@@ -305,15 +309,64 @@ region_add(struct region_set *set, uint64_t addr, uint64_t range, bool dying)
 	return 0;
 }
 
-/* The apply phase: the ops in order, each seeing the earlier ops' regions. */
+/*
+ * The mappings as the apply phase sees them: the VM's page record changed
+ * by the ioctl's earlier ops (the kernel's VA tree changes op by op). A
+ * copy of the record is made at the first op that changes it, and only
+ * when a later MAP|SPARSE will look.
+ */
+struct tree_view {
+	const struct shim_vm *vm;
+	struct shim_vm *copy;
+	uint32_t last_sparse_map;	/* index + 1 of the last MAP|SPARSE, 0: none */
+};
+
 static int
-apply_regions(struct region_set *set, const struct nv_op *op)
+view_apply(struct tree_view *t, const struct nv_op *op, uint32_t index)
 {
+	if (op->kind == NV_SPARSE_MAP || index + 1 >= t->last_sparse_map) {
+		return 0;
+	}
+	if (!t->copy) {
+		t->copy = shim_vm_new(t->vm->id, t->vm->start, t->vm->end);
+		if (!t->copy) {
+			return -ENOMEM;
+		}
+		t->copy->pages.slots = malloc((t->vm->pages.cap ? t->vm->pages.cap : 1) * sizeof(struct shim_slot));
+		if (!t->copy->pages.slots) {
+			return -ENOMEM;
+		}
+		memcpy(t->copy->pages.slots, t->vm->pages.slots, t->vm->pages.cap * sizeof(struct shim_slot));
+		t->copy->pages.cap = t->vm->pages.cap;
+		t->copy->pages.count = t->vm->pages.count;
+	}
+	if (op->kind == NV_MAP) {
+		struct gpuva_shim_page p = { .kind = GPUVA_SHIM_PAGE_BO, .handle = op->handle };
+
+		return shim_pages_map(t->copy, op->addr, op->range, &p);
+	}
+	if (op->kind == NV_UNMAP || op->kind == NV_SPARSE_UNMAP) {
+		shim_pages_unmap(t->copy, op->addr, op->range);
+	}
+	return 0;
+}
+
+/* The apply phase: the ops in order, each seeing the earlier ops' effects. */
+static int
+apply_regions(struct region_set *set, const struct tree_view *t, const struct nv_op *op)
+{
+	const struct shim_region *first = NULL;
+
 	switch (op->kind) {
 	case NV_SPARSE_MAP:
+		/* the range must hold no mapping now, then no region at all */
+		if (shim_pages_any(t->copy ? t->copy : t->vm, op->addr, op->range)) {
+			return -ENOSPC;
+		}
 		for (size_t i = 0; i < set->n; i++) {
+			/* a region dying in this ioctl is still in the tree */
 			if (overlaps(op->addr, op->range, set->r[i].addr, set->r[i].range)) {
-				return set->r[i].dying ? -ENOSPC : -EEXIST;
+				return -EEXIST;
 			}
 		}
 		return region_add(set, op->addr, op->range, false);
@@ -326,10 +379,18 @@ apply_regions(struct region_set *set, const struct nv_op *op)
 		}
 		return -ENOENT;
 	case NV_MAP:
+		/* the first region it touches, which may be one an earlier op made */
 		for (size_t i = 0; i < set->n; i++) {
-			if (set->r[i].dying && overlaps(op->addr, op->range, set->r[i].addr, set->r[i].range)) {
-				return -EINVAL;
+			if (overlaps(op->addr, op->range, set->r[i].addr, set->r[i].range) &&
+			    (!first || set->r[i].addr < first->addr)) {
+				first = &set->r[i];
 			}
+		}
+		if (first && first->dying) {
+			return -EINVAL;
+		}
+		if (first && !inside(op->addr, op->range, first->addr, first->range)) {
+			return -ENOSPC;
 		}
 		return 0;
 	case NV_UNMAP:
@@ -446,6 +507,7 @@ nouveau_vm_bind(struct shim_file *file, void *data, unsigned user_size)
 	struct region_set set = { 0 };
 	struct shim_job *job = NULL;
 	struct shim_vm *vm = file->vm;
+	struct tree_view view = { .vm = vm };
 	bool async = args->flags & SHIM_NOUVEAU_VM_BIND_RUN_ASYNC;
 	int ret;
 
@@ -533,7 +595,15 @@ nouveau_vm_bind(struct shim_file *file, void *data, unsigned user_size)
 		}
 	}
 	for (uint32_t i = 0; i < args->op_count; i++) {
-		ret = apply_regions(&set, &ops[i]);
+		if (ops[i].kind == NV_SPARSE_MAP) {
+			view.last_sparse_map = i + 1;
+		}
+	}
+	for (uint32_t i = 0; i < args->op_count; i++) {
+		ret = apply_regions(&set, &view, &ops[i]);
+		if (ret == 0) {
+			ret = view_apply(&view, &ops[i], i);
+		}
 		if (ret) {
 			goto out;
 		}
@@ -583,6 +653,7 @@ out:
 	if (job) {
 		shim_job_abort(job);
 	}
+	shim_vm_free(view.copy);
 	free(set.r);
 	free(ops);
 	free(uops);

@@ -394,6 +394,64 @@ mapping_into_a_region_destroyed_in_the_same_ioctl_is_einval(void **state)
 }
 
 static void
+a_map_partly_over_a_region_an_earlier_op_creates_is_enospc_and_unwinds_the_ioctl(void **state)
+{
+	struct fx *fx = *state;
+	struct shim_nouveau_vm_bind_op ops[2] = {
+		op(OP_MAP, SPARSE, 0, 0, BASE, 4 * PAGE),
+		op(OP_MAP, 0, fx->bo, 0, BASE + 3 * PAGE, 2 * PAGE),
+	};
+
+	/* validation sees no region yet; the apply phase does, and unwinds */
+	assert_ops_rejected(fx, ops, 2, ENOSPC);
+	assert_page_kind(fx->fd, 0, BASE, GPUVA_SHIM_PAGE_NONE);
+	assert_int_equal(shim.page_count(fx->fd, 0), 0);
+}
+
+static void
+an_unmap_earlier_in_the_ioctl_clears_the_range_for_a_region(void **state)
+{
+	struct fx *fx = *state;
+	struct shim_nouveau_vm_bind_op ops[2] = {
+		op(OP_UNMAP, 0, 0, 0, BASE, 4 * PAGE),
+		op(OP_MAP, SPARSE, 0, 0, BASE, 4 * PAGE),
+	};
+
+	assert_int_equal(bind1(fx, op(OP_MAP, 0, fx->bo, 0, BASE + PAGE, 2 * PAGE)), 0);
+	/* the region's range must be empty when its op is applied, not before */
+	assert_int_equal(bind(fx, ops, 2), 0);
+	assert_page_kind(fx->fd, 0, BASE + PAGE, GPUVA_SHIM_PAGE_SPARSE);
+	assert_int_equal(shim.page_count(fx->fd, 0), 4);
+}
+
+static void
+a_map_earlier_in_the_ioctl_keeps_a_region_out_of_its_range(void **state)
+{
+	struct fx *fx = *state;
+	struct shim_nouveau_vm_bind_op ops[2] = {
+		op(OP_MAP, 0, fx->bo, 0, BASE + PAGE, PAGE),
+		op(OP_MAP, SPARSE, 0, 0, BASE, 4 * PAGE),
+	};
+
+	assert_ops_rejected(fx, ops, 2, ENOSPC);
+	assert_int_equal(shim.page_count(fx->fd, 0), 0);
+}
+
+static void
+a_region_over_one_made_and_destroyed_in_the_same_ioctl_is_eexist(void **state)
+{
+	struct fx *fx = *state;
+	struct shim_nouveau_vm_bind_op ops[3] = {
+		op(OP_MAP, SPARSE, 0, 0, BASE, 4 * PAGE),
+		op(OP_UNMAP, SPARSE, 0, 0, BASE, 4 * PAGE),
+		op(OP_MAP, SPARSE, 0, 0, BASE, 2 * PAGE),
+	};
+
+	/* the destroyed region stays in the tree until the job has run */
+	assert_ops_rejected(fx, ops, 3, EEXIST);
+}
+
+static void
 op_codes_2_and_3_act_as_sparse_map_and_unmap_and_4_is_einval(void **state)
 {
 	struct fx *fx = *state;
@@ -619,6 +677,10 @@ main(void)
 		T(destroying_a_region_removes_the_mappings_inside),
 		T(recreating_a_region_destroyed_in_the_same_ioctl_is_enospc),
 		T(mapping_into_a_region_destroyed_in_the_same_ioctl_is_einval),
+		T(a_map_partly_over_a_region_an_earlier_op_creates_is_enospc_and_unwinds_the_ioctl),
+		T(an_unmap_earlier_in_the_ioctl_clears_the_range_for_a_region),
+		T(a_map_earlier_in_the_ioctl_keeps_a_region_out_of_its_range),
+		T(a_region_over_one_made_and_destroyed_in_the_same_ioctl_is_eexist),
 		T(op_codes_2_and_3_act_as_sparse_map_and_unmap_and_4_is_einval),
 		T(a_bo_outside_vram_and_gart_is_created_but_never_mapped),
 		T(any_error_leaves_the_whole_ioctl_unapplied),
