@@ -513,6 +513,8 @@ gpuva_bind_commit(struct gpuva_bind *txn, struct gpuva_commit *commit)
 	if (!ret) {
 		land_all(txn);
 		defer_frees(txn, job.seq, nodes);
+		/* the nodes are the VM's now; the array holding them is not */
+		free(nodes);
 		nodes = NULL;
 		while (pool.n)
 			vm_va_free(vm, TXN_AT(&pool, struct gpuva *, --pool.n));
