@@ -402,10 +402,14 @@ queue_job(struct sim_backend *s, struct sim_vm *v, const struct gpuva_bind_job *
 		return -ENOMEM;
 	}
 	b->nruns = b->runs ? 3 * j->net_count : 0;
-	memcpy(b->entries, j->net, j->net_count * sizeof(*b->entries));
-	memcpy(b->syncs, c->waits, c->wait_count * sizeof(*b->syncs));
-	memcpy(b->syncs + c->wait_count, c->signals,
-	       c->signal_count * sizeof(*b->syncs));
+	/* an empty array may be NULL, which memcpy must not get even for 0 */
+	if (j->net_count)
+		memcpy(b->entries, j->net, j->net_count * sizeof(*b->entries));
+	if (c->wait_count)
+		memcpy(b->syncs, c->waits, c->wait_count * sizeof(*b->syncs));
+	if (c->signal_count)
+		memcpy(b->syncs + c->wait_count, c->signals,
+		       c->signal_count * sizeof(*b->syncs));
 	if (v->queue_tail)
 		v->queue_tail->next = b;
 	else
