@@ -37,6 +37,9 @@ int replay_setup(const char *cmd, int argc, char **argv, struct player *p,
 		 struct trace_buf *b, struct backend_opts *bo,
 		 struct gpuva_drm_device **dev, const char **svg);
 
+/* map.c: gpuva map */
+int cmd_map(int argc, char **argv);
+
 /* bench_heap.c: gpuva bench heap-churn|heap-frag; heap_map.c: gpuva heap-map */
 bool bench_heap_handles(const char *scenario);
 int cmd_bench_heap(int argc, char **argv);
