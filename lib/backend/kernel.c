@@ -233,17 +233,24 @@ kernel_timeline_fini(struct kernel_backend *kb, struct kernel_timeline *t)
 	t->handle = 0;
 }
 
+void
+kernel_timeline_skip(struct kernel_timeline *t, uint64_t seq)
+{
+	t->skipped = seq;
+}
+
 uint64_t
 kernel_timeline_completed(struct kernel_backend *kb,
 			  const struct kernel_timeline *t)
 {
 	uint32_t h = t->handle;
-	uint64_t v = 0;
+	uint64_t v = t->submitted;
 
-	if (!h)
-		return t->submitted;
-	if (drmSyncobjQuery(kb->fd, &h, &v, 1))
+	if (h && drmSyncobjQuery(kb->fd, &h, &v, 1))
 		return 0;
+	/* jobs skipped after the last one submitted have run once it has */
+	if (v >= t->submitted && t->skipped > v)
+		v = t->skipped;
 	return v;
 }
 
@@ -254,6 +261,9 @@ kernel_timeline_wait(struct kernel_backend *kb, const struct kernel_timeline *t,
 	uint32_t h = t->handle;
 	int ret;
 
+	/* past the last job submitted, only skipped ones: nothing of their own */
+	if (seq > t->submitted)
+		seq = t->submitted;
 	if (!h || seq == 0)
 		return 0;
 	ret = drmSyncobjTimelineWait(kb->fd, &h, &seq, 1,

@@ -96,7 +96,16 @@ void kernel_bo_destroy(struct gpuva_backend *be, struct gpuva_bo *bo);
 struct kernel_timeline {
 	uint32_t handle;	/* 0 when the kernel has no timelines */
 	uint64_t submitted;	/* the last point handed to the kernel */
+	uint64_t skipped;	/* the last job that handed the kernel nothing */
 };
+
+/*
+ * Job @seq handed the kernel nothing (its bind failed, or it had nothing to
+ * do): it signals no point of its own, and counts as run once every job
+ * before it has. Without this a failed bind would hold up
+ * gpuva_vm_wait_idle() and deferred VA frees for good.
+ */
+void kernel_timeline_skip(struct kernel_timeline *t, uint64_t seq);
 
 /* Create it (a no-op without timeline support). 0 or a negative errno. */
 int kernel_timeline_init(struct kernel_backend *kb, struct kernel_timeline *t);
