@@ -298,13 +298,14 @@ land_net(struct gpuva_bind *txn, const struct gpuva_bind_op *net, size_t k,
 	while (txn->npre)
 		vm_va_free(vm, txn->pre[--txn->npre]);
 	for (size_t i = 0; i <= k; i++) {
-		struct gpuva_bind_op e = net[i];
+		struct gpuva_bind_op e;
 
-		if (i == k) {
-			if (!bytes)
-				break;
+		/* entry k exists only when part of it was applied */
+		if (i == k && !bytes)
+			break;
+		e = net[i];
+		if (i == k)
 			e.range = bytes;
-		}
 		r.driver_flags = e.driver_flags;
 		if (e.kind == GPUVA_BIND_UNMAP) {
 			gpuva_vm_sm_unmap(vm, e.addr, e.range, &replay_steps, &r);
