@@ -70,7 +70,6 @@ ex_open(struct ex *ex, int argc, char **argv)
 			ex->be ? gpuva_backend_last_error(ex->be) : "");
 		return 1;
 	}
-	gpuva_vm_set_log_fn(ex->vm, log_reason, ex);
 	printf("> vm 0x%" PRIx64 " 0x%" PRIx64 "\n", desc.start, desc.range);
 	return 0;
 }

@@ -28,8 +28,8 @@
  * VM_BIND kernel leaves to userspace (msm's window starts at 4 GiB;
  * nouveau keeps [512 GiB, 1 TiB) for itself when set up as NVK does).
  */
-#define EX_VM_START	0x100000000ull
-#define EX_VM_RANGE	0x3f00000000ull
+#define EX_VM_START	UINT64_C(0x100000000)
+#define EX_VM_RANGE	UINT64_C(0x3f00000000)
 
 #define EX_MAX_BOS	8
 

@@ -23,7 +23,7 @@
 
 #include "common.h"
 
-#define TILE		0x10000ull	/* 64 KiB: the standard sparse block */
+#define TILE		UINT64_C(0x10000)	/* 64 KiB: the standard sparse block */
 #define TILES_X		4
 #define TILES		16		/* a 4 x 4 grid of tiles */
 #define POOL_PAGES	4		/* each pool BO holds four tiles */
