@@ -22,6 +22,7 @@
 #define NV_END		(1ull << 47)	/* nouveau's VA space */
 #define NV_WIN		(1ull << 39)	/* the default kernel window [2^39, 2^40) */
 #define NBO		3
+#define P(n)		((uint64_t)(n) * (uint64_t)PAGE)	/* n pages, in bytes */
 
 struct nv {
 	int fd;

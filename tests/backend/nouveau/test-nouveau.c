@@ -13,8 +13,7 @@
 
 #include "backend/nouveau_abi.h"
 
-#define BASE	0x100000ull	/* where tests bind: below the kernel window */
-#define P(n)	((uint64_t)(n) * PAGE)
+#define BASE	((uint64_t)0x100000)	/* where tests bind: below the kernel window */
 
 static int
 setup(void **state)
