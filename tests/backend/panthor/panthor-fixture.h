@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the panthor backend tests share: a device opened through the
+ * library's device layer on the fake kernel (tests/shim, LD_PRELOAD with
+ * GPUVA_SHIM_DRIVER=panthor), the fake kernel's page record read through
+ * its dlsym'ed API, and the check every test ends with: the library's
+ * mirror equals the record, page for page.
+ *
+ * A NULL mapping shows in the record as pages of the blackhole BO: a GEM
+ * handle that is none of the test's BOs, at the offset the page has within
+ * 2 MiB, with the mapping's driver flags. The fixture learns that handle
+ * from the first NULL page it sees and holds every later one to it.
+ *
+ * VM ids: the kernel hands out the lowest free id from 1, so the first VM
+ * created on a fresh device fd is VM 1, the next VM 2.
+ *
+ * Include after <cmocka.h>.
+ */
+#ifndef GPUVA_TESTS_PANTHOR_FIXTURE_H
+#define GPUVA_TESTS_PANTHOR_FIXTURE_H
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gpuva/gpuva.h>
+
+#include "shim.h"
+
+#define PAGE		0x1000ull
+#define MiB		(1ull << 20)
+#define BLACKHOLE	(2 * MiB)	/* the blackhole BO's size */
+#define RENDER_NODE	"/dev/dri/renderD128"
+
+struct shim_api {
+	gpuva_shim_lookup_fn lookup;
+	gpuva_shim_page_count_fn page_count;
+	gpuva_shim_digest_fn digest;
+	gpuva_shim_dump_fn dump;
+	gpuva_shim_hold_fn hold;
+};
+
+static struct shim_api shim;
+
+/* Exit 77 (skipped) unless the fake kernel is preloaded playing panthor. */
+static inline void
+require_panthor_shim(void)
+{
+	const char *drv = getenv("GPUVA_SHIM_DRIVER");
+
+	shim.lookup = (gpuva_shim_lookup_fn)dlsym(RTLD_DEFAULT, "gpuva_shim_lookup");
+	shim.page_count = (gpuva_shim_page_count_fn)dlsym(RTLD_DEFAULT, "gpuva_shim_page_count");
+	shim.digest = (gpuva_shim_digest_fn)dlsym(RTLD_DEFAULT, "gpuva_shim_digest");
+	shim.dump = (gpuva_shim_dump_fn)dlsym(RTLD_DEFAULT, "gpuva_shim_dump");
+	shim.hold = (gpuva_shim_hold_fn)dlsym(RTLD_DEFAULT, "gpuva_shim_hold");
+	if (!shim.lookup || !shim.page_count || !shim.digest || !shim.dump ||
+	    !shim.hold) {
+		fprintf(stderr, "libgpuva-shim.so is not preloaded: skipping\n");
+		exit(77);
+	}
+	if (!drv || strcmp(drv, "panthor")) {
+		fprintf(stderr, "needs GPUVA_SHIM_DRIVER=panthor: skipping\n");
+		exit(77);
+	}
+}
+
+/* Turn off the fake kernel's failure switches a test may have set. */
+static inline void
+clear_shim_switches(void)
+{
+	unsetenv("GPUVA_SHIM_FAIL_BIND");
+	unsetenv("GPUVA_SHIM_FAIL_JOB");
+	unsetenv("GPUVA_SHIM_NO_TIMELINE");
+}
+
+/* A panthor device, and the BOs the test created on it. */
+struct pdev {
+	struct gpuva_drm_device *dev;
+	struct gpuva_backend *be;
+	int fd;
+	uint32_t blackhole;		/* learnt from the record; 0: not yet */
+	uint32_t handles[64];		/* the test's BOs */
+	unsigned nhandles;
+};
+
+static inline void
+pdev_open(struct pdev *d)
+{
+	struct gpuva_drm_open_desc desc = { .driver = "panthor" };
+
+	memset(d, 0, sizeof(*d));
+	assert_int_equal(gpuva_drm_open(&desc, &d->dev), 0);
+	d->be = gpuva_drm_backend(d->dev);
+	d->fd = gpuva_drm_fd(d->dev);
+}
+
+static inline void
+pdev_close(struct pdev *d)
+{
+	gpuva_drm_close(d->dev);
+	d->dev = NULL;
+}
+
+/* A BO of @size bytes on the device (private to @vm when it is given). */
+static inline struct gpuva_bo *
+pdev_bo(struct pdev *d, struct gpuva_vm *vm, uint64_t size)
+{
+	struct gpuva_bo *bo;
+
+	assert_int_equal(gpuva_backend_bo_create(d->be, vm, size,
+						 vm ? GPUVA_BACKEND_BO_PRIVATE : 0,
+						 &bo), 0);
+	assert_true(d->nhandles < sizeof(d->handles) / sizeof(d->handles[0]));
+	d->handles[d->nhandles++] = bo->handle;
+	return bo;
+}
+
+static inline bool
+pdev_is_test_bo(const struct pdev *d, uint32_t handle)
+{
+	for (unsigned i = 0; i < d->nhandles; i++)
+		if (d->handles[i] == handle)
+			return true;
+	return false;
+}
+
+/* The record's page at @addr of VM @id. */
+static inline struct gpuva_shim_page
+record_at(const struct pdev *d, uint32_t id, uint64_t addr)
+{
+	struct gpuva_shim_page p;
+
+	assert_int_equal(shim.lookup(d->fd, id, addr, &p), 0);
+	return p;
+}
+
+/*
+ * Is the record's page @p what a NULL mapping with @driver_flags shows at
+ * @addr: the blackhole BO at @addr's offset within 2 MiB?
+ */
+static inline bool
+is_blackhole_page(struct pdev *d, const struct gpuva_shim_page *p,
+		  uint64_t addr, uint32_t driver_flags)
+{
+	if (p->kind != GPUVA_SHIM_PAGE_BO || pdev_is_test_bo(d, p->handle) ||
+	    p->bo_offset != addr % BLACKHOLE || p->flags != driver_flags)
+		return false;
+	if (!d->blackhole)
+		d->blackhole = p->handle;
+	return p->handle == d->blackhole;
+}
+
+/*
+ * The mirror equals the record of VM @id: every page of every mapping
+ * holds what the mapping says (BO, offset, driver flags; the blackhole
+ * for a NULL mapping), and the record holds no page beyond them.
+ */
+static inline void
+assert_mirror_is_record(struct pdev *d, struct gpuva_vm *vm, uint32_t id)
+{
+	const struct gpuva *va;
+	int64_t pages = 0;
+
+	gpuva_vm_for_each_va(va, vm) {
+		struct gpuva_bo *bo = gpuva_bo_of(va);
+		uint32_t df = gpuva_driver_flags(va);
+
+		for (uint64_t x = va->addr; x < gpuva_end(va); x += PAGE) {
+			struct gpuva_shim_page p = record_at(d, id, x);
+			bool ok = bo ? p.kind == GPUVA_SHIM_PAGE_BO &&
+				       p.handle == bo->handle &&
+				       p.bo_offset == va->offset + (x - va->addr) &&
+				       p.flags == df
+				     : is_blackhole_page(d, &p, x, df);
+
+			if (!ok)
+				fail_msg("at 0x%" PRIx64 ": mirror %s %" PRIu32
+					 " 0x%" PRIx64 " flags 0x%" PRIx32
+					 ", record kind %" PRIu32 " handle %"
+					 PRIu32 " 0x%" PRIx64 " flags 0x%" PRIx32,
+					 x, bo ? "bo" : "null", bo ? bo->handle : 0,
+					 bo ? va->offset + (x - va->addr) : x % BLACKHOLE,
+					 df, p.kind, p.handle, p.bo_offset, p.flags);
+		}
+		pages += (int64_t)(va->range / PAGE);
+	}
+	assert_int_equal(shim.page_count(d->fd, id), pages);
+}
+
+/* The VM's mappings as text, with driver flags: "addr range handle off df;". */
+static inline char *
+mirror_text(struct gpuva_vm *vm)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	const struct gpuva *va;
+
+	assert_non_null(f);
+	gpuva_vm_for_each_va(va, vm)
+		fprintf(f, "0x%" PRIx64 " 0x%" PRIx64 " %" PRIu32 " 0x%" PRIx64
+			" 0x%" PRIx32 ";", va->addr, va->range,
+			gpuva_bo_of(va) ? gpuva_bo_of(va)->handle : 0, va->offset,
+			gpuva_driver_flags(va));
+	fclose(f);
+	return buf;
+}
+
+/* What "nothing changed" compares: the mirror, the VM's info, the record. */
+struct saved {
+	char *mirror;
+	struct gpuva_vm_info info;
+	uint64_t digest;
+	int64_t pages;
+};
+
+static inline struct saved
+save_state(const struct pdev *d, struct gpuva_vm *vm, uint32_t id)
+{
+	struct saved s = { .mirror = mirror_text(vm) };
+
+	gpuva_vm_get_info(vm, &s.info);
+	s.digest = shim.digest(d->fd, id);
+	s.pages = shim.page_count(d->fd, id);
+	return s;
+}
+
+static inline void
+assert_unchanged(const struct pdev *d, struct gpuva_vm *vm, uint32_t id,
+		 struct saved *s)
+{
+	char *now = mirror_text(vm);
+	struct gpuva_vm_info info;
+
+	gpuva_vm_get_info(vm, &info);
+	assert_string_equal(now, s->mirror);
+	assert_int_equal(info.va_count, s->info.va_count);
+	assert_int_equal(info.vm_bo_count, s->info.vm_bo_count);
+	assert_int_equal(info.bytes, s->info.bytes);
+	assert_int_equal(info.lost, s->info.lost);
+	assert_true(shim.digest(d->fd, id) == s->digest);
+	assert_int_equal(shim.page_count(d->fd, id), s->pages);
+	assert_int_equal(gpuva_vm_check(vm), 0);
+	free(now);
+	free(s->mirror);
+	s->mirror = NULL;
+}
+
+#endif /* GPUVA_TESTS_PANTHOR_FIXTURE_H */
