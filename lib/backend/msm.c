@@ -759,6 +759,36 @@ after_failure(struct msm_vm *v, struct gpuva_vm *vm, uint64_t seq, int err)
 	return 0;
 }
 
+/*
+ * Name the wait behind an ioctl's EINVAL or ENOENT, if one is: a point
+ * nothing has been submitted to signal yet (msm, like a DRM syncobj wait
+ * without WAIT_FOR_SUBMIT, refuses it), or an unknown syncobj. True with
+ * the reason set on @vm.
+ */
+static bool
+explain_waits(struct msm_vm *v, struct gpuva_vm *vm, const struct gpuva_commit *c,
+	      int err)
+{
+	int64_t now = kernel_deadline(0);
+
+	for (uint32_t i = 0; i < c->wait_count; i++) {
+		uint32_t h = c->waits[i].handle;
+		uint64_t p = c->waits[i].point;
+		/* no flags: a missing fence is EINVAL, at once */
+		int ret = p ? drmSyncobjTimelineWait(v->m->kb.fd, &h, &p, 1, now, 0, NULL)
+			    : drmSyncobjWait(v->m->kb.fd, &h, 1, now, 0, NULL);
+
+		if (ret == -EINVAL || ret == -ENOENT) {
+			gpuva_vm_reject(vm, err, "commit: wait %" PRIu32 ":%" PRIu64
+					": %s", h, p, ret == -ENOENT ? "no such syncobj" :
+					"nothing submitted signals it yet, and msm "
+					"cannot wait for a point before that (EINVAL)");
+			return true;
+		}
+	}
+	return false;
+}
+
 /* A synchronous commit: wait until job @seq has run, then see it did. */
 static int
 wait_ran(struct msm_vm *v, struct gpuva_vm *vm, uint64_t seq)
@@ -799,6 +829,10 @@ msm_bind(struct gpuva_backend *be, const struct gpuva_bind_job *job,
 		ret = build_syncs(v, vm, c, job->seq);
 	if (ret)
 		return ret;
+	/* a batch that changes nothing and syncs nothing costs nothing */
+	if (!n && !c->wait_count && !c->signal_count &&
+	    !(c->flags & (GPUVA_COMMIT_FENCE_FD_IN | GPUVA_COMMIT_FENCE_FD_OUT)))
+		return 0;
 	if (c->flags & GPUVA_COMMIT_FENCE_FD_IN)
 		flags |= MSM_VM_BIND_FENCE_FD_IN;
 	if (c->flags & GPUVA_COMMIT_FENCE_FD_OUT)
@@ -815,6 +849,9 @@ msm_bind(struct gpuva_backend *be, const struct gpuva_bind_job *job,
 		if (ret)
 			return ret;
 		partial_result(v, job, sent, res);
+		if ((err == -EINVAL || err == -ENOENT) && !sent &&
+		    explain_waits(v, vm, c, err))
+			return err;
 		return gpuva_vm_reject(vm, err, "commit: msm VM_BIND of %zu ops "
 				       "(%zu went in): %s", n, sent, strerror(-err));
 	}

@@ -95,16 +95,21 @@ fx_fail_binds(const char *const *specs, unsigned n)
 
 /* ---- the shim ------------------------------------------------------------- */
 
+/* The fake kernel's switches (tests/shim/README.md), all but the driver. */
+static const char *const switches[] = {
+	"GPUVA_SHIM_FAIL_BIND", "GPUVA_SHIM_FAIL_JOB", "GPUVA_SHIM_EINTR_BIND",
+	"GPUVA_SHIM_NO_TIMELINE", "GPUVA_SHIM_MSM_PRR", "GPUVA_SHIM_MSM_NO_GPU",
+	"GPUVA_SHIM_MSM_NO_PPGTT", "GPUVA_SHIM_MSM_VM_ENOMEM",
+};
+#define NSWITCHES (sizeof(switches) / sizeof(switches[0]))
+
+/* Their values when the program started (the test's environment). */
+static char *initial[NSWITCHES];
+
 void
 fx_require_shim(void)
 {
 	const char *drv = getenv("GPUVA_SHIM_DRIVER");
-	static const char *const sw[] = {
-		"GPUVA_SHIM_FAIL_BIND", "GPUVA_SHIM_FAIL_JOB",
-		"GPUVA_SHIM_EINTR_BIND", "GPUVA_SHIM_NO_TIMELINE",
-		"GPUVA_SHIM_MSM_PRR", "GPUVA_SHIM_MSM_NO_GPU",
-		"GPUVA_SHIM_MSM_NO_PPGTT", "GPUVA_SHIM_MSM_VM_ENOMEM",
-	};
 
 	shim.lookup = (gpuva_shim_lookup_fn)dlsym(RTLD_DEFAULT, "gpuva_shim_lookup");
 	shim.page_count = (gpuva_shim_page_count_fn)dlsym(RTLD_DEFAULT,
@@ -121,8 +126,22 @@ fx_require_shim(void)
 		fprintf(stderr, "needs GPUVA_SHIM_DRIVER=msm: skipping\n");
 		exit(77);
 	}
-	for (size_t i = 0; i < sizeof(sw) / sizeof(sw[0]); i++)
-		unsetenv(sw[i]);
+	for (size_t i = 0; i < NSWITCHES; i++) {
+		const char *v = getenv(switches[i]);
+
+		initial[i] = v ? strdup(v) : NULL;
+	}
+}
+
+void
+fx_restore_switches(void)
+{
+	for (size_t i = 0; i < NSWITCHES; i++) {
+		if (initial[i])
+			setenv(switches[i], initial[i], 1);
+		else
+			unsetenv(switches[i]);
+	}
 }
 
 /* ---- device, VM, BOs ---------------------------------------------------------- */
@@ -164,7 +183,7 @@ fx_close(struct fx *fx)
 		assert_int_equal(gpuva_backend_bo_destroy(fx->be, fx->bos[i]), 0);
 	gpuva_drm_close(fx->dev);
 	memset(fx, 0, sizeof(*fx));
-	fx_require_shim();	/* the switches a test set go */
+	fx_restore_switches();	/* the switches a test set go */
 }
 
 int

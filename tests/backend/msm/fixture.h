@@ -25,7 +25,7 @@
 #include "shim.h"
 
 #define RENDER_NODE "/dev/dri/renderD128"
-#define PAGE 0x1000ull
+#define PAGE UINT64_C(0x1000)
 #define FX_NBOS 4		/* bo ids 1..3; 0 is a NULL mapping */
 #define FX_MAX_OPS 64		/* ops of the last VM_BIND kept by the wrapper */
 
@@ -54,10 +54,13 @@ extern struct fx_shim shim;
 extern struct fx_io io;
 
 /*
- * Look the shim up; exit 77 when it is not preloaded as msm. Clears every
- * failure switch.
+ * Look the shim up; exit 77 when it is not preloaded as msm. Remembers
+ * the fake kernel's switches as the environment set them.
  */
 void fx_require_shim(void);
+
+/* Set the switches back to what fx_require_shim() found (fx_close() does). */
+void fx_restore_switches(void);
 
 /*
  * Arm a failure switch of the fake kernel for its next event: @var one of

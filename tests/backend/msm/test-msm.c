@@ -375,6 +375,25 @@ a_single_op_travels_inline_in_the_ioctl(void **state)
 }
 
 static void
+a_batch_that_changes_nothing_makes_no_ioctl_unless_it_signals(void **state)
+{
+	struct fx *fx = *state;
+	struct gpuva_sync s = { .point = 2 };
+	struct gpuva_commit c = { .signal_count = 1, .signals = &s };
+
+	assert_int_equal(fx_batch(fx, NULL, "map 0x0 0x1000 1 0x0; unmap 0x0 0x1000"), 0);
+	assert_int_equal(io.vm_binds, 0);
+	/* its signal must still come after the jobs before it */
+	assert_int_equal(gpuva_backend_sync_create(fx->be, &s.handle), 0);
+	assert_int_equal(fx_batch(fx, &c, "map 0x0 0x1000 1 0x0; unmap 0x0 0x1000"), 0);
+	assert_int_equal(io.vm_binds, 2);	/* a zero-op bind, then the check */
+	assert_int_equal(io.op_binds, 0);
+	assert_int_equal(gpuva_backend_sync_wait(fx->be, &s, 1, 0), 0);
+	fx_assert_kernel_is_mirror(fx);
+	gpuva_backend_sync_destroy(fx->be, s.handle);
+}
+
+static void
 a_map_carries_its_bo_handle_offset_and_the_dump_flag(void **state)
 {
 	struct fx *fx = *state;
@@ -564,6 +583,29 @@ an_unknown_signal_syncobj_is_refused_by_the_kernel_and_rolled_back(void **state)
 	assert_int_equal(gpuva_vm_wait_idle(fx->vm, 0), 0);
 	assert_int_equal(fx_batch(fx, NULL, "map 0x2000 0x4000 2 0x0"), 0);
 	fx_assert_kernel_is_mirror(fx);
+}
+
+static void
+a_wait_for_a_point_nothing_will_signal_yet_is_refused_by_the_kernel_and_says_so(void **state)
+{
+	struct fx *fx = *state;
+	struct gpuva_sync s = { .point = 4 };
+	struct gpuva_commit c = {
+		.flags = GPUVA_COMMIT_ASYNC, .wait_count = 1, .waits = &s,
+	};
+	struct fx_state before;
+
+	assert_int_equal(gpuva_backend_sync_create(fx->be, &s.handle), 0);
+	before = fx_save(fx);
+	assert_int_equal(fx_batch(fx, &c, "map 0x0 0x1000 1 0x0"), -EINVAL);
+	assert_reason(gpuva_vm_last_error(fx->vm), "cannot wait for a point before");
+	fx_assert_rolled_back(fx, &before);
+	s.handle = 4321;
+	before = fx_save(fx);
+	assert_int_equal(fx_batch(fx, &c, "map 0x0 0x1000 1 0x0"), -ENOENT);
+	assert_reason(gpuva_vm_last_error(fx->vm), "4321:4: no such syncobj");
+	fx_assert_rolled_back(fx, &before);
+	assert_int_equal(gpuva_vm_wait_idle(fx->vm, 0), 0);
 }
 
 /* ---- refused before the ioctl (3.4) ------------------------------------------- */
@@ -955,6 +997,7 @@ main(void)
 		T(a_second_vm_is_ebusy_until_the_first_is_destroyed_which_empties_the_kernel_vm),
 		T(a_commit_is_one_vm_bind_of_the_net_effect_sorted_by_address),
 		T(a_single_op_travels_inline_in_the_ioctl),
+		T(a_batch_that_changes_nothing_makes_no_ioctl_unless_it_signals),
 		T(a_map_carries_its_bo_handle_offset_and_the_dump_flag),
 		T(a_null_mapping_is_map_null_when_the_gpu_has_prr),
 		T_NO_PRR(without_prr_a_null_range_maps_the_zero_bo_piece_by_piece),
@@ -964,6 +1007,7 @@ main(void)
 		T_NO_TL(without_timelines_points_must_be_0_and_waiting_still_works),
 		T(fence_fd_out_gives_a_sync_file_that_fence_fd_in_takes),
 		T(an_unknown_signal_syncobj_is_refused_by_the_kernel_and_rolled_back),
+		T(a_wait_for_a_point_nothing_will_signal_yet_is_refused_by_the_kernel_and_says_so),
 		T(an_unaligned_request_is_einval_before_the_ioctl),
 		cmocka_unit_test(a_request_outside_the_vm_is_einval_before_the_ioctl),
 		T(a_map_past_the_end_of_its_bo_is_einval_before_the_ioctl),
