@@ -74,7 +74,6 @@ struct panthor_vm {
 	uint32_t id;			/* the kernel's VM id */
 	uint64_t limit;			/* user_va_range as the kernel wrote it */
 	struct kernel_timeline tl;	/* async jobs signal their seq */
-	uint64_t last_seq;		/* the last job seq bind() saw */
 	uint64_t usable_upto;		/* GET_STATE said usable after this */
 	bool unusable;			/* GET_STATE said UNUSABLE: lost */
 };
@@ -743,8 +742,7 @@ bind_async(struct panthor_backend *pb, struct panthor_vm *v,
 				       "%" PRIu32 " ops failed: %s (nothing queued)",
 				       n, strerror(-ret));
 	}
-	if (v->tl.handle)
-		v->tl.submitted = j->seq;
+	v->tl.submitted = j->seq;
 	return 0;
 }
 
@@ -759,29 +757,29 @@ panthor_bind(struct gpuva_backend *be, const struct gpuva_bind_job *j,
 	uint32_t n = 0;
 	int ret;
 
-	v->last_seq = j->seq;
 	if (v->unusable)
-		return lost(j->vm, v);
-	if (c->flags & (GPUVA_COMMIT_FENCE_FD_IN | GPUVA_COMMIT_FENCE_FD_OUT))
-		return gpuva_vm_reject(j->vm, -EOPNOTSUPP, "panthor: commit: "
-				       "panthor's VM_BIND takes syncobjs, not "
-				       "sync_file fds");
-	ret = build_ops(pb, j, &ops, &n);
-	if (ret)
-		return ret;
-	if (c->flags & GPUVA_COMMIT_ASYNC)
-		ret = bind_async(pb, v, j, ops, n);
+		ret = lost(j->vm, v);
+	else if (c->flags & (GPUVA_COMMIT_FENCE_FD_IN | GPUVA_COMMIT_FENCE_FD_OUT))
+		ret = gpuva_vm_reject(j->vm, -EOPNOTSUPP, "panthor: commit: "
+				      "panthor's VM_BIND takes syncobjs, not "
+				      "sync_file fds");
 	else
+		ret = build_ops(pb, j, &ops, &n);
+	if (!ret && (c->flags & GPUVA_COMMIT_ASYNC))
+		ret = bind_async(pb, v, j, ops, n);
+	else if (!ret)
 		ret = bind_sync(pb, v, j, ops, n, res);
 	free(ops);
+	/* synchronous, failed or empty: done when the jobs before it are */
+	if (v->tl.submitted != j->seq)
+		kernel_timeline_skip(&v->tl, j->seq);
 	return ret;
 }
 
 /*
- * The highest job known to have run: the timeline's point, and once every
- * job handed to the kernel has run, also the later ones that had nothing
- * to run (failed or synchronous). A VM found UNUSABLE stops where it was
- * last seen usable, so that wait() reports it lost.
+ * The highest job known to have run (the VM's job timeline, kernel.h). A
+ * VM found UNUSABLE stops where it was last seen usable, so that the
+ * library's wait() reports it lost.
  */
 static uint64_t
 panthor_completed(struct gpuva_backend *be, void *vm_priv)
@@ -790,8 +788,6 @@ panthor_completed(struct gpuva_backend *be, void *vm_priv)
 	struct panthor_vm *v = vm_priv;
 	uint64_t done = kernel_timeline_completed(&pb->kb, &v->tl);
 
-	if (done >= v->tl.submitted)
-		done = v->last_seq;
 	if (done > v->usable_upto) {
 		/* a job that ran may have failed: the VM says */
 		if (!vm_state_usable(pb, v))
@@ -809,8 +805,6 @@ panthor_wait(struct gpuva_backend *be, void *vm_priv, uint64_t seq,
 	struct panthor_vm *v = vm_priv;
 	int ret = 0;
 
-	if (seq > v->tl.submitted || v->unusable)
-		seq = v->tl.submitted;	/* later ones had nothing to run */
 	if (!v->unusable)
 		ret = kernel_timeline_wait(&pb->kb, &v->tl, seq, timeout_ns);
 	if (!vm_state_usable(pb, v))

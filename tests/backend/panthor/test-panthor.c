@@ -690,6 +690,8 @@ a_sync_bind_failing_before_its_first_op_changes_nothing(void **state)
 				{ UNMAP, 0x100000, 0x1000, 0, 0, 0 }), -ENOMEM);
 	assert_int_equal(c.applied_unit, GPUVA_BIND_NOTHING);
 	assert_unchanged(&fx->d, fx->vm, 1, &before);
+	/* a commit that handed the kernel nothing holds up no wait */
+	assert_int_equal(gpuva_vm_wait_idle(fx->vm, 0), 0);
 }
 
 /* ---- sync points ------------------------------------------------------------------ */
@@ -754,6 +756,7 @@ a_commit_naming_an_unknown_syncobj_changes_nothing(void **state)
 	assert_int_equal(COMMIT(fx, &c, { MAP, 0x100000, 0x10000, 0, 0, 0 }), -EINVAL);
 	assert_false(gpuva_vm_is_lost(fx->vm));
 	assert_unchanged(&fx->d, fx->vm, 1, &before);
+	assert_int_equal(gpuva_vm_wait_idle(fx->vm, 0), 0);
 }
 
 static void
