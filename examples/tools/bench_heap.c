@@ -298,7 +298,11 @@ struct run {
 	uint64_t fill_ns;	/* the scene */
 	uint64_t ops_ns;	/* all requests after the scene */
 	uint64_t prefix_ns;	/* the first list_ops of them */
-	size_t holes;
+	size_t holes;		/* at the end of the run */
+	/* at the end of the prefix, where the list stops: the same requests */
+	size_t mid_live, mid_holes;
+	size_t mid_bytes;	/* heap: gpuva_heap_get_stats().bytes */
+	size_t end_live, end_bytes;
 };
 
 struct impl {
@@ -358,7 +362,7 @@ run_seq(bool is_list, const struct seq *s, size_t list_ops, struct run *out)
 	struct impl im = { .is_list = is_list };
 	struct slot *slots = calloc(s->max_live + 1, sizeof(*slots));
 	size_t live = 0, mid = s->fill + list_ops;
-	uint64_t t0, t1, t2, t3;
+	uint64_t t0, t1, t2, t3, t4;
 	int ret;
 
 	if (!slots)
@@ -375,12 +379,25 @@ run_seq(bool is_list, const struct seq *s, size_t list_ops, struct run *out)
 	if (!ret)
 		ret = run_reqs(&im, s, s->fill, mid, slots, &live);
 	t2 = now_ns();
+	/* untimed: the memory at the point where the list stops */
+	out->mid_live = live;
+	if (is_list) {
+		out->mid_holes = im.list.holes;
+	} else {
+		struct gpuva_heap_stats st;
+
+		gpuva_heap_get_stats(im.heap, &st);
+		out->mid_holes = st.holes;
+		out->mid_bytes = st.bytes;
+	}
+	t3 = now_ns();
 	if (!ret && !is_list)
 		ret = run_reqs(&im, s, mid, s->n, slots, &live);
-	t3 = now_ns();
+	t4 = now_ns();
 	out->fill_ns = t1 - t0;
 	out->prefix_ns = t2 - t1;
-	out->ops_ns = is_list ? t2 - t1 : t3 - t1;
+	out->ops_ns = is_list ? t2 - t1 : (t2 - t1) + (t4 - t3);
+	out->end_live = live;
 	if (is_list) {
 		out->holes = im.list.holes;
 		list_fini(&im.list);
@@ -389,6 +406,7 @@ run_seq(bool is_list, const struct seq *s, size_t list_ops, struct run *out)
 
 		gpuva_heap_get_stats(im.heap, &st);
 		out->holes = st.holes;
+		out->end_bytes = st.bytes;
 		if (gpuva_heap_check(im.heap)) {
 			fprintf(stderr, "gpuva bench: %s\n",
 				gpuva_heap_last_error(im.heap));
@@ -479,6 +497,23 @@ bench_one(const char *name, uint64_t n, uint64_t ops, uint64_t list_ops_opt,
 	printf("  ratio list/heap %.2f (same %zu ops; per run %.2f..%.2f)\n",
 	       per(median(l_pre, reps), median(h_pre, reps)), list_ops, rmin,
 	       rmax);
+	/*
+	 * Memory after the same requests (the list's prefix), per live
+	 * allocation. The list is util_vma_heap's: one 32-byte hole struct per
+	 * hole and nothing per allocation; as malloc'd, a 32-byte block takes
+	 * 48 (glibc: 8 bytes of header, rounded up to 16), which is what a
+	 * driver pays. The heap's figure is gpuva_heap_get_stats().bytes: the
+	 * heap and its blocks at their requested sizes.
+	 */
+	printf("  bytes_per_live heap %.1f list %.1f (48 per hole as malloc'd;"
+	       " %.1f counting the 32-byte structs) after %zu ops: %zu live,"
+	       " heap %zu bytes %zu holes, list %zu holes\n",
+	       per(h.mid_bytes, h.mid_live), per(48 * l.mid_holes, l.mid_live),
+	       per(32 * l.mid_holes, l.mid_live), list_ops, h.mid_live,
+	       h.mid_bytes, h.mid_holes, l.mid_holes);
+	printf("  bytes_per_live heap %.1f at the end (%zu live, %zu bytes,"
+	       " %zu holes)\n", per(h.end_bytes, h.end_live), h.end_live,
+	       h.end_bytes, h.holes);
 	free(s.r);
 	return 0;
 }

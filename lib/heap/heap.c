@@ -1,43 +1,42 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The heap layer: GPU address allocation over free holes, in O(log n)
- * (O(t) while there are at most HEAP_FLAT_MAX holes).
+ * The heap layer: GPU address allocation over free holes, in O(log n).
  *
  * Why: with VM_BIND every UMD picks its own GPU addresses. Mesa's
  * util_vma_heap keeps holes in a list and walks it on every alloc and free,
  * which is O(n) in the number of holes; a fragmented heap with 100,000 live
- * buffers makes each allocation walk thousands of holes.
+ * buffers makes each allocation walk thousands of holes. It costs one
+ * 32-byte hole struct (48 bytes as malloc'd) per hole and nothing per
+ * allocation, and it cannot tell a double free from a good one.
  *
- * How: a tree from the tree layer and a hash table. The hole tree is keyed
- * by hole start and augmented with the largest hole size in each subtree,
- * so a search skips every subtree whose largest hole is too small. The
- * record table hashes allocations and reservations by start, so free() can
- * tell a live allocation from a double free or a stray pointer in O(1)
- * expected, where a second tree cost three descents per alloc/free pair.
- * Records need no order of their own: they tile the gaps between holes, so
- * the hole tree gives iteration order and, for error reasons only, the
- * record around an address (O(log n + k)). Nodes come from a per-heap slab;
- * an operation takes the nodes and table room it may need before it
- * changes anything, so -ENOMEM leaves the heap as it was. The table doubles
- * when full (amortised O(1)) and never shrinks.
+ * How: the heap is a sequence of tiles (holes, allocations, reservations)
+ * with no gap between them, so a tile is only its start and its kind, and
+ * its size is the distance to the next start. The starts live in a B+tree
+ * of 280-byte blocks. A leaf stores up to 62 starts as 32-bit offsets from
+ * its base in units of 2^shift (a page, usually), or up to 31 full 64-bit
+ * starts when they are too far apart for that, and two 64-bit masks for
+ * the kinds: about 5 bytes per tile in a full leaf, where a hole struct and
+ * an allocation record took 80. Inner nodes keep per child its first start
+ * and its largest hole, so the search skips every child whose largest hole
+ * is too small, and a free finds its allocation by address in one descent:
+ * the tile must be an allocation, start at the address and have the size,
+ * which is what catches a double free, a wrong size or a stray address.
+ *
+ * A call that adds tiles changes one leaf in place when it has room,
+ * which is nearly always; else it plans the split, takes every block it
+ * will need, and only then changes anything, so -ENOMEM leaves the heap as
+ * it was. Removing tiles needs no memory: a leaf that falls below a
+ * quarter merges with or borrows from a neighbour, and empty blocks are
+ * freed, so the heap's memory follows its tiles down as well as up.
  *
  * Alignment: a hole of size >= size may still not fit once its start is
- * rounded up to the alignment (a "near miss"). The subtree maximum cannot see
- * that, so the search checks each candidate hole and moves on. To keep the
- * cost bounded it gives up after GPUVA_HEAP_SEARCH_BUDGET near misses and
- * searches instead for holes of size >= size + align - 1 (plus the no-span
- * slack), which fit whatever their offset: that search is O(log n) again.
- * Only when no such hole exists does it go through all near misses.
- *
- * Small heaps: up to HEAP_FLAT_MAX holes live in a sorted array of (start,
- * size) pairs in the heap instead of the tree, and every search is a scan:
- * O(t) for t holes, but without a data-dependent branch per tree level or
- * maxima to redo, which is what made the tree slower than a plain list at
- * a hundred allocations. The search visits the same holes in the same
- * order with the same budget as in the tree, so placement does not depend
- * on the mode. The holes move to the tree when the array overflows and
- * back when the tree is down to HEAP_FLAT_LOW; flat mode keeps enough spare
- * nodes for the move, so a free still needs no memory.
+ * rounded up to the alignment (a "near miss"). The largest-hole values
+ * cannot see that, so the search checks each candidate hole and moves on.
+ * To keep the cost bounded it gives up when it meets more than
+ * GPUVA_HEAP_SEARCH_BUDGET near misses and searches instead for holes of
+ * size >= size + align - 1 (plus the no-span slack), which fit whatever
+ * their offset: that search is O(log n) again. Only when no such hole
+ * exists does it go through all near misses.
  *
  * What it leaves out: thread safety (the caller's lock, as for the VM),
  * knowledge of mappings (the heap only hands out addresses) and partial
@@ -79,422 +78,474 @@ sat_add(uint64_t a, uint64_t b)
 	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
-/* ---- nodes ---------------------------------------------------------- */
+static inline uint64_t
+max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* ---- blocks --------------------------------------------------------- */
+
+/*
+ * Every leaf and inner node is one HEAP_BLOCK_BYTES block from malloc. A
+ * call that may need blocks takes them all into heap->pool first, and
+ * gives back what it did not use before it returns: the heap keeps no
+ * spare memory between calls.
+ */
+
+static void
+pool_drain(struct gpuva_heap *heap)
+{
+	while (heap->pool) {
+		void *b = heap->pool;
+
+		heap->pool = *(void **)b;
+		free(b);
+	}
+}
 
 /* cold: kept out of line, so the callers' hot paths stay small */
 static __attribute__((noinline)) int
-spare_refill(struct gpuva_heap *heap, size_t want)
+pool_fill(struct gpuva_heap *heap, unsigned n)
 {
-	while (heap->spare_count < want) {
-		struct heap_slab *s;
+	while (n--) {
+		void *b = heap->fail_alloc ? NULL : malloc(HEAP_BLOCK_BYTES);
 
-		if (heap->fail_refill)
+		if (!b) {
+			pool_drain(heap);
 			return -ENOMEM;
-		s = malloc(sizeof(*s));
-		if (!s)
-			return -ENOMEM;
-		s->next = heap->slabs;
-		heap->slabs = s;
-		heap->slab_count++;
-		for (size_t i = 0; i < HEAP_SLAB_NODES; i++) {
-			s->nodes[i].node.link[0] = (uintptr_t)heap->spare;
-			heap->spare = &s->nodes[i];
 		}
-		heap->spare_count += HEAP_SLAB_NODES;
+		*(void **)b = heap->pool;
+		heap->pool = b;
 	}
 	return 0;
 }
 
-/* Take a spare node; spare_refill() made sure there is one. */
-static struct heap_node *
-node_get(struct gpuva_heap *heap)
+/* A block from the pool, which pool_fill() made sure of. */
+static void *
+block_take(struct gpuva_heap *heap)
 {
-	struct heap_node *n = heap->spare;
+	void *b = heap->pool;
 
-	heap->spare = (struct heap_node *)n->node.link[0];
-	heap->spare_count--;
-	return n;
+	heap->pool = *(void **)b;
+	heap->blocks++;
+	memset(b, 0, HEAP_BLOCK_BYTES);
+	return b;
 }
 
 static void
-node_put(struct gpuva_heap *heap, struct heap_node *n)
+block_free(struct gpuva_heap *heap, void *b)
 {
-	n->node.link[0] = (uintptr_t)heap->spare;
-	heap->spare = n;
-	heap->spare_count++;
+	free(b);
+	heap->blocks--;
 }
 
-/* ---- the record table ----------------------------------------------- */
+/* ---- leaves --------------------------------------------------------- */
+
+static inline bool
+leaf_wide(const struct heap_leaf *l)
+{
+	return l->shift == HEAP_WIDE;
+}
+
+/* Start of tile @i. */
+static inline uint64_t
+lkey(const struct heap_leaf *l, unsigned i)
+{
+	if (leaf_wide(l))
+		return l->key[i];
+	return l->base + ((uint64_t)l->off[i] << l->shift);
+}
+
+/* Last byte of tile @i, the leaf's tiles ending at @hil. */
+static inline uint64_t
+tile_last(const struct heap_leaf *l, unsigned i, uint64_t hil)
+{
+	return i + 1 < l->n ? lkey(l, i + 1) - 1 : hil;
+}
+
+static inline bool
+bit(uint64_t m, unsigned i)
+{
+	return (m >> i) & 1;
+}
+
+/* @m with a bit @v inserted at @i, the bits from @i up moving one higher. */
+static inline uint64_t
+bits_insert(uint64_t m, unsigned i, bool v)
+{
+	uint64_t low = (UINT64_C(1) << i) - 1;
+
+	return (m & low) | ((m & ~low) << 1) | ((uint64_t)v << i);
+}
+
+/* @m without bit @i, the bits above it moving one lower. */
+static inline uint64_t
+bits_delete(uint64_t m, unsigned i)
+{
+	uint64_t low = (UINT64_C(1) << i) - 1;
+
+	return (m & low) | ((m >> 1) & ~low);
+}
 
 /*
- * Allocations and reservations are looked up only by their exact start
- * (free, unreserve), so a hash table does it in O(1) where a tree took a
- * descent to insert, one to find and one to remove, each rebalancing. The
- * records tile the gaps between holes, so the hole tree still gives address
- * order (iteration) and the record around an address (error reasons).
+ * The last of the sorted @v[0, n) that is <= @u, v[0] being so. In two
+ * parts: which block of 8 (a count of the blocks' first values, compares
+ * that do not wait on each other), then a branchless binary search of the
+ * block, three steps. A binary search of the whole array is six steps
+ * that each wait for the last one's load, the longest wait of a free.
  */
+#define LAST_LE(v, n, u)						\
+	do {								\
+		unsigned blocks_ = 0, lo_, len_;			\
+									\
+		for (unsigned j_ = 0; j_ < (n); j_ += 8)		\
+			blocks_ += (v)[j_] <= (u);			\
+		lo_ = (blocks_ - 1) * 8;				\
+		len_ = (n) - lo_ < 8 ? (n) - lo_ : 8;			\
+		while (len_ > 1) {					\
+			unsigned half_ = len_ / 2;			\
+									\
+			lo_ = (v)[lo_ + half_] <= (u) ? lo_ + half_ : lo_; \
+			len_ -= half_;					\
+		}							\
+		return lo_;						\
+	} while (0)
 
-static inline struct heap_node *
-rec_next(const struct heap_node *r)
+/*
+ * The tile containing @addr: the last one starting at or below it, which
+ * the descent guarantees to exist (addr >= the leaf's first start).
+ */
+static inline unsigned
+leaf_find(const struct heap_leaf *l, uint64_t addr)
 {
-	return (struct heap_node *)r->node.link[0];
-}
+	unsigned n = l->n;
 
-static inline size_t
-rec_bucket(const struct gpuva_heap *heap, uint64_t addr)
-{
-	/* Fibonacci hashing: the top bits depend on every bit of addr */
-	return (size_t)((addr * UINT64_C(0x9e3779b97f4a7c15)) >> heap->hash_shift);
-}
+	if (!leaf_wide(l)) {
+		uint64_t d = (addr - l->base) >> l->shift;
+		uint32_t u = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
 
-static size_t
-rec_count(const struct gpuva_heap *heap)
-{
-	return heap->allocations + heap->reservations;
-}
-
-/* The record starting exactly at @addr, or NULL. O(1) expected. */
-static struct heap_node *
-rec_find(const struct gpuva_heap *heap, uint64_t addr)
-{
-	if (!heap->hash_size)
-		return NULL;
-	for (struct heap_node *r = heap->buckets[rec_bucket(heap, addr)]; r;
-	     r = rec_next(r)) {
-		if (r->node.key == addr)
-			return r;
+		LAST_LE(l->off, n, u);
 	}
-	return NULL;
+	LAST_LE(l->key, n, addr);
 }
 
-static void
-rec_link(struct gpuva_heap *heap, struct heap_node *r)
+/* The smallest k with x < 2^k. */
+static inline unsigned
+bit_len(uint64_t x)
 {
-	struct heap_node **b = &heap->buckets[rec_bucket(heap, r->node.key)];
-
-	r->node.link[0] = (uintptr_t)*b;
-	*b = r;
-}
-
-static void
-rec_unlink(struct gpuva_heap *heap, struct heap_node *r)
-{
-	struct heap_node **p = &heap->buckets[rec_bucket(heap, r->node.key)];
-
-	while (*p != r)
-		p = (struct heap_node **)&(*p)->node.link[0];
-	*p = rec_next(r);
+	return x ? 64u - (unsigned)__builtin_clzll(x) : 0u;
 }
 
 /*
- * Double the record table, rehashing every record: make_room() calls it
- * when the next record would raise the load above one per bucket, before
- * the operation changes anything, so -ENOMEM leaves the heap as it was.
- * O(1) amortised.
+ * The largest hole among the tiles, which end at @hil, the number of holes
+ * that large in *count, bit_len() of the next size down in *below, and in
+ * *where the first hole that large (untouched when there is none).
  */
-static __attribute__((noinline)) int	/* cold, as spare_refill() */
-rec_reserve(struct gpuva_heap *heap)
-{
-	size_t size = heap->hash_size ? heap->hash_size * 2 : HEAP_HASH_MIN;
-	unsigned shift = heap->hash_size ? heap->hash_shift - 1 : 60;
-	struct heap_node **old = heap->buckets, **b;
-	size_t old_size = heap->hash_size;
-
-	_Static_assert(HEAP_HASH_MIN == 1u << (64 - 60), "shift matches");
-	if (heap->fail_refill || shift == 0 || size > SIZE_MAX / sizeof(*b))
-		return -ENOMEM;
-	b = calloc(size, sizeof(*b));
-	if (!b)
-		return -ENOMEM;
-	heap->buckets = b;
-	heap->hash_size = size;
-	heap->hash_shift = shift;
-	for (size_t i = 0; i < old_size; i++) {
-		struct heap_node *r = old[i];
-
-		while (r) {
-			struct heap_node *next = rec_next(r);
-
-			rec_link(heap, r);
-			r = next;
-		}
-	}
-	free(old);
-	return 0;
-}
-
-static void
-hole_augment(struct gpuva_tree_node *tn)
-{
-	struct heap_node *h = heap_node_of(tn);
-	uint64_t m = h->size;
-
-	for (int d = 0; d < 2; d++) {
-		struct gpuva_tree_node *c = tree_child(tn, d);
-
-		if (c && heap_node_of(c)->max > m)
-			m = heap_node_of(c)->max;
-	}
-	h->max = m;
-}
-
-/*
- * A root-to-node path in the hole tree. The lookups that find a hole keep
- * the path they took, so that when the hole then changes size its cached
- * maxima are redone bottom-up from that path, without a second descent
- * from the root.
- */
-struct hole_path {
-	struct gpuva_tree_node *n[TREE_MAX_DEPTH];
-	int k;			/* n[k - 1] is the hole */
-};
-
-/*
- * The hole at the end of @p changed size: redo the cached maxima on its
- * path, bottom up, stopping at the first ancestor whose maximum does not
- * change (none above it can). The tree's shape must not have changed since
- * @p was recorded.
- */
-static void
-fix_path(const struct hole_path *p)
-{
-	int k = p->k;
-
-	hole_augment(p->n[--k]);
-	while (k-- > 0) {
-		uint64_t old = heap_node_of(p->n[k])->max;
-
-		hole_augment(p->n[k]);
-		if (heap_node_of(p->n[k])->max == old)
-			break;
-	}
-}
-
-/*
- * The hole at the end of @p grew to @size: a maximum can only rise to it,
- * so no children need reading, and the walk stops at the first node whose
- * maximum is already that large (so is every one above it).
- */
-static void
-fix_path_grew(const struct hole_path *p, uint64_t size)
-{
-	for (int k = p->k; k-- > 0;) {
-		struct heap_node *a = heap_node_of(p->n[k]);
-
-		if (a->max >= size)
-			break;
-		a->max = size;
-	}
-}
-
-/*
- * Descend towards @key and keep the whole path in @p. The hole with the
- * largest key <= @key is p->n[*le - 1], the one with the smallest key > @key
- * is p->n[*gt - 1] (0: no such hole). Both lie on this one descent: they
- * are the last nodes where it turned right and left, so setting p->k to
- * *le or *gt gives that hole's path.
- */
-static void
-hole_descend(const struct gpuva_heap *heap, uint64_t key, struct hole_path *p,
-	     int *le, int *gt)
-{
-	struct gpuva_tree_node *n = tree_root(&heap->holes);
-	int k = 0;
-
-	*le = *gt = 0;
-	while (n) {
-		p->n[k++] = n;
-		if (n->key == key) {
-			*le = k;
-			break;
-		}
-		if (n->key < key)
-			*le = k;
-		else
-			*gt = k;
-		n = tree_child(n, n->key < key);
-	}
-	p->k = k;
-}
-
-static struct heap_node *
-path_node(const struct hole_path *p, int k)
-{
-	return k ? heap_node_of(p->n[k - 1]) : NULL;
-}
-
-static struct heap_node *
-hole_root(const struct gpuva_heap *heap)
-{
-	return heap_node_of(tree_root(&heap->holes));
-}
-
-/* ---- flat mode ------------------------------------------------------ */
-
-/*
- * With few holes, a descent of the tree (a data-dependent branch per level,
- * maxima redone on the way back) costs more than reading every hole: the
- * holes then sit in a small sorted array inside the heap, and a search,
- * a free or a fixed range scans them, O(t) for t <= HEAP_FLAT_MAX holes.
- */
-
-/*
- * How many flat holes start at or below @addr. Not a binary search: its
- * steps wait on each other's loads. Counting first the blocks of 16 whose
- * first hole is low enough, then the holes in the last such block, makes
- * every comparison independent of the others (and of branches).
- */
-static size_t
-flat_upper(const struct gpuva_heap *heap, uint64_t addr)
-{
-	const struct heap_flat *h = heap->flat_hole;
-	size_t n = heap->flat_n, blocks = 0, i, end, c;
-
-	for (i = 0; i < n; i += 16)
-		blocks += h[i].addr <= addr;
-	if (blocks == 0)
-		return 0;
-	/* sorted: all of the earlier blocks are at or below addr */
-	c = i = (blocks - 1) * 16;
-	end = i + 16 < n ? i + 16 : n;
-	for (; i < end; i++)
-		c += h[i].addr <= addr;
-	return c;
-}
-
-static void
-flat_insert(struct gpuva_heap *heap, size_t i, uint64_t addr, uint64_t size)
-{
-	struct heap_flat *h = heap->flat_hole;
-
-	memmove(&h[i + 1], &h[i], (heap->flat_n - i) * sizeof(*h));
-	h[i].addr = addr;
-	h[i].size = size;
-	heap->flat_n++;
-}
-
-static void
-flat_delete(struct gpuva_heap *heap, size_t i)
-{
-	struct heap_flat *h = heap->flat_hole;
-
-	memmove(&h[i], &h[i + 1], (heap->flat_n - i - 1) * sizeof(*h));
-	heap->flat_n--;
-}
-
 static uint64_t
-flat_largest(const struct gpuva_heap *heap)
+leaf_scan(const struct heap_leaf *l, uint64_t hil, unsigned *count,
+	  unsigned *below, unsigned *where)
 {
-	uint64_t m = 0;
+	uint64_t h = l->hole, m = 0, second = 0;
+	unsigned c = 0;
 
-	for (size_t i = 0; i < heap->flat_n; i++)
-		m = heap->flat_hole[i].size > m ? heap->flat_hole[i].size : m;
+	for (; h; h &= h - 1) {
+		unsigned i = (unsigned)__builtin_ctzll(h);
+		uint64_t size = tile_last(l, i, hil) - lkey(l, i) + 1;
+
+		if (size > m) {
+			second = m;
+			m = size;
+			c = 1;
+			*where = i;
+		} else if (size == m) {
+			c++;
+		} else {
+			second = max_u64(second, size);
+		}
+	}
+	*count = c;
+	*below = bit_len(second);
+	return m;
+}
+
+/* leaf_scan(), keeping the count and the bound in the leaf. */
+static uint64_t
+leaf_max(struct heap_leaf *l, uint64_t hil)
+{
+	unsigned c, b, w = 0;
+	uint64_t m = leaf_scan(l, hil, &c, &b, &w);
+
+	l->nmax = (uint8_t)c;
+	l->below = (uint8_t)b;
+	l->imax = (uint8_t)w;
 	return m;
 }
 
 /*
- * Move the flat holes into the tree. Takes one spare node per hole: flat
- * mode always keeps HEAP_FLAT_MAX of them, so this cannot fail.
+ * Can @l take @add more tiles, starting at @k1 <= @k2 (the same key when
+ * one), in place? A narrow leaf needs them on its grid (base + a multiple
+ * of 2^shift) and within narrow_max units of its base.
  */
+static inline bool
+leaf_room(const struct gpuva_heap *heap, const struct heap_leaf *l,
+	  unsigned add, uint64_t k1, uint64_t k2)
+{
+	uint64_t grid;
+
+	if (leaf_wide(l))
+		return l->n + add <= heap->wide_cap;
+	grid = (UINT64_C(1) << l->shift) - 1;
+	return l->n + add <= heap->leaf_cap && !((k1 - l->base) & grid) &&
+	       !((k2 - l->base) & grid) &&
+	       ((k2 - l->base) >> l->shift) <= heap->narrow_max;
+}
+
+/*
+ * Make room for @k tiles at @at (leaf_room() said yes): the tiles from @at
+ * on, their kind bits too, move @k slots up. The caller fills the slots
+ * with leaf_set().
+ */
+static inline void
+leaf_open(struct heap_leaf *l, unsigned at, unsigned k)
+{
+	unsigned n = l->n;
+	uint64_t low = (UINT64_C(1) << at) - 1;
+
+	if (!leaf_wide(l))
+		memmove(&l->off[at + k], &l->off[at], (n - at) * sizeof(l->off[0]));
+	else
+		memmove(&l->key[at + k], &l->key[at], (n - at) * sizeof(l->key[0]));
+	l->hole = (l->hole & low) | ((l->hole & ~low) << k);
+	l->rsv = (l->rsv & low) | ((l->rsv & ~low) << k);
+	l->imax = (uint8_t)(l->imax + (l->imax >= at ? k : 0));
+	l->n = (uint8_t)(n + k);
+}
+
+/* Slot @i, opened by leaf_open(), starts at @key: a hole or a used tile. */
+static inline void
+leaf_set(struct heap_leaf *l, unsigned i, uint64_t key, bool hole, bool rsv)
+{
+	if (!leaf_wide(l))
+		l->off[i] = (uint32_t)((key - l->base) >> l->shift);
+	else
+		l->key[i] = key;
+	l->hole |= (uint64_t)hole << i;
+	l->rsv |= (uint64_t)rsv << i;
+}
+
+/* Remove @k tiles from @at, the later ones and their kind bits moving down. */
+static inline void
+leaf_close(struct heap_leaf *l, unsigned at, unsigned k)
+{
+	unsigned n = l->n;
+	uint64_t low = (UINT64_C(1) << at) - 1;
+
+	if (!leaf_wide(l))
+		memmove(&l->off[at], &l->off[at + k], (n - at - k) * sizeof(l->off[0]));
+	else
+		memmove(&l->key[at], &l->key[at + k], (n - at - k) * sizeof(l->key[0]));
+	l->hole = (l->hole & low) | ((l->hole >> k) & ~low);
+	l->rsv = (l->rsv & low) | ((l->rsv >> k) & ~low);
+	l->imax = (uint8_t)(l->imax - (l->imax >= at + k ? k : 0));
+	l->n = (uint8_t)(n - k);
+}
+
+/*
+ * Tiles decoded from one or two leaves, for the rare changes that
+ * re-encode leaves: splits, merges, a start off a leaf's grid.
+ */
+enum { T_HOLE, T_ALLOC, T_RSV };
+
+struct tiles {
+	unsigned n;
+	uint64_t key[2 * HEAP_LEAF_NARROW + 2];
+	uint8_t kind[2 * HEAP_LEAF_NARROW + 2];
+};
+
 static void
-to_tree(struct gpuva_heap *heap)
+tiles_add_leaf(struct tiles *t, const struct heap_leaf *l)
 {
-	for (size_t i = 0; i < heap->flat_n; i++) {
-		struct heap_node *h = node_get(heap);
-
-		h->node.key = heap->flat_hole[i].addr;
-		h->size = heap->flat_hole[i].size;
-		tree_insert(&heap->holes, &h->node);
+	for (unsigned i = 0; i < l->n; i++, t->n++) {
+		t->key[t->n] = lkey(l, i);
+		t->kind[t->n] = bit(l->hole, i) ? T_HOLE :
+				bit(l->rsv, i) ? T_RSV : T_ALLOC;
 	}
-	heap->flat_n = 0;
-	heap->flat = false;
 }
 
 /*
- * Go flat when the tree has shrunk to HEAP_FLAT_LOW holes, and the spare
- * nodes (with the tree's, given back) cover a later to_tree(); else stay a
- * tree until the next alloc or reserve, which refills them (spare_want()).
+ * How tiles [a, b) of @t go into one leaf: the narrow shift, the largest
+ * up to HEAP_SHIFT_MAX that puts every start on the first one's grid
+ * within narrow_max units; HEAP_WIDE for 64-bit starts; HEAP_NO_FIT when
+ * they fit neither way.
  */
-static void
-maybe_to_flat(struct gpuva_heap *heap)
-{
-	struct gpuva_tree_node *n, *next;
-	size_t i = 0;
+#define HEAP_NO_FIT 0xfe
 
-	if (heap->holes.count > HEAP_FLAT_LOW ||
-	    heap->spare_count + heap->holes.count < HEAP_FLAT_MAX)
-		return;
-	for (n = tree_first(&heap->holes); n; n = next) {
-		next = tree_next(n);
-		heap->flat_hole[i].addr = n->key;
-		heap->flat_hole[i].size = heap_node_of(n)->size;
-		i++;
-		node_put(heap, heap_node_of(n));
+static unsigned
+tiles_format(const struct gpuva_heap *heap, const struct tiles *t, unsigned a,
+	     unsigned b)
+{
+	unsigned s = HEAP_SHIFT_MAX;
+
+	if (b - a <= heap->leaf_cap) {
+		for (unsigned i = a + 1; i < b; i++) {
+			unsigned z = (unsigned)__builtin_ctzll(t->key[i] - t->key[a]);
+
+			s = z < s ? z : s;
+		}
+		if (((t->key[b - 1] - t->key[a]) >> s) <= heap->narrow_max)
+			return s;
 	}
-	tree_init(&heap->holes, hole_augment);
-	heap->flat_n = i;
-	heap->flat = true;
+	return b - a <= heap->wide_cap ? HEAP_WIDE : HEAP_NO_FIT;
 }
 
-/*
- * Spare nodes an operation that adds a record takes before it starts. Flat
- * mode: the record, and a to_tree() of a full array with its split-off
- * hole. A tree small enough to go flat takes as many, so that it can.
- */
-static size_t
-spare_want(const struct gpuva_heap *heap)
-{
-	if (heap->flat || heap->holes.count <= HEAP_FLAT_LOW)
-		return HEAP_FLAT_MAX + 2;
-	return 2;
-}
-
-/*
- * Take the spare nodes and the table room an operation that adds a record
- * may need, before it changes anything. Both are almost always there: the
- * test is inline, the refills are calls.
- */
-static inline int
-make_room(struct gpuva_heap *heap)
-{
-	int err = 0;
-
-	if (heap->spare_count < spare_want(heap))
-		err = spare_refill(heap, spare_want(heap));
-	if (!err && rec_count(heap) >= heap->hash_size)
-		err = rec_reserve(heap);
-	return err;
-}
-
-/* The hole with the largest start <= @addr: false when there is none. */
 static bool
-hole_le(const struct gpuva_heap *heap, uint64_t addr, uint64_t *hs,
-	uint64_t *hlen)
+tiles_fit(const struct gpuva_heap *heap, const struct tiles *t, unsigned a,
+	  unsigned b)
 {
-	if (heap->flat) {
-		size_t i = flat_upper(heap, addr);
+	return tiles_format(heap, t, a, b) != HEAP_NO_FIT;
+}
 
-		if (i == 0)
-			return false;
-		*hs = heap->flat_hole[i - 1].addr;
-		*hlen = heap->flat_hole[i - 1].size;
-		return true;
+/* Write tiles [a, b), which fit (tiles_fit()), into leaf @l. */
+static void
+tiles_store(const struct gpuva_heap *heap, const struct tiles *t, unsigned a,
+	    unsigned b, struct heap_leaf *l)
+{
+	unsigned s = tiles_format(heap, t, a, b);
+
+	if (s == HEAP_NO_FIT)
+		abort();	/* the caller planned with tiles_fit() */
+	memset(l, 0, HEAP_LEAF_HEAD);
+	l->n = (uint8_t)(b - a);
+	l->shift = (uint8_t)s;
+	l->base = t->key[a];
+	for (unsigned i = a; i < b; i++) {
+		if (s == HEAP_WIDE)
+			l->key[i - a] = t->key[i];
+		else
+			l->off[i - a] = (uint32_t)((t->key[i] - t->key[a]) >> s);
+		l->hole |= (uint64_t)(t->kind[i] == T_HOLE) << (i - a);
+		l->rsv |= (uint64_t)(t->kind[i] == T_RSV) << (i - a);
 	}
-	struct heap_node *h = heap_node_of(tree_find_le(&heap->holes, addr));
+}
 
-	if (!h)
-		return false;
-	*hs = h->node.key;
-	*hlen = h->size;
-	return true;
+/* ---- paths ---------------------------------------------------------- */
+
+/*
+ * A root-to-leaf descent: node[lv] and the child idx[lv] taken there for
+ * each inner level, the leaf, and hil[lv], the last byte of the node at
+ * level lv (hil[depth]: the leaf's). Changes redo the largest-hole values
+ * bottom-up along it without a second descent.
+ */
+struct heap_path {
+	struct heap_inner *node[HEAP_MAX_DEPTH];
+	uint8_t idx[HEAP_MAX_DEPTH];
+	uint64_t hil[HEAP_MAX_DEPTH + 1];
+	struct heap_leaf *leaf;
+};
+
+/* The child of @in that holds @addr (>= in->key[0]). */
+static inline unsigned
+inner_find(const struct heap_inner *in, uint64_t addr)
+{
+	unsigned j = 0;
+
+	while (j + 1u < in->n && in->key[j + 1] <= addr)
+		j++;
+	return j;
+}
+
+/* Last byte of child @j of @in, which ends at @hil. */
+static inline uint64_t
+child_hil(const struct heap_inner *in, unsigned j, uint64_t hil)
+{
+	return j + 1u < in->n ? in->key[j + 1] - 1 : hil;
 }
 
 static uint64_t
-largest_hole(const struct gpuva_heap *heap)
+inner_max(const struct heap_inner *in)
 {
-	if (heap->flat)
-		return flat_largest(heap);
-	return hole_root(heap) ? hole_root(heap)->max : 0;
+	uint64_t m = 0;
+
+	for (unsigned j = 0; j < in->n; j++)
+		m = max_u64(m, in->max[j]);
+	return m;
+}
+
+/* Descend to the leaf holding @addr (in the heap). */
+static struct heap_leaf *
+descend(const struct gpuva_heap *heap, uint64_t addr, struct heap_path *p)
+{
+	void *n = heap->root;
+	uint64_t hil = heap->last;
+
+	for (unsigned lv = 0; lv < heap->depth; lv++) {
+		struct heap_inner *in = n;
+		unsigned j = inner_find(in, addr);
+
+		p->node[lv] = in;
+		p->idx[lv] = (uint8_t)j;
+		p->hil[lv] = hil;
+		hil = child_hil(in, j, hil);
+		n = in->child[j];
+	}
+	p->hil[heap->depth] = hil;
+	p->leaf = n;
+	return n;
+}
+
+/* The largest hole of the node at level @lv of @p, as its parent has it. */
+static uint64_t
+path_max(const struct gpuva_heap *heap, const struct heap_path *p, unsigned lv)
+{
+	return lv ? p->node[lv - 1]->max[p->idx[lv - 1]] : heap->largest;
+}
+
+/*
+ * The node at level @lv of @p now has @m as its largest hole: store it in
+ * its parent and redo the values above, stopping at the first that does
+ * not change (none above it can).
+ */
+static void
+path_set_max(struct gpuva_heap *heap, const struct heap_path *p, unsigned lv,
+	     uint64_t m)
+{
+	while (lv-- > 0) {
+		struct heap_inner *in = p->node[lv];
+		uint64_t *slot = &in->max[p->idx[lv]];
+
+		if (*slot == m)
+			return;
+		if (m > *slot) {
+			/* the node's largest rises to m, if it was below */
+			*slot = m;
+			if (m <= path_max(heap, p, lv))
+				return;
+		} else {
+			*slot = m;
+			m = inner_max(in);
+		}
+	}
+	heap->largest = m;
+}
+
+/* Redo the largest hole of @p's leaf and above. */
+static void
+path_refresh(struct gpuva_heap *heap, const struct heap_path *p)
+{
+	path_set_max(heap, p, heap->depth,
+		     leaf_max(p->leaf, p->hil[heap->depth]));
+}
+
+/* The first start under child idx[lv] of @p changed to @key: tell the ancestors. */
+static void
+path_set_key(const struct heap_path *p, unsigned lv, uint64_t key)
+{
+	while (lv-- > 0) {
+		p->node[lv]->key[p->idx[lv]] = key;
+		if (p->idx[lv])
+			return;
+	}
 }
 
 /* ---- lifecycle ------------------------------------------------------ */
@@ -503,27 +554,48 @@ int
 gpuva_heap_create(uint64_t start, uint64_t range, struct gpuva_heap **out)
 {
 	struct gpuva_heap *heap;
+	struct heap_leaf *l;
 
 	if (!out || range == 0 || start > UINT64_MAX - (range - 1))
 		return -EINVAL;
 	heap = calloc(1, sizeof(*heap));
-	if (!heap)
-		return -ENOMEM;
-	tree_init(&heap->holes, hole_augment);
-	heap->start = start;
-	heap->last = last_of(start, range);
-	/* flat mode keeps HEAP_FLAT_MAX spares: see heap_internal.h */
-	if (spare_refill(heap, HEAP_FLAT_MAX)) {
+	l = calloc(1, HEAP_BLOCK_BYTES);
+	if (!heap || !l) {
 		free(heap);
+		free(l);
 		return -ENOMEM;
 	}
-	heap->flat = true;
-	heap->flat_n = 1;
-	heap->flat_hole[0].addr = start;
-	heap->flat_hole[0].size = range;
+	heap->leaf_cap = HEAP_LEAF_NARROW;
+	heap->wide_cap = HEAP_LEAF_WIDE;
+	heap->inner_cap = HEAP_INNER_MAX;
+	heap->narrow_max = UINT32_MAX;
+	/* one tile: the whole range, a hole */
+	l->n = 1;
+	l->shift = HEAP_SHIFT_MAX;
+	l->base = start;
+	l->hole = 1;
+	l->nmax = 1;
+	heap->root = l;
+	heap->blocks = 1;
+	heap->start = start;
+	heap->last = last_of(start, range);
+	heap->largest = range;
 	heap->free_bytes = range;
+	heap->holes = 1;
 	*out = heap;
 	return 0;
+}
+
+static void
+free_node(struct gpuva_heap *heap, void *n, unsigned lv)
+{
+	if (lv < heap->depth) {
+		struct heap_inner *in = n;
+
+		for (unsigned j = 0; j < in->n; j++)
+			free_node(heap, in->child[j], lv + 1);
+	}
+	free(n);
 }
 
 void
@@ -531,13 +603,7 @@ gpuva_heap_destroy(struct gpuva_heap *heap)
 {
 	if (!heap)
 		return;
-	while (heap->slabs) {
-		struct heap_slab *s = heap->slabs;
-
-		heap->slabs = s->next;
-		free(s);
-	}
-	free(heap->buckets);
+	free_node(heap, heap->root, 0);
 	free(heap);
 }
 
@@ -555,215 +621,597 @@ gpuva_heap_set_log_fn(struct gpuva_heap *heap, gpuva_log_fn fn,
 	heap->log_priv = priv;
 }
 
-/* ---- carving and merging -------------------------------------------- */
-
-/* Record [x, x + size) as used; the caller has made room. */
-static void
-rec_add(struct gpuva_heap *heap, uint64_t x, uint64_t size, enum heap_kind kind)
-{
-	struct heap_node *rec = node_get(heap);
-
-	rec->node.key = x;
-	rec->size = size;
-	rec->kind = kind;
-	rec_link(heap, rec);
-
-	heap->free_bytes -= size;
-	if (kind == HEAP_KIND_ALLOC) {
-		heap->allocations++;
-		heap->allocated_bytes += size;
-	} else {
-		heap->reservations++;
-		heap->reserved_bytes += size;
-	}
-}
+/* ---- splitting ------------------------------------------------------ */
 
 /*
- * Record [x, x + size), which lies inside the hole at the end of @path, as
- * used (@kind), and cut it out of that hole. Needs up to two spare nodes
- * (record, right remainder) and room in the record table, which the caller
- * has made sure of. Cannot fail.
+ * Insert @c new children (@ch, their first starts @key and largest holes
+ * @max) after child idx[lv] of node[lv] on @p, whose own child now has
+ * @m0 as its largest hole. A full node splits in two, and its new half
+ * goes into the parent the same way, up to a new root. Blocks come from
+ * the pool (leaf_rewrite() counted them).
  */
 static void
-carve(struct gpuva_heap *heap, const struct hole_path *path, uint64_t x,
-      uint64_t size, enum heap_kind kind)
+inner_insert(struct gpuva_heap *heap, const struct heap_path *p, unsigned lv,
+	     uint64_t m0, void *const *ch, const uint64_t *key,
+	     const uint64_t *max, unsigned c)
 {
-	struct heap_node *h = path_node(path, path->k);
-	uint64_t s = h->node.key;
-	uint64_t left = x - s;
-	uint64_t right = h->size - left - size;
+	struct heap_inner *in = p->node[lv], *r;
+	unsigned j = p->idx[lv], n = in->n, total = n + c, h;
+	uint64_t k[2 * HEAP_INNER_MAX], mx[2 * HEAP_INNER_MAX];
+	void *cp[2 * HEAP_INNER_MAX];
 
-	if (left == 0 && right == 0) {
-		tree_remove(&heap->holes, &h->node);
-		node_put(heap, h);
-	} else if (left == 0) {
-		/* same in-order position: no other hole lies in between */
-		h->node.key = x + size;
-		h->size = right;
-		fix_path(path);
-	} else if (right == 0) {
-		h->size = left;
-		fix_path(path);
-	} else {
-		/*
-		 * r is h's in-order successor, so it goes in below h: the
-		 * insertion redoes the maxima of h and all its ancestors.
-		 */
-		struct heap_node *r = node_get(heap);
+	/* the children in order, the new ones after j */
+	memcpy(k, in->key, (j + 1) * sizeof(k[0]));
+	memcpy(mx, in->max, (j + 1) * sizeof(mx[0]));
+	memcpy(cp, in->child, (j + 1) * sizeof(cp[0]));
+	mx[j] = m0;
+	memcpy(&k[j + 1], key, c * sizeof(k[0]));
+	memcpy(&mx[j + 1], max, c * sizeof(mx[0]));
+	memcpy(&cp[j + 1], ch, c * sizeof(cp[0]));
+	memcpy(&k[j + 1 + c], &in->key[j + 1], (n - j - 1) * sizeof(k[0]));
+	memcpy(&mx[j + 1 + c], &in->max[j + 1], (n - j - 1) * sizeof(mx[0]));
+	memcpy(&cp[j + 1 + c], &in->child[j + 1], (n - j - 1) * sizeof(cp[0]));
 
-		h->size = left;
-		r->node.key = x + size;
-		r->size = right;
-		tree_insert(&heap->holes, &r->node);
-	}
-	rec_add(heap, x, size, kind);
-	if (heap->holes.count <= HEAP_FLAT_LOW)
-		maybe_to_flat(heap);
-}
-
-/*
- * carve() for flat mode: [x, x + size) lies in flat hole @i. A split of a
- * full array moves the holes to the tree first (spare_want() covered it).
- */
-static void
-flat_carve(struct gpuva_heap *heap, size_t i, uint64_t x, uint64_t size,
-	   enum heap_kind kind)
-{
-	struct heap_flat *h = &heap->flat_hole[i];
-	uint64_t left = x - h->addr;
-	uint64_t right = h->size - left - size;
-
-	if (left && right) {
-		if (heap->flat_n == HEAP_FLAT_MAX) {
-			struct hole_path path;
-			int le, gt;
-
-			to_tree(heap);
-			hole_descend(heap, x, &path, &le, &gt);
-			path.k = le;
-			carve(heap, &path, x, size, kind);
-			return;
-		}
-		h->size = left;
-		flat_insert(heap, i + 1, x + size, right);
-	} else if (left) {
-		h->size = left;
-	} else if (right) {
-		h->addr = x + size;
-		h->size = right;
-	} else {
-		flat_delete(heap, i);
-	}
-	rec_add(heap, x, size, kind);
-}
-
-
-/*
- * release() for flat mode, after the counters: merge [addr, addr + size)
- * into the flat holes. A new hole in a full array moves the holes to the
- * tree, with the spare nodes flat mode keeps and @rec for the new one.
- */
-static void
-flat_release(struct gpuva_heap *heap, struct heap_node *rec)
-{
-	uint64_t addr = rec->node.key, size = rec->size;
-	size_t i = flat_upper(heap, addr);	/* holes [0, i) lie below */
-	struct heap_flat *h = heap->flat_hole;
-	bool mp = i > 0 && addr - h[i - 1].addr == h[i - 1].size;
-	bool mn = i < heap->flat_n && h[i].addr - addr == size;
-
-	if (mp && mn) {
-		h[i - 1].size += size + h[i].size;
-		flat_delete(heap, i);
-	} else if (mp) {
-		h[i - 1].size += size;
-	} else if (mn) {
-		h[i].addr = addr;
-		h[i].size += size;
-	} else if (heap->flat_n < HEAP_FLAT_MAX) {
-		flat_insert(heap, i, addr, size);
-	} else {
-		to_tree(heap);
-		tree_insert(&heap->holes, &rec->node);
+	h = total <= heap->inner_cap ? total : (total + 1) / 2;
+	in->n = (uint8_t)h;
+	memcpy(in->key, k, h * sizeof(k[0]));
+	memcpy(in->max, mx, h * sizeof(mx[0]));
+	memcpy(in->child, cp, h * sizeof(cp[0]));
+	if (h == total) {
+		path_set_max(heap, p, lv, inner_max(in));
 		return;
 	}
-	node_put(heap, rec);
+	r = block_take(heap);
+	memset(r, 0, sizeof(*r));
+	r->n = (uint8_t)(total - h);
+	memcpy(r->key, &k[h], r->n * sizeof(k[0]));
+	memcpy(r->max, &mx[h], r->n * sizeof(mx[0]));
+	memcpy(r->child, &cp[h], r->n * sizeof(cp[0]));
+	if (lv > 0) {
+		uint64_t rm = inner_max(r);
+		void *rc = r;
+
+		inner_insert(heap, p, lv - 1, inner_max(in), &rc, &r->key[0], &rm, 1);
+		return;
+	}
+	/* a new root over the two halves */
+	{
+		struct heap_inner *root = block_take(heap);
+
+		memset(root, 0, sizeof(*root));
+		root->n = 2;
+		root->key[0] = in->key[0];
+		root->key[1] = r->key[0];
+		root->max[0] = inner_max(in);
+		root->max[1] = inner_max(r);
+		root->child[0] = in;
+		root->child[1] = r;
+		heap->root = root;
+		heap->depth++;
+		heap->largest = max_u64(root->max[0], root->max[1]);
+	}
 }
 
 /*
- * Turn the used record @rec back into free space, merging with the holes on
- * either side. Reuses @rec's node, so it needs no memory. Cannot fail.
+ * Where tiles @t split into leaves: 1, 2 or 3 pieces, cut[k] the first
+ * tile of piece k and cut[pieces] = t->n; 0 when they do not go into
+ * @most pieces. A piece that ends the tiles gets them all but two when
+ * @append (tiles added at a leaf's end, as a heap filling upwards does),
+ * so that leaves filled in address order stay full.
+ */
+static unsigned
+plan(const struct gpuva_heap *heap, const struct tiles *t, bool append,
+     unsigned most, unsigned cut[4])
+{
+	unsigned n = t->n;
+
+	cut[0] = 0;
+	if (tiles_fit(heap, t, 0, n)) {
+		cut[1] = n;
+		return 1;
+	}
+	for (int k = append ? 0 : 1; k < 2 && most >= 2; k++) {
+		unsigned c = k == 0 ? n - 2 : n / 2;
+
+		if (tiles_fit(heap, t, 0, c) && tiles_fit(heap, t, c, n)) {
+			cut[1] = c;
+			cut[2] = n;
+			return 2;
+		}
+	}
+	if (most >= 3 && tiles_fit(heap, t, 0, n / 3) &&
+	    tiles_fit(heap, t, n / 3, 2 * n / 3) &&
+	    tiles_fit(heap, t, 2 * n / 3, n)) {
+		cut[1] = n / 3;
+		cut[2] = 2 * n / 3;
+		cut[3] = n;
+		return 3;
+	}
+	return 0;
+}
+
+/*
+ * Replace the leaf at the end of @p with tiles @t: in place when they fit
+ * one leaf, else split into new leaves, which go into the parent (and may
+ * split it, up to a new root). Takes every block it needs before it
+ * changes anything: 0, or -ENOMEM with the heap as it was.
+ */
+static int
+leaf_rewrite(struct gpuva_heap *heap, const struct heap_path *p,
+	     const struct tiles *t, bool append)
+{
+	unsigned cut[4], pieces, need, add, depth = heap->depth;
+	struct heap_leaf *piece[3];
+	uint64_t key[3], max[3], hil = p->hil[depth];
+	int err;
+
+	pieces = plan(heap, t, append, 3, cut);
+	if (!pieces)
+		abort();	/* at most leaf_cap + 2 tiles: thirds always fit */
+	/* blocks: the new leaves, a half per full inner node above, a root */
+	need = add = pieces - 1;
+	for (unsigned lv = depth; add && lv-- > 0;) {
+		if (p->node[lv]->n + add > heap->inner_cap) {
+			need++;
+			add = 1;
+		} else {
+			add = 0;
+		}
+	}
+	need += add;
+	if (need && (err = pool_fill(heap, need)) != 0)
+		return err;
+
+	piece[0] = p->leaf;
+	for (unsigned k = 1; k < pieces; k++)
+		piece[k] = block_take(heap);
+	for (unsigned k = 0; k < pieces; k++) {
+		tiles_store(heap, t, cut[k], cut[k + 1], piece[k]);
+		key[k] = t->key[cut[k]];
+		max[k] = leaf_max(piece[k], k + 1 < pieces ?
+				  t->key[cut[k + 1]] - 1 : hil);
+	}
+	if (pieces == 1) {
+		path_set_max(heap, p, depth, max[0]);
+	} else if (depth > 0) {
+		inner_insert(heap, p, depth - 1, max[0], (void **)&piece[1],
+			     &key[1], &max[1], pieces - 1);
+	} else {
+		struct heap_inner *root = block_take(heap);
+
+		memset(root, 0, sizeof(*root));
+		root->n = (uint8_t)pieces;
+		for (unsigned k = 0; k < pieces; k++) {
+			root->key[k] = key[k];
+			root->max[k] = max[k];
+			root->child[k] = piece[k];
+		}
+		heap->root = root;
+		heap->depth = 1;
+		heap->largest = inner_max(root);
+	}
+	pool_drain(heap);	/* nothing left, unless inner_insert() needed fewer */
+	return 0;
+}
+
+/* ---- carving -------------------------------------------------------- */
+
+/* [x, x + size) of @kind became used (@sign 1) or free again (-1). */
+static inline void
+count_used(struct gpuva_heap *heap, uint64_t size, enum heap_kind kind, int sign)
+{
+	if (sign > 0) {
+		heap->free_bytes -= size;
+		if (kind == HEAP_KIND_ALLOC) {
+			heap->allocations++;
+			heap->allocated_bytes += size;
+		} else {
+			heap->reservations++;
+			heap->reserved_bytes += size;
+		}
+	} else {
+		heap->free_bytes += size;
+		if (kind == HEAP_KIND_ALLOC) {
+			heap->allocations--;
+			heap->allocated_bytes -= size;
+		} else {
+			heap->reservations--;
+			heap->reserved_bytes -= size;
+		}
+	}
+}
+
+/*
+ * carve() when the leaf cannot take the new tiles in place: decode it,
+ * cut the hole [s, e] there, and let leaf_rewrite() split or re-encode.
+ */
+static __attribute__((noinline)) int
+carve_slow(struct gpuva_heap *heap, const struct heap_path *p, unsigned i,
+	   uint64_t s, uint64_t e, uint64_t x, uint64_t size, enum heap_kind kind)
+{
+	uint8_t k = kind == HEAP_KIND_ALLOC ? T_ALLOC : T_RSV;
+	bool right = last_of(x, size) < e;
+	struct tiles t;
+	unsigned n;
+
+	t.n = 0;
+	tiles_add_leaf(&t, p->leaf);
+	/* tiles after i move up to make room for the pieces of the hole */
+	n = (x > s) + 1 + right;
+	memmove(&t.key[i + n], &t.key[i + 1], (t.n - i - 1) * sizeof(t.key[0]));
+	memmove(&t.kind[i + n], &t.kind[i + 1], (t.n - i - 1) * sizeof(t.kind[0]));
+	t.n += n - 1;
+	if (x > s)
+		i++;		/* the hole's left part stays at i */
+	t.key[i] = x;
+	t.kind[i] = k;
+	if (right) {
+		t.key[i + 1] = x + size;
+		t.kind[i + 1] = T_HOLE;
+		i++;
+	}
+	return leaf_rewrite(heap, p, &t, i + 1 == t.n);
+}
+
+/*
+ * A hole of @p's leaf's largest size shrank to parts of @lp and @rp bytes
+ * (0: none), tiles @li and @ri. The parts are smaller, so the largest stays while another
+ * hole has it; else the bigger part is the new largest if the other holes
+ * are known to be below it; else the leaf is scanned.
  */
 static void
-release(struct gpuva_heap *heap, struct heap_node *rec)
+shrink_largest(struct gpuva_heap *heap, const struct heap_path *p,
+	       uint64_t lp, uint64_t rp, unsigned li, unsigned ri)
 {
-	uint64_t addr = rec->node.key, size = rec->size;
-	struct hole_path path;
-	struct heap_node *prev, *next;
-	int le, gt;
+	struct heap_leaf *l = p->leaf;
+	uint64_t big = max_u64(lp, rp), small = lp < rp ? lp : rp;
+
+	if (--l->nmax) {
+		l->below = (uint8_t)max_u64(l->below, bit_len(big));
+		return;
+	}
+	if (l->below < 64 && big >= UINT64_C(1) << l->below) {
+		l->imax = (uint8_t)(lp >= rp ? li : ri);
+		l->nmax = (uint8_t)(1 + (small == big));
+		if (small != big)
+			l->below = (uint8_t)max_u64(l->below, bit_len(small));
+		path_set_max(heap, p, heap->depth, big);
+		return;
+	}
+	path_refresh(heap, p);
+}
+
+/*
+ * Record [x, x + size), which lies inside hole @i = [s, e] of @p's leaf,
+ * as used (@kind), and cut it out of that hole: up to two new tiles, the
+ * used one and the hole's right part. 0, or -ENOMEM with the heap
+ * unchanged.
+ */
+static int
+carve(struct gpuva_heap *heap, const struct heap_path *p, unsigned i,
+      uint64_t s, uint64_t e, uint64_t x, uint64_t size, enum heap_kind kind)
+{
+	struct heap_leaf *l = p->leaf;
+	uint64_t xl = last_of(x, size);
+	bool left = x > s, right = xl < e, rsv = kind != HEAP_KIND_ALLOC;
+
+	if (!left && !right) {
+		/* the hole becomes the tile: no start changes */
+		l->hole &= ~(UINT64_C(1) << i);
+		l->rsv |= (uint64_t)rsv << i;
+		heap->holes--;
+	} else if (leaf_room(heap, l, left + right, left ? x : xl + 1,
+			     right ? xl + 1 : x)) {
+		leaf_open(l, i + 1, left + right);
+		if (left) {
+			leaf_set(l, i + 1, x, false, rsv);
+		} else {
+			l->hole &= ~(UINT64_C(1) << i);
+			l->rsv |= (uint64_t)rsv << i;
+		}
+		if (right)
+			leaf_set(l, i + 1 + left, xl + 1, true, false);
+		heap->holes += left && right;
+	} else {
+		int err = carve_slow(heap, p, i, s, e, x, size, kind);
+
+		if (err)
+			return err;
+		heap->holes += left && right;
+		goto counted;	/* leaf_rewrite() redid the largest holes */
+	}
+	if (e - s + 1 == path_max(heap, p, heap->depth))
+		shrink_largest(heap, p, left ? x - s : 0, right ? e - xl : 0,
+			       i, i + 1 + left);
+counted:
+	count_used(heap, size, kind, 1);
+	if (kind == HEAP_KIND_KERNEL) {
+		heap->kernel_addr = x;
+		heap->has_kernel = true;
+	}
+	return 0;
+}
+
+/* ---- removing tiles ------------------------------------------------- */
+
+static unsigned
+leaf_min(const struct gpuva_heap *heap)
+{
+	return heap->leaf_cap / 4 ? heap->leaf_cap / 4u : 1u;
+}
+
+static unsigned
+inner_min(const struct gpuva_heap *heap)
+{
+	return heap->inner_cap / 3 > 2 ? heap->inner_cap / 3u : 2u;
+}
+
+static void rebalance(struct gpuva_heap *heap, struct heap_path *p, unsigned lv);
+
+/*
+ * Child idx[lv] of node[lv] on @p is gone (freed by the caller): drop it
+ * from the node, and keep the node's first start, its largest hole and
+ * its size right.
+ */
+static void
+inner_drop(struct gpuva_heap *heap, struct heap_path *p, unsigned lv)
+{
+	struct heap_inner *in = p->node[lv];
+	unsigned j = p->idx[lv], rest = in->n - j - 1u;
+
+	memmove(&in->key[j], &in->key[j + 1], rest * sizeof(in->key[0]));
+	memmove(&in->max[j], &in->max[j + 1], rest * sizeof(in->max[0]));
+	memmove(&in->child[j], &in->child[j + 1], rest * sizeof(in->child[0]));
+	in->n--;
+	if (j == 0)
+		path_set_key(p, lv, in->key[0]);
+	path_set_max(heap, p, lv, inner_max(in));
+	rebalance(heap, p, lv);
+}
+
+/*
+ * Leaves @a and @a + 1 of @par (the second ending at @hil) as one leaf,
+ * or two even ones: 1 when they became one (the caller drops the second
+ * and frees it), 0 otherwise. Out of line, so that the tiles it decodes
+ * into are not on the stack of every level rebalance() climbs.
+ */
+static __attribute__((noinline)) int
+leaf_pair(struct gpuva_heap *heap, struct heap_inner *par, unsigned a,
+	  uint64_t hil)
+{
+	struct heap_leaf *la = par->child[a], *lb = par->child[a + 1];
+	unsigned cut[4];
+	struct tiles t;
+
+	t.n = 0;
+	tiles_add_leaf(&t, la);
+	tiles_add_leaf(&t, lb);
+	switch (plan(heap, &t, false, 2, cut)) {
+	case 1:
+		tiles_store(heap, &t, 0, t.n, la);
+		par->max[a] = leaf_max(la, hil);
+		return 1;
+	case 2:
+		tiles_store(heap, &t, 0, cut[1], la);
+		tiles_store(heap, &t, cut[1], t.n, lb);
+		par->key[a + 1] = t.key[cut[1]];
+		par->max[a] = leaf_max(la, t.key[cut[1]] - 1);
+		par->max[a + 1] = leaf_max(lb, hil);
+		return 0;
+	default:
+		return 0;	/* the starts do not fit: leave them */
+	}
+}
+
+/*
+ * Inner nodes @a and @a + 1 of @par as one node, or two even ones: 1 when
+ * they became one, as leaf_pair().
+ */
+static int
+inner_pair(const struct gpuva_heap *heap, struct heap_inner *par, unsigned a)
+{
+	struct heap_inner *na = par->child[a], *nb = par->child[a + 1];
+	unsigned total = na->n + nb->n, h;
+	uint64_t k[2 * HEAP_INNER_MAX], mx[2 * HEAP_INNER_MAX];
+	void *cp[2 * HEAP_INNER_MAX];
+
+	memcpy(k, na->key, na->n * sizeof(k[0]));
+	memcpy(&k[na->n], nb->key, nb->n * sizeof(k[0]));
+	memcpy(mx, na->max, na->n * sizeof(mx[0]));
+	memcpy(&mx[na->n], nb->max, nb->n * sizeof(mx[0]));
+	memcpy(cp, na->child, na->n * sizeof(cp[0]));
+	memcpy(&cp[na->n], nb->child, nb->n * sizeof(cp[0]));
+	h = total <= heap->inner_cap ? total : total / 2;
+	na->n = (uint8_t)h;
+	memcpy(na->key, k, h * sizeof(k[0]));
+	memcpy(na->max, mx, h * sizeof(mx[0]));
+	memcpy(na->child, cp, h * sizeof(cp[0]));
+	par->max[a] = inner_max(na);
+	if (h == total)
+		return 1;
+	nb->n = (uint8_t)(total - h);
+	memcpy(nb->key, &k[h], nb->n * sizeof(k[0]));
+	memcpy(nb->max, &mx[h], nb->n * sizeof(mx[0]));
+	memcpy(nb->child, &cp[h], nb->n * sizeof(cp[0]));
+	par->key[a + 1] = nb->key[0];
+	par->max[a + 1] = inner_max(nb);
+	return 0;
+}
+
+/*
+ * Merge the node at level @lv of @p with a neighbour, or even them out,
+ * when it has fallen below a quarter (leaves) or a third (inner nodes) of
+ * its capacity. Never needs memory; blocks it empties are freed. A root
+ * with one child gives way to it.
+ */
+static void
+rebalance(struct gpuva_heap *heap, struct heap_path *p, unsigned lv)
+{
+	struct heap_inner *par;
+	unsigned a;
+	void *gone;
+
+	if (lv == 0) {
+		struct heap_inner *root = heap->root;
+
+		if (heap->depth && root->n == 1) {
+			heap->root = root->child[0];
+			heap->depth--;
+			block_free(heap, root);
+		}
+		return;
+	}
+	par = p->node[lv - 1];
+	if (lv == heap->depth ? p->leaf->n >= leaf_min(heap) :
+	    p->node[lv]->n >= inner_min(heap))
+		return;
+	/* the pair: with the right neighbour, or the left one for the last */
+	a = p->idx[lv - 1] + 1u < par->n ? p->idx[lv - 1] : p->idx[lv - 1] - 1u;
+	gone = par->child[a + 1];
+	if (lv == heap->depth ?
+	    leaf_pair(heap, par, a, child_hil(par, a + 1, p->hil[lv - 1])) :
+	    inner_pair(heap, par, a)) {
+		block_free(heap, gone);
+		p->idx[lv - 1] = (uint8_t)(a + 1);
+		inner_drop(heap, p, lv - 1);
+		return;
+	}
+	path_set_max(heap, p, lv - 1, inner_max(par));
+}
+
+/*
+ * Remove the tile starting at @key, which is not the heap's first: the
+ * tile before it grows over it. A leaf's first start changing goes up to
+ * its ancestors, an emptied leaf is freed, a small one rebalanced. The
+ * caller redoes the largest hole of the leaf that holds the grown tile.
+ */
+static void
+delete_key(struct gpuva_heap *heap, uint64_t key)
+{
+	struct heap_path p;
+	struct heap_leaf *l = descend(heap, key, &p);
+	unsigned i = leaf_find(l, key), depth = heap->depth;
+
+	leaf_close(l, i, 1);
+	if (l->n == 0) {
+		block_free(heap, l);
+		inner_drop(heap, &p, depth - 1);	/* the root has the first tile */
+		return;
+	}
+	if (i == 0)
+		path_set_key(&p, depth, lkey(l, 0));
+	path_refresh(heap, &p);
+	rebalance(heap, &p, depth);
+}
+
+/* Is there a hole starting exactly at @key? */
+static bool
+hole_starts_at(const struct gpuva_heap *heap, uint64_t key)
+{
+	struct heap_path p;
+	struct heap_leaf *l = descend(heap, key, &p);
+	unsigned i = leaf_find(l, key);
+
+	return lkey(l, i) == key && bit(l->hole, i);
+}
+
+/*
+ * release() when a neighbour of the tile lies in another leaf: turn the
+ * tile into a hole, then remove the starts that merging takes away, each
+ * by its own descent. Rare: only for a leaf's first or last tile.
+ */
+static __attribute__((noinline)) void
+release_slow(struct gpuva_heap *heap, uint64_t a, uint64_t e)
+{
+	struct heap_path p;
+	struct heap_leaf *l = descend(heap, a, &p);
+	unsigned i = leaf_find(l, a);
+	uint64_t hs = a;
+	bool mn, mp;
+
+	l->hole |= UINT64_C(1) << i;
+	l->rsv &= ~(UINT64_C(1) << i);
+	heap->holes++;
+	mn = e != heap->last && hole_starts_at(heap, e + 1);
+	if (a != heap->start) {
+		struct heap_leaf *pl = descend(heap, a - 1, &p);
+		unsigned pi = leaf_find(pl, a - 1);
+
+		mp = bit(pl->hole, pi);
+		if (mp)
+			hs = lkey(pl, pi);
+	} else {
+		mp = false;
+	}
+	if (mn) {
+		delete_key(heap, e + 1);
+		heap->holes--;
+	}
+	if (mp) {
+		delete_key(heap, a);
+		heap->holes--;
+	}
+	descend(heap, hs, &p);
+	path_refresh(heap, &p);
+}
+
+/*
+ * Turn used tile @i = [a, e] of @p's leaf into free space, merging with the
+ * holes on either side. Needs no memory, so cannot fail.
+ */
+static void
+release(struct gpuva_heap *heap, struct heap_path *p, unsigned i, uint64_t a,
+	uint64_t e, enum heap_kind kind)
+{
+	struct heap_leaf *l = p->leaf;
+	unsigned depth = heap->depth, n = l->n;
+	uint64_t hs = a, he = e, m, size;
 	bool mp, mn;
 
-	rec_unlink(heap, rec);
-	if (rec->kind == HEAP_KIND_ALLOC) {
-		heap->allocations--;
-		heap->allocated_bytes -= size;
-	} else {
-		heap->reservations--;
-		heap->reserved_bytes -= size;
-	}
-	heap->free_bytes += size;
-
-	if (heap->flat) {
-		flat_release(heap, rec);
+	count_used(heap, e - a + 1, kind, -1);
+	if ((i == 0 && a != heap->start) || (i + 1u == n && e != heap->last)) {
+		release_slow(heap, a, e);
 		return;
 	}
-	/* no hole starts at addr (it was used): one descent finds both */
-	hole_descend(heap, addr, &path, &le, &gt);
-	prev = path_node(&path, le);
-	next = path_node(&path, gt);
-	mp = prev && addr - prev->node.key == prev->size;
-	mn = next && next->node.key - addr == size;
-
-	if (mp && mn) {
-		/*
-		 * prev and next are neighbours in order, so one is the other's
-		 * ancestor. Grow the upper one and remove the lower: the
-		 * removal redoes the maxima on the whole path down to it,
-		 * through the upper one, so no second pass is needed. Keys
-		 * stay put until after the removal, which descends by key.
-		 */
-		uint64_t total = prev->size + size + next->size;
-
-		if (le < gt) {
-			prev->size = total;
-			tree_remove(&heap->holes, &next->node);
-			node_put(heap, next);
-		} else {
-			uint64_t key = prev->node.key;
-
-			next->size = total;
-			tree_remove(&heap->holes, &prev->node);
-			next->node.key = key;	/* same in-order position */
-			node_put(heap, prev);
+	mp = i > 0 && bit(l->hole, i - 1);
+	mn = i + 1u < n && bit(l->hole, i + 1);
+	m = path_max(heap, p, depth);
+	l->hole |= UINT64_C(1) << i;
+	l->rsv &= ~(UINT64_C(1) << i);
+	if (mp | mn) {
+		/* the neighbours' sizes, before their starts go */
+		if (mn) {
+			he = tile_last(l, i + 1, p->hil[depth]);
+			l->nmax -= he - e == m;		/* that hole merges away */
 		}
-		node_put(heap, rec);
-	} else if (mp) {
-		prev->size += size;
-		path.k = le;
-		fix_path_grew(&path, prev->size);
-		node_put(heap, rec);
-	} else if (mn) {
-		/* same in-order position: the range below next was used */
-		next->node.key = addr;
-		next->size += size;
-		path.k = gt;
-		fix_path_grew(&path, next->size);
-		node_put(heap, rec);
+		if (mp) {
+			hs = lkey(l, i - 1);
+			l->nmax -= a - hs == m;
+		}
+		leaf_close(l, mp ? i : i + 1, (unsigned)mp + mn);
+		heap->holes -= (size_t)mp + mn - 1;
 	} else {
-		tree_insert(&heap->holes, &rec->node);
+		heap->holes++;
 	}
-	if (heap->holes.count <= HEAP_FLAT_LOW)
-		maybe_to_flat(heap);
+	/*
+	 * A hole grew or appeared, bigger than the ones it swallowed: the
+	 * largest can only rise to it.
+	 */
+	size = he - hs + 1;
+	if (size > m) {
+		/* the holes of the old largest size left, if any, are others now */
+		if (l->nmax)
+			l->below = (uint8_t)max_u64(l->below, bit_len(m));
+		l->nmax = 1;
+		l->imax = (uint8_t)(mp ? i - 1 : i);
+		path_set_max(heap, p, depth, size);
+	} else if (size == m) {
+		l->nmax++;
+	} else {
+		l->below = (uint8_t)max_u64(l->below, bit_len(size));
+	}
+	if (l->n < heap->leaf_cap / 4u && depth)
+		rebalance(heap, p, depth);
 }
 
 /* ---- the search ----------------------------------------------------- */
@@ -774,11 +1222,13 @@ struct fit {
 	uint64_t lo, last;	/* window, inclusive, clipped to the heap */
 	unsigned span;		/* no-span shift, 0: none */
 	bool high;
+	bool plain;		/* low, no span, no window: the list's own test */
 	uint64_t need;		/* only holes at least this big are candidates */
-	int budget;		/* near misses left; < 0: no limit */
+	int budget;		/* near misses still allowed; < 0: no limit */
 	uint64_t addr;		/* result */
-	size_t idx;		/* flat mode: the hole it lies in */
-	struct hole_path path;	/* to the hole it lies in; carve() wants it */
+	uint64_t s, e;		/* the hole it lies in, first and last byte */
+	unsigned i;		/* that hole's tile in path.leaf */
+	struct heap_path path;	/* to the hole; carve() wants it */
 };
 
 static inline bool
@@ -830,205 +1280,200 @@ fit_hole(const struct fit *f, uint64_t s, uint64_t len, uint64_t *out)
 }
 
 /*
- * In-order (reverse order for high) search of the subtree at @tn for the
- * first hole that fits, skipping subtrees whose largest hole is below
- * f->need and holes outside the window. 1: found, 0: none, -1: budget spent.
+ * A near miss: a hole big enough that failed on alignment or the no-span
+ * rule. The search gives up (-1) on the first one past the budget, so it
+ * settles for the fallback only after more than GPUVA_HEAP_SEARCH_BUDGET.
  */
-static int
-search(struct fit *f, struct gpuva_tree_node *tn, int depth)
+static inline bool
+over_budget(struct fit *f)
 {
-	const struct heap_node *h;
-	bool below, above;
-	int d = f->high, r;
-
-	if (!tn)
-		return 0;
-	h = heap_node_of(tn);
-	if (h->max < f->need)
-		return 0;
-	/* the recursion's own path: entries above depth are its ancestors */
-	f->path.n[depth] = tn;
-	/* below: this hole and its left subtree; above: it and its right */
-	below = last_of(tn->key, h->size) < f->lo;
-	above = tn->key > f->last;
-
-	if (!(d ? above : below)) {
-		r = search(f, tree_child(tn, d), depth + 1);
-		if (r)
-			return r;
-	}
-	if (!below && !above && h->size >= f->need) {
-		uint64_t x;
-
-		if (fit_hole(f, tn->key, h->size, &x)) {
-			f->addr = x;
-			f->path.k = depth + 1;
-			return 1;
-		}
-		if (f->budget > 0 && --f->budget == 0)
-			return -1;
-	}
-	if (!(d ? below : above))
-		return search(f, tree_child(tn, !d), depth + 1);
-	return 0;
+	return f->budget >= 0 && f->budget-- == 0;
 }
 
 /*
- * search() without a window, as a loop: the same holes in the same order,
- * the same budget, so the same answer, without a call per node. The path
- * doubles as the stack; first[j] says whether n[j + 1] is n[j]'s child on
- * the side searched first.
+ * The usual request (low first, no span rule, whole heap) in a narrow
+ * leaf: sizes from offset differences, and fit_hole() comes down to the
+ * first-fit list's own test, inline: the aligned start leaves room for
+ * the size. Rounding past 2^64 wraps to 0, and 0 - s is more than any
+ * hole at s can leave.
  */
 static int
-search_all(struct fit *f, struct gpuva_tree_node *tn)
+leaf_search_plain(struct fit *f, const struct heap_leaf *l, uint64_t hil,
+		  uint64_t holes)
 {
-	bool first[TREE_MAX_DEPTH];
-	int d = f->high, k = 0;
-	struct gpuva_tree_node *c;
-	uint64_t x;
-
-	if (!tn || heap_node_of(tn)->max < f->need)
-		return 0;
-descend:
-	/* tn's subtree holds a hole of f->need bytes: go to the first */
-	for (;;) {
-		f->path.n[k] = tn;
-		c = tree_child(tn, d);
-		if (c && heap_node_of(c)->max >= f->need) {
-			first[k++] = true;
-			tn = c;
-		} else if (heap_node_of(tn)->size >= f->need) {
-			break;
-		} else {
-			/* neither that side nor tn: the other side has it */
-			first[k++] = false;
-			tn = tree_child(tn, !d);
-		}
-	}
-	for (;;) {
-		/* tn = n[k] is a candidate */
-		if (fit_hole(f, tn->key, heap_node_of(tn)->size, &x)) {
-			f->addr = x;
-			f->path.k = k + 1;
-			return 1;
-		}
-		if (f->budget > 0 && --f->budget == 0)
-			return -1;
-		/* then the rest of its subtree, then the next ancestor */
-		for (;;) {
-			c = tree_child(tn, !d);
-			if (c && heap_node_of(c)->max >= f->need) {
-				first[k++] = false;
-				tn = c;
-				goto descend;
-			}
-			do {
-				if (k == 0)
-					return 0;
-				k--;
-			} while (!first[k]);
-			tn = f->path.n[k];
-			if (heap_node_of(tn)->size >= f->need)
-				break;
-		}
-	}
-}
-
-/* flat_search()'s test of candidate hole @i; 1 found, 0 go on, -1 budget. */
-static inline int
-flat_try(const struct gpuva_heap *heap, struct fit *f, size_t i)
-{
-	const struct heap_flat *h = &heap->flat_hole[i];
-	uint64_t x;
-
-	if (!fit_hole(f, h->addr, h->size, &x))
-		return f->budget > 0 && --f->budget == 0 ? -1 : 0;
-	f->addr = x;
-	f->idx = i;
-	return 1;
-}
-
-/*
- * flat_search() for the usual request: lowest first, no span rule, the
- * whole heap as window. fit_hole() then comes down to the first-fit list's
- * own test, inline: the aligned start leaves room for the size. Rounding
- * past 2^64 wraps to 0, and 0 - s is more than any hole at s can leave.
- */
-static int
-flat_search_low(const struct gpuva_heap *heap, struct fit *f)
-{
-	const struct heap_flat *h = heap->flat_hole;
+	unsigned last = l->n - 1u, sh = l->shift;
+	uint64_t h = holes & ~(UINT64_C(1) << last);
 	uint64_t need = f->need, size = f->size, mask = f->mask;
-	size_t n = heap->flat_n;
-	int budget = f->budget;
+	/* a hole of d units holds need bytes iff d >= need_u */
+	uint64_t need_u = (need >> sh) + ((need & ((UINT64_C(1) << sh) - 1)) != 0);
 
-	for (size_t i = 0; i < n; i++) {
+	for (; h; h &= h - 1) {
+		unsigned i = (unsigned)__builtin_ctzll(h);
+		uint32_t d = l->off[i + 1] - l->off[i];
 		uint64_t s, x;
 
-		if (h[i].size < need)
+		if (d < need_u)
 			continue;
-		s = h[i].addr;
+		s = l->base + ((uint64_t)l->off[i] << sh);
 		x = (s + mask) & ~mask;
-		if (x - s <= h[i].size - size) {	/* need >= size */
+		if (x - s <= ((uint64_t)d << sh) - size) {
 			f->addr = x;
-			f->idx = i;
+			f->s = s;
+			f->e = s + ((uint64_t)d << sh) - 1;
+			f->i = i;
 			return 1;
 		}
-		if (budget > 0 && --budget == 0)
+		if (over_budget(f))
+			return -1;
+	}
+	if (bit(holes, last)) {
+		uint64_t s = lkey(l, last), x;
+
+		if (hil - s < need - 1)
+			return 0;
+		x = (s + mask) & ~mask;
+		if (x - s <= hil - s + 1 - size) {
+			f->addr = x;
+			f->s = s;
+			f->e = hil;
+			f->i = last;
+			return 1;
+		}
+		if (over_budget(f))
 			return -1;
 	}
 	return 0;
 }
 
 /*
- * search() over the flat holes: the same holes in the same order (address
- * order, reversed for high), the same budget, so the same answer as the
- * tree would give. Sets f->idx.
+ * The holes of leaf @l (tiles ending at @hil, the largest hole @m bytes)
+ * in address order, reversed for high, that are at least f->need bytes
+ * and meet the window: the first that fits wins (1). 0: none; -1: the
+ * budget ran out.
  */
 static int
-flat_search(const struct gpuva_heap *heap, struct fit *f)
+leaf_search(struct fit *f, const struct heap_leaf *l, uint64_t hil, uint64_t m)
 {
-	const struct heap_flat *h = heap->flat_hole;
-	uint64_t need = f->need;
-	size_t n = heap->flat_n;
-	int r;
+	uint64_t h = l->hole;
 
-	if (!f->high && !f->span && f->lo == heap->start &&
-	    f->last == heap->last)
-		return flat_search_low(heap, f);
-	/* the skip tests read sizes first: most holes are too small */
-	if (!f->high) {
-		for (size_t i = 0; i < n; i++) {
-			if (h[i].size < need ||
-			    last_of(h[i].addr, h[i].size) < f->lo)
+	/*
+	 * Only holes of the largest size m can take a request above every
+	 * other hole: with one such hole, and the hint right, that hole is
+	 * all there is to look at, and the same in every direction and
+	 * window as a scan.
+	 */
+	if (l->nmax == 1 && l->below < 64 && f->need >= UINT64_C(1) << l->below &&
+	    bit(h, l->imax) &&
+	    tile_last(l, l->imax, hil) - lkey(l, l->imax) == m - 1)
+		h = UINT64_C(1) << l->imax;
+	if (f->plain && !leaf_wide(l))
+		return leaf_search_plain(f, l, hil, h);
+	while (h) {
+		unsigned i = f->high ? 63u - (unsigned)__builtin_clzll(h) :
+			     (unsigned)__builtin_ctzll(h);
+		uint64_t s = lkey(l, i), e = tile_last(l, i, hil), x;
+
+		h &= ~(UINT64_C(1) << i);
+		if (e - s < f->need - 1 || e < f->lo || s > f->last)
+			continue;
+		if (fit_hole(f, s, e - s + 1, &x)) {
+			f->addr = x;
+			f->s = s;
+			f->e = e;
+			f->i = i;
+			return 1;
+		}
+		if (over_budget(f))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The subtree at @node (level @lv, its tiles ending at @hil), children in
+ * address order (reversed for high), skipping those whose largest hole is
+ * below f->need or that miss the window. Records the path on the way back
+ * from a find. 1, 0 or -1 as leaf_search().
+ */
+static int
+node_search(const struct gpuva_heap *heap, struct fit *f, void *node,
+	    unsigned lv, uint64_t hil)
+{
+	struct heap_inner *in = node;
+	int n = in->n, r;
+
+	if (f->plain) {
+		/* no window, low first: the largest holes alone decide */
+		for (int j = 0; j < n; j++) {
+			uint64_t ch;
+
+			if (in->max[j] < f->need)
 				continue;
-			if (h[i].addr > f->last)
-				return 0;
-			if ((r = flat_try(heap, f, i)) != 0)
+			ch = child_hil(in, (unsigned)j, hil);
+			if (lv + 1 == heap->depth) {
+				r = leaf_search(f, in->child[j], ch, in->max[j]);
+				if (r > 0) {
+					f->path.leaf = in->child[j];
+					f->path.hil[lv + 1] = ch;
+				}
+			} else {
+				r = node_search(heap, f, in->child[j], lv + 1, ch);
+			}
+			if (r > 0) {
+				f->path.node[lv] = in;
+				f->path.idx[lv] = (uint8_t)j;
+				f->path.hil[lv] = hil;
+			}
+			if (r)
 				return r;
 		}
-	} else {
-		for (size_t i = n; i-- > 0;) {
-			if (h[i].size < need || h[i].addr > f->last)
-				continue;
-			if (last_of(h[i].addr, h[i].size) < f->lo)
-				return 0;
-			if ((r = flat_try(heap, f, i)) != 0)
-				return r;
+		return 0;
+	}
+	for (int k = 0; k < n; k++) {
+		unsigned j = f->high ? (unsigned)(n - 1 - k) : (unsigned)k;
+		uint64_t ch = child_hil(in, j, hil);
+
+		if (f->high ? ch < f->lo : in->key[j] > f->last)
+			return 0;	/* the rest lie beyond the window */
+		if (in->max[j] < f->need || ch < f->lo || in->key[j] > f->last)
+			continue;
+		if (lv + 1 == heap->depth) {
+			r = leaf_search(f, in->child[j], ch, in->max[j]);
+			if (r > 0) {
+				f->path.leaf = in->child[j];
+				f->path.hil[lv + 1] = ch;
+			}
+		} else {
+			r = node_search(heap, f, in->child[j], lv + 1, ch);
+		}
+		if (r) {
+			if (r > 0) {
+				f->path.node[lv] = in;
+				f->path.idx[lv] = (uint8_t)j;
+				f->path.hil[lv] = hil;
+			}
+			return r;
 		}
 	}
 	return 0;
 }
 
-/* The first fit for @f among the holes; 1, 0 or -1 as search(). */
+/* The first fit for @f among the holes; 1, 0 or -1 as leaf_search(). */
 static int
 find_fit(struct gpuva_heap *heap, struct fit *f)
 {
-	if (heap->flat)
-		return flat_search(heap, f);
-	if (f->lo == heap->start && f->last == heap->last)
-		return search_all(f, tree_root(&heap->holes));
-	return search(f, tree_root(&heap->holes), 0);
+	int r;
+
+	if (heap->largest < f->need)
+		return 0;
+	if (heap->depth)
+		return node_search(heap, f, heap->root, 0, heap->last);
+	r = leaf_search(f, heap->root, heap->last, heap->largest);
+	if (r > 0) {
+		f->path.leaf = heap->root;
+		f->path.hil[0] = heap->last;
+	}
+	return r;
 }
 
 static const char *
@@ -1044,7 +1489,7 @@ gpuva_heap_alloc_in_range(struct gpuva_heap *heap, uint64_t size,
 {
 	const uint32_t known = GPUVA_HEAP_HIGH | GPUVA_HEAP_NO_SPAN_MASK;
 	unsigned span = (flags & GPUVA_HEAP_NO_SPAN_MASK) >> 8;
-	struct fit f;	/* not zeroed: the path alone is 768 bytes */
+	struct fit f;	/* not zeroed: the path alone is 1.1 KiB */
 	uint64_t win_last;
 	int r, err;
 
@@ -1083,11 +1528,11 @@ gpuva_heap_alloc_in_range(struct gpuva_heap *heap, uint64_t size,
 	f.last = win_last < heap->last ? win_last : heap->last;
 	f.span = span;
 	f.high = flags & GPUVA_HEAP_HIGH;
+	f.plain = !f.high && !span && f.lo == heap->start && f.last == heap->last;
 	f.need = size;
 	f.budget = GPUVA_HEAP_SEARCH_BUDGET;
 
-	/* the tree knows its largest hole; flat mode scans only on a miss */
-	if (!heap->flat && largest_hole(heap) < size)
+	if (heap->largest < size)
 		goto no_hole;
 	r = find_fit(heap, &f);
 	if (r < 0) {
@@ -1103,25 +1548,18 @@ gpuva_heap_alloc_in_range(struct gpuva_heap *heap, uint64_t size,
 			r = find_fit(heap, &f);
 		}
 	}
-	if (r <= 0) {
-		if (largest_hole(heap) < size)
-			goto no_hole;
+	if (r <= 0)
 		return heap_reject(heap, -ENOSPC, REQ "%s: no hole fits",
 				   REQ_ARGS, dir_name(flags));
-	}
 	/*
-	 * The search changed nothing: memory is taken now, before anything
-	 * is, and only for a request that will be carved (a refused one
-	 * leaves even the heap's memory as it was).
+	 * The search changed nothing; carve() takes the memory it needs
+	 * before it changes anything, and only for a request that will be
+	 * carved (a refused one leaves even the heap's memory as it was).
 	 */
-	err = make_room(heap);
+	err = carve(heap, &f.path, f.i, f.s, f.e, f.addr, size, HEAP_KIND_ALLOC);
 	if (err)
 		return heap_reject(heap, err, REQ ": out of memory for a node",
 				   REQ_ARGS);
-	if (heap->flat)
-		flat_carve(heap, f.idx, f.addr, size, HEAP_KIND_ALLOC);
-	else
-		carve(heap, &f.path, f.addr, size, HEAP_KIND_ALLOC);
 	*addr = f.addr;
 	return 0;
 
@@ -1129,7 +1567,7 @@ no_hole:
 	return heap_reject(heap, -ENOSPC,
 			   REQ "%s: no hole of 0x%" PRIx64 " bytes (largest 0x%"
 			   PRIx64 ")", REQ_ARGS, dir_name(flags), size,
-			   largest_hole(heap));
+			   heap->largest);
 #undef REQ
 #undef REQ_ARGS
 }
@@ -1145,32 +1583,38 @@ gpuva_heap_alloc(struct gpuva_heap *heap, uint64_t size, uint64_t align,
 
 /* ---- fixed ranges --------------------------------------------------- */
 
-/*
- * The used record containing @addr, or NULL. For error reasons only: the
- * records between the hole below @addr and @addr are walked one by one, so
- * this is O(log n + k), k = records in that run.
- */
-static struct heap_node *
-used_at(const struct gpuva_heap *heap, uint64_t addr)
-{
-	struct heap_node *u;
-	uint64_t x, hs, hlen;
-	bool h;
+/* One tile, as found by tile_at(). */
+struct tile {
+	uint64_t addr, last;
+	int kind;		/* 0: hole, else enum heap_kind */
+};
 
-	if (addr < heap->start || addr > heap->last)
-		return NULL;
-	h = hole_le(heap, addr, &hs, &hlen);
-	if (h && addr - hs < hlen)
-		return NULL;
-	/* the hole ends at or below addr <= last: no overflow */
-	x = h ? hs + hlen : heap->start;
-	while ((u = rec_find(heap, x)) && addr - x >= u->size)
-		x += u->size;
-	return u;
+static int
+tile_kind(const struct gpuva_heap *heap, const struct heap_leaf *l, unsigned i)
+{
+	if (bit(l->hole, i))
+		return 0;
+	if (!bit(l->rsv, i))
+		return HEAP_KIND_ALLOC;
+	return heap->has_kernel && lkey(l, i) == heap->kernel_addr ?
+	       HEAP_KIND_KERNEL : HEAP_KIND_RESERVED;
+}
+
+/* The tile containing @addr, which is in the heap. O(log n). */
+static void
+tile_at(const struct gpuva_heap *heap, uint64_t addr, struct tile *t)
+{
+	struct heap_path p;
+	struct heap_leaf *l = descend(heap, addr, &p);
+	unsigned i = leaf_find(l, addr);
+
+	t->addr = lkey(l, i);
+	t->last = tile_last(l, i, p.hil[heap->depth]);
+	t->kind = tile_kind(heap, l, i);
 }
 
 static const char *
-a_kind_name(enum heap_kind k)
+a_kind_name(int k)
 {
 	switch (k) {
 	case HEAP_KIND_ALLOC:
@@ -1183,7 +1627,7 @@ a_kind_name(enum heap_kind k)
 }
 
 static const char *
-kind_name(enum heap_kind k)
+kind_name(int k)
 {
 	switch (k) {
 	case HEAP_KIND_ALLOC:
@@ -1199,12 +1643,12 @@ int
 heap_take(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
 	  enum heap_kind kind, const char *what)
 {
-	struct hole_path path;
-	struct heap_node *u;
-	uint64_t taken, hs = 0, hlen = 0;
-	size_t i = 0;
-	int le, gt, err;
-	bool h;
+	struct heap_path path;
+	struct heap_leaf *l;
+	struct tile u;
+	uint64_t taken, e;
+	unsigned i;
+	int err;
 
 	if (size == 0)
 		return heap_reject(heap, -EINVAL, "%s 0x%" PRIx64 " 0x0: size is zero",
@@ -1216,44 +1660,25 @@ heap_take(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
 		return heap_reject(heap, -EINVAL, "%s 0x%" PRIx64 " 0x%" PRIx64
 				   ": outside the heap [0x%" PRIx64 ", 0x%" PRIx64
 				   "]", what, addr, size, heap->start, heap->last);
-	if (heap->flat) {
-		i = flat_upper(heap, addr);
-		h = i > 0;
-		if (h) {
-			i--;
-			hs = heap->flat_hole[i].addr;
-			hlen = heap->flat_hole[i].size;
-		}
-	} else {
-		hole_descend(heap, addr, &path, &le, &gt);
-		path.k = le;
-		h = le > 0;
-		if (h) {
-			hs = path_node(&path, le)->node.key;
-			hlen = path_node(&path, le)->size;
-		}
-	}
-	if (!h || addr - hs >= hlen)
+	l = descend(heap, addr, &path);
+	i = leaf_find(l, addr);
+	e = tile_last(l, i, path.hil[heap->depth]);
+	if (!bit(l->hole, i))
 		taken = addr;
-	else if (last_of(addr, size) - hs >= hlen)
-		taken = hs + hlen;
+	else if (last_of(addr, size) > e)
+		taken = e + 1;
 	else
 		goto fits;
-	u = used_at(heap, taken);
+	tile_at(heap, taken, &u);
 	return heap_reject(heap, -ENOSPC, "%s 0x%" PRIx64 " 0x%" PRIx64
 			   ": byte 0x%" PRIx64 " is taken by the %s 0x%" PRIx64
 			   " 0x%" PRIx64, what, addr, size, taken,
-			   u ? kind_name(u->kind) : "?", u ? u->node.key : 0,
-			   u ? u->size : 0);
+			   kind_name(u.kind), u.addr, u.last - u.addr + 1);
 fits:
-	err = make_room(heap);
+	err = carve(heap, &path, i, lkey(l, i), e, addr, size, kind);
 	if (err)
 		return heap_reject(heap, err, "%s 0x%" PRIx64 " 0x%" PRIx64
 				   ": out of memory for a node", what, addr, size);
-	if (heap->flat)
-		flat_carve(heap, i, addr, size, kind);
-	else
-		carve(heap, &path, addr, size, kind);
 	return 0;
 }
 
@@ -1270,55 +1695,62 @@ gpuva_heap_reserve(struct gpuva_heap *heap, uint64_t addr, uint64_t size)
 }
 
 /*
- * Why [addr, addr + size) is not a record of @kind to give back: the
+ * Why [addr, addr + size) is not a tile of @kind to give back: the
  * rejection, from the most basic reason on. Called only once the quick
  * test in give_back() failed, so one of the reasons holds.
  */
-static int
+static __attribute__((noinline)) int
 refuse_give_back(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
 		 enum heap_kind kind, const char *what)
 {
-	struct heap_node *u;
+	struct tile u = { 0, 0, 0 };
 
 	if (size == 0)
 		return heap_reject(heap, -EINVAL, "%s 0x%" PRIx64 " 0x0: size is zero",
 				   what, addr);
-	u = rec_find(heap, addr);
-	if (!u)
-		u = used_at(heap, addr);
-	if (!u)
+	if (addr >= heap->start && addr <= heap->last)
+		tile_at(heap, addr, &u);
+	if (!u.kind)
 		return heap_reject(heap, -EINVAL, "%s 0x%" PRIx64 " 0x%" PRIx64
 				   ": not allocated (free, freed twice or outside"
 				   " the heap)", what, addr, size);
-	if (u->node.key != addr)
+	if (u.addr != addr)
 		return heap_reject(heap, -EINVAL, "%s 0x%" PRIx64 " 0x%" PRIx64
 				   ": inside the %s 0x%" PRIx64 " 0x%" PRIx64
 				   ", not at its start", what, addr, size,
-				   kind_name(u->kind), u->node.key, u->size);
-	if (u->kind != kind)
+				   kind_name(u.kind), u.addr, u.last - u.addr + 1);
+	if (u.kind != (int)kind)
 		return heap_reject(heap, -EINVAL, "%s 0x%" PRIx64 " 0x%" PRIx64
 				   ": is %s, not %s", what, addr, size,
-				   a_kind_name(u->kind), a_kind_name(kind));
-	/* the record there is of @kind: its size is what differs */
+				   a_kind_name(u.kind), a_kind_name(kind));
+	/* the tile there is of @kind: its size is what differs */
 	return heap_reject(heap, -EINVAL, "%s 0x%" PRIx64 " 0x%" PRIx64
 			   ": the %s there is 0x%" PRIx64 " bytes", what,
-			   addr, size, kind_name(u->kind), u->size);
+			   addr, size, kind_name(u.kind), u.last - u.addr + 1);
 }
 
 /*
- * Give back the record of @kind at exactly [addr, addr + size). A valid
- * call is decided by one lookup and two comparisons (a record's size is
- * never 0); a refused one is explained by refuse_give_back().
+ * Give back the tile of @kind at exactly [addr, addr + size). A valid
+ * call is decided by one descent and three comparisons (start, kind,
+ * size); a refused one is explained by refuse_give_back().
  */
 static int
 give_back(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
 	  enum heap_kind kind, const char *what)
 {
-	struct heap_node *u = rec_find(heap, addr);
+	struct heap_path p;
+	struct heap_leaf *l;
+	unsigned i;
 
-	if (!u || u->kind != kind || u->size != size)
+	if (addr < heap->start || addr > heap->last || size == 0)
 		return refuse_give_back(heap, addr, size, kind, what);
-	release(heap, u);
+	l = descend(heap, addr, &p);
+	i = leaf_find(l, addr);
+	if (lkey(l, i) != addr || tile_last(l, i, p.hil[heap->depth]) - addr != size - 1 ||
+	    (kind == HEAP_KIND_ALLOC ? bit(l->hole | l->rsv, i) :
+	     tile_kind(heap, l, i) != (int)kind))
+		return refuse_give_back(heap, addr, size, kind, what);
+	release(heap, &p, i, addr, last_of(addr, size), kind);
 	return 0;
 }
 
@@ -1343,295 +1775,200 @@ gpuva_heap_get_stats(const struct gpuva_heap *heap,
 	st->start = heap->start;
 	st->range = heap->last - heap->start + 1;
 	st->free_bytes = heap->free_bytes;
-	st->largest_hole = largest_hole(heap);
-	st->holes = heap->flat ? heap->flat_n : heap->holes.count;
+	st->largest_hole = heap->largest;
+	st->holes = heap->holes;
 	st->allocations = heap->allocations;
 	st->allocated_bytes = heap->allocated_bytes;
 	st->reservations = heap->reservations;
 	st->reserved_bytes = heap->reserved_bytes;
-	st->bytes = sizeof(*heap) + heap->slab_count * sizeof(struct heap_slab) +
-		    heap->hash_size * sizeof(*heap->buckets);
+	st->bytes = sizeof(*heap) + heap->blocks * HEAP_BLOCK_BYTES;
 }
 
 bool
 gpuva_heap_is_free(const struct gpuva_heap *heap, uint64_t addr, uint64_t size)
 {
-	uint64_t hs, hlen;
+	struct tile t;
 
-	if (size == 0 || addr > UINT64_MAX - (size - 1))
+	if (size == 0 || addr > UINT64_MAX - (size - 1) || addr < heap->start ||
+	    addr > heap->last)
 		return false;
-	return hole_le(heap, addr, &hs, &hlen) && addr - hs < hlen &&
-	       last_of(addr, size) - hs < hlen;
+	tile_at(heap, addr, &t);
+	return !t.kind && last_of(addr, size) <= t.last;
 }
 
-/* The holes in address order, in either mode. */
-struct hole_cur {
-	bool ok;
-	uint64_t addr, size;
-	size_t i;			/* flat */
-	struct gpuva_tree_node *tn;	/* tree */
-};
-
-static void
-cur_load(const struct gpuva_heap *heap, struct hole_cur *c)
+/* Every tile of the subtree at @node (level @lv, ending at @hil), in order. */
+static int
+walk(const struct gpuva_heap *heap, const void *node, unsigned lv,
+     uint64_t hil, bool holes_only, gpuva_heap_range_fn fn, void *priv)
 {
-	if (heap->flat) {
-		c->ok = c->i < heap->flat_n;
-		if (c->ok) {
-			c->addr = heap->flat_hole[c->i].addr;
-			c->size = heap->flat_hole[c->i].size;
+	if (lv < heap->depth) {
+		const struct heap_inner *in = node;
+
+		for (unsigned j = 0; j < in->n; j++) {
+			int ret = walk(heap, in->child[j], lv + 1,
+				       child_hil(in, j, hil), holes_only, fn, priv);
+
+			if (ret)
+				return ret;
 		}
-	} else {
-		c->ok = c->tn != NULL;
-		if (c->ok) {
-			c->addr = c->tn->key;
-			c->size = heap_node_of(c->tn)->size;
-		}
+		return 0;
 	}
-}
+	const struct heap_leaf *l = node;
 
-static void
-cur_first(const struct gpuva_heap *heap, struct hole_cur *c)
-{
-	c->i = 0;
-	c->tn = heap->flat ? NULL : tree_first(&heap->holes);
-	cur_load(heap, c);
-}
+	for (unsigned i = 0; i < l->n; i++) {
+		int k = tile_kind(heap, l, i), ret;
+		struct gpuva_heap_range r;
 
-static void
-cur_next(const struct gpuva_heap *heap, struct hole_cur *c)
-{
-	if (heap->flat)
-		c->i++;
-	else
-		c->tn = tree_next(c->tn);
-	cur_load(heap, c);
+		if (holes_only && k)
+			continue;
+		r.addr = lkey(l, i);
+		r.range = tile_last(l, i, hil) - r.addr + 1;
+		r.state = !k ? GPUVA_HEAP_HOLE : k == HEAP_KIND_ALLOC ?
+			  GPUVA_HEAP_ALLOCATED : GPUVA_HEAP_RESERVED;
+		ret = fn(priv, &r);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 int
 gpuva_heap_for_each_hole(const struct gpuva_heap *heap, gpuva_heap_range_fn fn,
 			 void *priv)
 {
-	struct hole_cur c;
-
-	for (cur_first(heap, &c); c.ok; cur_next(heap, &c)) {
-		struct gpuva_heap_range r = { c.addr, c.size, GPUVA_HEAP_HOLE };
-		int ret = fn(priv, &r);
-
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-/*
- * Every range in address order: holes from the hole tree (or array), and in each gap
- * between them the records that tile it, found one after the other by
- * their start. Returns fn's first non-zero value, or 0; on a broken heap
- * (a gap no record starts, a zero-sized record) it stops with 0 and sets
- * *why, for gpuva_heap_check().
- */
-static int
-heap_walk(const struct gpuva_heap *heap, gpuva_heap_range_fn fn, void *priv,
-	  const char **why)
-{
-	struct hole_cur h;
-	uint64_t x = heap->start;
-	bool end = false;	/* x passed heap->last */
-
-	cur_first(heap, &h);
-	while (h.ok || !end) {
-		struct gpuva_heap_range r;
-		int ret;
-
-		if (h.ok && (end || h.addr <= x)) {
-			r.addr = h.addr;
-			r.range = h.size;
-			r.state = GPUVA_HEAP_HOLE;
-			cur_next(heap, &h);
-		} else {
-			struct heap_node *u = rec_find(heap, x);
-
-			if (!u || u->size == 0) {
-				*why = u ? "an empty record" :
-				       "a gap that no hole or record starts";
-				return 0;
-			}
-			r.addr = x;
-			r.range = u->size;
-			r.state = u->kind == HEAP_KIND_ALLOC ?
-				  GPUVA_HEAP_ALLOCATED : GPUVA_HEAP_RESERVED;
-		}
-		ret = fn(priv, &r);
-		if (ret)
-			return ret;
-		if (r.range == 0)
-			continue;
-		if (r.addr > heap->last || r.range - 1 >= heap->last - r.addr)
-			end = true;
-		else
-			x = r.addr + r.range;
-	}
-	return 0;
+	return walk(heap, heap->root, 0, heap->last, true, fn, priv);
 }
 
 int
 gpuva_heap_for_each_range(const struct gpuva_heap *heap,
 			  gpuva_heap_range_fn fn, void *priv)
 {
-	const char *why = NULL;
-
-	return heap_walk(heap, fn, priv, &why);
+	return walk(heap, heap->root, 0, heap->last, false, fn, priv);
 }
 
 /* ---- checking ------------------------------------------------------- */
 
-/* Recompute the subtree maximum into @max; false when a cached one is off. */
-static bool
-check_max(const struct gpuva_tree_node *tn, uint64_t *max)
-{
-	uint64_t m, cm;
-
-	if (!tn) {
-		*max = 0;
-		return true;
-	}
-	m = heap_node_of(tn)->size;
-	for (int d = 0; d < 2; d++) {
-		if (!check_max(tree_child(tn, d), &cm))
-			return false;
-		if (cm > m)
-			m = cm;
-	}
-	*max = m;
-	return heap_node_of(tn)->max == m;
-}
-
 struct check_walk {
-	uint64_t next;		/* where the next range must start */
-	uint64_t covered;	/* bytes seen */
+	uint64_t next;		/* where the next tile must start */
 	bool prev_hole;
+	bool end;		/* a tile reached the heap's last byte */
 	uint64_t free_b, alloc_b, rsv_b;
-	size_t holes, allocs, rsvs;
+	size_t holes, allocs, rsvs, blocks;
+	bool kernel_seen;
 	const char *why;
 };
 
-static int
-check_range(void *priv, const struct gpuva_heap_range *r)
+/* A leaf's own rules: sizes, masks, the narrow encoding. */
+static const char *
+check_leaf(const struct gpuva_heap *heap, const struct heap_leaf *l)
 {
-	struct check_walk *w = priv;
+	uint64_t above = l->n < 64 ? ~UINT64_C(0) << l->n : 0;
 
-	if (r->range == 0) {
-		w->why = "empty range";
-		return -1;
+	if (l->n == 0)
+		return "an empty leaf";
+	if (l->n > (leaf_wide(l) ? heap->wide_cap : heap->leaf_cap))
+		return "a leaf over its capacity";
+	if ((l->hole | l->rsv) & above)
+		return "kind bits past a leaf's tiles";
+	if (l->hole & l->rsv)
+		return "a tile both a hole and reserved";
+	if (!leaf_wide(l)) {
+		if (l->shift > HEAP_SHIFT_MAX)
+			return "a narrow leaf's shift out of range";
+		for (unsigned i = 0; i < l->n; i++) {
+			if (l->off[i] > heap->narrow_max)
+				return "a narrow offset past narrow_max";
+			if (l->base > UINT64_MAX - ((uint64_t)l->off[i] << l->shift))
+				return "a narrow start past 2^64";
+		}
 	}
-	if (r->addr != w->next) {
-		w->why = r->addr < w->next ? "ranges overlap" :
-			 "a gap between ranges";
-		return -1;
-	}
-	if (r->state == GPUVA_HEAP_HOLE && w->prev_hole) {
-		w->why = "two adjacent holes not merged";
-		return -1;
-	}
-	w->prev_hole = r->state == GPUVA_HEAP_HOLE;
-	w->next = r->addr + r->range;
-	w->covered += r->range;
-	switch (r->state) {
-	case GPUVA_HEAP_HOLE:
-		w->free_b += r->range;
-		w->holes++;
-		break;
-	case GPUVA_HEAP_ALLOCATED:
-		w->alloc_b += r->range;
-		w->allocs++;
-		break;
-	default:
-		w->rsv_b += r->range;
-		w->rsvs++;
-		break;
-	}
-	return 0;
+	for (unsigned i = 1; i < l->n; i++)
+		if (lkey(l, i) <= lkey(l, i - 1))
+			return "starts out of order in a leaf";
+	return NULL;
 }
 
 /*
- * Every record in the bucket its start hashes to, the load at most one per
- * bucket, and as many records as the counters say. With the walk, which
- * finds each record by its start, that makes the table and the tiling
- * agree: no record is lost or listed twice.
+ * The subtree at @node (level @lv) must start exactly at @lo and end at
+ * @hil; sets *max to its largest hole. Walks the tiles into @w.
  */
-static int
-check_records(const struct gpuva_heap *heap, const char **why)
+static const char *
+check_node(const struct gpuva_heap *heap, const void *node, unsigned lv,
+	   uint64_t lo, uint64_t hil, uint64_t *max, struct check_walk *w)
 {
-	size_t n = 0, max = rec_count(heap);
+	const char *why;
 
-	if (max > heap->hash_size) {
-		*why = "more records than buckets";
-		return -1;
-	}
-	for (size_t i = 0; i < heap->hash_size; i++) {
-		for (struct heap_node *r = heap->buckets[i]; r; r = rec_next(r)) {
-			if (++n > max) {
-				*why = "more records than allocations and reservations";
-				return -1;
-			}
-			if (rec_bucket(heap, r->node.key) != i) {
-				*why = "a record in the wrong bucket";
-				return -1;
-			}
-			if (rec_find(heap, r->node.key) != r) {
-				*why = "two records at one address";
-				return -1;
-			}
-		}
-	}
-	if (n != max) {
-		*why = "fewer records than allocations and reservations";
-		return -1;
-	}
-	return 0;
-}
+	w->blocks++;
+	if (lv < heap->depth) {
+		const struct heap_inner *in = node;
+		uint64_t m = 0, cm;
 
-/*
- * The representation in use: flat mode has an empty tree, at most
- * HEAP_FLAT_MAX holes in strictly increasing, non-empty order, and the
- * spare nodes a to_tree() needs; tree mode has an empty array.
- */
-static int
-check_flat(const struct gpuva_heap *heap, const char **why)
-{
-	if (!heap->flat) {
-		if (heap->flat_n) {
-			*why = "tree mode with flat holes";
-			return -1;
-		}
-		return 0;
-	}
-	if (heap->holes.count || tree_root(&heap->holes)) {
-		*why = "flat mode with holes in the tree";
-		return -1;
-	}
-	if (heap->flat_n > HEAP_FLAT_MAX) {
-		*why = "more flat holes than the array holds";
-		return -1;
-	}
-	for (size_t i = 0; i < heap->flat_n; i++) {
-		const struct heap_flat *h = &heap->flat_hole[i];
+		if (in->n > heap->inner_cap)
+			return "an inner node over its capacity";
+		if (in->n < (lv ? inner_min(heap) : 2u))
+			return "an inner node under its minimum";
+		if (in->key[0] != lo)
+			return "an inner node's first start is not its parent's";
+		for (unsigned j = 0; j < in->n; j++) {
+			uint64_t ch;
 
-		if (h->size == 0) {
-			*why = "an empty flat hole";
-			return -1;
+			if (j && in->key[j] <= in->key[j - 1])
+				return "inner starts out of order";
+			if (in->key[j] > hil)
+				return "an inner start past its node's end";
+			ch = child_hil(in, j, hil);
+			why = check_node(heap, in->child[j], lv + 1, in->key[j],
+					 ch, &cm, w);
+			if (why)
+				return why;
+			if (cm != in->max[j])
+				return "a cached largest hole is wrong";
+			m = max_u64(m, cm);
 		}
-		if (i && h->addr <= h[-1].addr) {
-			*why = "flat holes out of order";
-			return -1;
+		*max = m;
+		return NULL;
+	}
+	const struct heap_leaf *l = node;
+	unsigned c, b, where;
+
+	if ((why = check_leaf(heap, l)) != NULL)
+		return why;
+	if (lkey(l, 0) != lo)
+		return "a leaf's first start is not its parent's";
+	if (lkey(l, l->n - 1u) > hil)
+		return "a start past its leaf's end";
+	*max = leaf_scan(l, hil, &c, &b, &where);
+	if (c != l->nmax)
+		return "a leaf's count of largest holes is wrong";
+	if (b > l->below)
+		return "a leaf's bound on its other holes is wrong";
+	for (unsigned i = 0; i < l->n; i++) {
+		int k = tile_kind(heap, l, i);
+		uint64_t a = lkey(l, i), size = tile_last(l, i, hil) - a + 1;
+
+		if (w->end || a != w->next)
+			return "tiles do not follow each other";
+		if (!k && w->prev_hole)
+			return "two adjacent holes not merged";
+		w->prev_hole = !k;
+		if (k == HEAP_KIND_KERNEL)
+			w->kernel_seen = true;
+		if (!k) {
+			w->free_b += size;
+			w->holes++;
+		} else if (k == HEAP_KIND_ALLOC) {
+			w->alloc_b += size;
+			w->allocs++;
+		} else {
+			w->rsv_b += size;
+			w->rsvs++;
 		}
+		if (tile_last(l, i, hil) == heap->last)
+			w->end = true;
+		else
+			w->next = tile_last(l, i, hil) + 1;
 	}
-	if (heap->spare_count < HEAP_FLAT_MAX) {
-		*why = "too few spare nodes to leave flat mode";
-		return -1;
-	}
-	return 0;
+	return NULL;
 }
 
 int
@@ -1639,31 +1976,32 @@ gpuva_heap_check(struct gpuva_heap *heap)
 {
 	struct check_walk w = { .next = heap->start };
 	const char *why;
-	uint64_t m;
+	uint64_t m = 0;
 
-	if (tree_check(&heap->holes, &why))
-		return heap_reject(heap, -EINVAL, "check: hole tree: %s", why);
-	why = NULL;
-	if (check_flat(heap, &why))
-		return heap_reject(heap, -EINVAL, "check: hole mode: %s", why);
-	why = NULL;
-	if (check_records(heap, &why))
-		return heap_reject(heap, -EINVAL, "check: record table: %s", why);
-	if (!check_max(tree_root(&heap->holes), &m))
+	if (heap->depth > HEAP_MAX_DEPTH)
+		return heap_reject(heap, -EINVAL, "check: tree deeper than %d",
+				   HEAP_MAX_DEPTH);
+	why = check_node(heap, heap->root, 0, heap->start, heap->last, &m, &w);
+	if (why)
+		return heap_reject(heap, -EINVAL, "check: at 0x%" PRIx64 ": %s",
+				   w.next, why);
+	if (!w.end)
+		return heap_reject(heap, -EINVAL, "check: tiles end at 0x%" PRIx64
+				   ", the heap at 0x%" PRIx64, w.next, heap->last);
+	if (m != heap->largest)
 		return heap_reject(heap, -EINVAL,
 				   "check: a cached largest hole is wrong");
-	why = NULL;
-	if (heap_walk(heap, check_range, &w, &why) || why)
-		return heap_reject(heap, -EINVAL, "check: at 0x%" PRIx64 ": %s",
-				   w.next, why ? why : w.why);
-	if (w.covered != heap->last - heap->start + 1 ||
-	    (w.next != heap->last + 1))
+	if (w.blocks != heap->blocks)
+		return heap_reject(heap, -EINVAL, "check: %zu blocks, %zu counted",
+				   w.blocks, heap->blocks);
+	if (heap->has_kernel != w.kernel_seen)
 		return heap_reject(heap, -EINVAL,
-				   "check: ranges cover 0x%" PRIx64 " bytes, heap has 0x%"
-				   PRIx64, w.covered, heap->last - heap->start + 1);
+				   "check: the kernel range is not where it was");
 	if (w.free_b != heap->free_bytes || w.alloc_b != heap->allocated_bytes ||
 	    w.rsv_b != heap->reserved_bytes || w.allocs != heap->allocations ||
-	    w.rsvs != heap->reservations)
+	    w.rsvs != heap->reservations || w.holes != heap->holes)
 		return heap_reject(heap, -EINVAL, "check: counters disagree");
+	if (heap->pool)
+		return heap_reject(heap, -EINVAL, "check: blocks left in the pool");
 	return 0;
 }

@@ -9,31 +9,46 @@
 #include <stdint.h>
 
 #include "gpuva/heap.h"
-#include "tree/tree.h"
 
 #define HEAP_ERROR_MAX 256
 
-/* Nodes per slab page: 256 * 40 bytes, about 10 KiB. */
-#define HEAP_SLAB_NODES 256
+/*
+ * The heap is a sequence of tiles: holes, allocations and reservations
+ * that follow each other without a gap, so a tile is only its start (its
+ * end is where the next one starts) and its kind. The starts live in a
+ * B+tree of fixed-size blocks. A leaf holds up to HEAP_LEAF_NARROW starts
+ * as 32-bit offsets from its base in units of 2^shift, or, when its starts
+ * are too far apart or too finely aligned for that, up to HEAP_LEAF_WIDE
+ * full 64-bit starts. Inner nodes keep, per child, its first start and its
+ * largest hole, so that the search skips any child without a hole big
+ * enough. Blocks are HEAP_BLOCK_BYTES: 280 requested bytes are a 288-byte
+ * chunk in glibc's malloc, nothing lost to rounding.
+ */
+#define HEAP_BLOCK_BYTES 280
+#define HEAP_LEAF_HEAD 32
+#define HEAP_LEAF_NARROW ((HEAP_BLOCK_BYTES - HEAP_LEAF_HEAD) / 4)	/* 62 */
+#define HEAP_LEAF_WIDE ((HEAP_BLOCK_BYTES - HEAP_LEAF_HEAD) / 8)	/* 31 */
+#define HEAP_INNER_MAX ((HEAP_BLOCK_BYTES - 8) / 24)			/* 11 */
 
-/* Buckets of the record table when it first needs any; a power of two. */
-#define HEAP_HASH_MIN 16
+/* A leaf's shift when it holds 64-bit starts. */
+#define HEAP_WIDE 0xff
 
 /*
- * Up to HEAP_FLAT_MAX holes the heap keeps them in a sorted array (flat
- * mode) and scans it; past it, in the augmented tree. A heap goes flat
- * again once its tree has HEAP_FLAT_LOW holes or fewer (hysteresis: each
- * switch costs O(HEAP_FLAT_MAX log HEAP_FLAT_MAX) and is paid for by the
- * holes made or merged since the last one). Flat mode keeps at least
- * HEAP_FLAT_MAX spare nodes, so a free that adds the hole which overflows
- * the array can build the tree without memory. 256, not 64: `gpuva bench
- * heap-churn --n 100` took 101 ns/op with 64, 75 with 128, 51 with 256
- * (the tree alone: 123); see README.md.
+ * The largest shift a narrow leaf takes: 2^12, a page, so that a leaf of
+ * page-aligned starts can span 2^44 bytes, and a start that is only page
+ * aligned rarely forces a leaf to re-encode (it may take a smaller shift
+ * whenever it must).
  */
-#define HEAP_FLAT_MAX 256
-#define HEAP_FLAT_LOW 128
+#define HEAP_SHIFT_MAX 12
 
-/* What a used record is; holes live in the hole tree. */
+/*
+ * Inner levels at most. An inner node other than the root has at least
+ * two children (HEAP_INNER_MAX / 3 with the default capacities), so 64
+ * levels hold more tiles than a 64-bit space can.
+ */
+#define HEAP_MAX_DEPTH 64
+
+/* What a used tile is. */
 enum heap_kind {
 	HEAP_KIND_ALLOC = 1,	/* gpuva_heap_alloc*() */
 	HEAP_KIND_RESERVED,	/* gpuva_heap_reserve() */
@@ -41,78 +56,85 @@ enum heap_kind {
 };
 
 /*
- * One hole, allocation or reservation: [node.key, node.key + size). For a
- * hole, max is the largest hole size in its subtree (the augment); for a
- * used range (a record), kind says which. Records are in no tree: they
- * chain through node.link[0] in their bucket of the record table. Spare
- * nodes chain through node.link[0] too.
+ * Up to n tiles, in address order. Tile i starts at base + (off[i] <<
+ * shift), or at key[i] when shift is HEAP_WIDE, and ends where tile i + 1
+ * starts (the last one where the next leaf starts, or at the heap's end).
+ * base <= the first start; a narrow leaf's offsets are at most the heap's
+ * narrow_max. Bit i of hole: tile i is a hole; else bit i of rsv: it is a
+ * reservation (the kernel range if it starts at the heap's kernel_addr);
+ * else an allocation. Bits from n up are 0. nmax counts the holes of the
+ * leaf's largest size (its parent's max for it), and every other hole is
+ * smaller than 2^below bytes (a bound, not always tight), so that a hole
+ * of the largest size that shrinks needs a scan of the leaf only when it
+ * was the last one and what is left of it may be below another hole.
+ * imax is where the search looks first for a request that only a hole of
+ * the largest size can take; it is checked before use, never trusted.
  */
-struct heap_node {
-	struct gpuva_tree_node node;
-	uint64_t size;
+struct heap_leaf {
+	uint8_t n;
+	uint8_t shift;
+	uint8_t nmax;		/* holes as big as the leaf's largest */
+	uint8_t below;		/* the other holes are below 2^below bytes */
+	uint8_t imax;		/* a hint: where a hole of the largest size is */
+	uint8_t pad[3];
+	uint64_t hole;
+	uint64_t rsv;
+	uint64_t base;
 	union {
-		uint64_t max;
-		enum heap_kind kind;
+		uint32_t off[HEAP_LEAF_NARROW];
+		uint64_t key[HEAP_LEAF_WIDE];
 	};
 };
 
-/* A flat-mode hole: start and size side by side, so one shift moves both. */
-struct heap_flat {
-	uint64_t addr;
-	uint64_t size;
+/*
+ * Children 0 .. n - 1: child i holds the tiles that start in [key[i],
+ * key[i + 1]) (the last child: up to the node's own end), key[i] being
+ * exactly the first start in it, and max[i] its largest hole.
+ */
+struct heap_inner {
+	uint8_t n;
+	uint8_t pad[7];
+	uint64_t key[HEAP_INNER_MAX];
+	uint64_t max[HEAP_INNER_MAX];
+	void *child[HEAP_INNER_MAX];
 };
 
-struct heap_slab {
-	struct heap_slab *next;
-	struct heap_node nodes[HEAP_SLAB_NODES];
-};
+_Static_assert(sizeof(struct heap_leaf) == HEAP_BLOCK_BYTES, "leaf is a block");
+_Static_assert(sizeof(struct heap_inner) <= HEAP_BLOCK_BYTES, "inner fits a block");
+_Static_assert(HEAP_LEAF_NARROW <= 64, "tile masks are 64 bits");
 
 struct gpuva_heap {
-	/*
-	 * Holes: in flat mode flat_hole[0, flat_n), sorted by address, and
-	 * the tree is empty; else the tree, and flat_n is 0.
-	 */
-	bool flat;
-	size_t flat_n;
-	struct gpuva_tree holes;	/* free ranges, augmented with max */
-	/*
-	 * Allocations and reservations, hashed by start address into
-	 * hash_size buckets (0 or a power of two >= HEAP_HASH_MIN), at most
-	 * one record per bucket on average (grown before an insert would
-	 * pass that). Address order comes from the hole tree instead: the
-	 * records tile the gaps between holes.
-	 */
-	struct heap_node **buckets;
-	size_t hash_size;
-	unsigned hash_shift;		/* 64 - log2(hash_size) */
+	void *root;			/* a leaf when depth is 0 */
+	unsigned depth;			/* inner levels */
+	uint64_t largest;		/* the largest hole */
 	uint64_t start, last;		/* managed: [start, last] inclusive */
 	uint64_t free_bytes;
 	uint64_t allocated_bytes;
 	uint64_t reserved_bytes;	/* includes the kernel range */
+	size_t holes;
 	size_t allocations;
 	size_t reservations;		/* includes the kernel range */
+	size_t blocks;			/* leaves and inner nodes */
+	uint64_t kernel_addr;		/* the kernel range's start, if has_kernel */
+	bool has_kernel;
 
-	struct heap_node *spare;	/* free nodes */
-	size_t spare_count;
-	struct heap_slab *slabs;
-	size_t slab_count;
+	/*
+	 * Capacities, HEAP_LEAF_NARROW, HEAP_LEAF_WIDE, HEAP_INNER_MAX and
+	 * UINT32_MAX unless a test lowers them to build deep trees and wide
+	 * leaves out of a few hundred tiles.
+	 */
+	uint8_t leaf_cap, wide_cap, inner_cap;
+	uint32_t narrow_max;
+	/* tests: make the next block allocation fail, as malloc would */
+	bool fail_alloc;
 
-	/* tests: make the next slab refill or table growth fail, as malloc would */
-	bool fail_refill;
+	/* blocks taken, before it changes anything, by the call in progress */
+	void *pool;
 
 	gpuva_log_fn log_fn;
 	void *log_priv;
 	char last_error[HEAP_ERROR_MAX];
-
-	/* flat mode's holes */
-	struct heap_flat flat_hole[HEAP_FLAT_MAX];
 };
-
-static inline struct heap_node *
-heap_node_of(const struct gpuva_tree_node *n)
-{
-	return n ? gpuva_container_of(n, struct heap_node, node) : NULL;
-}
 
 /* Record a rejection reason, tell the log callback, return @err. */
 int heap_reject(struct gpuva_heap *heap, int err, const char *fmt, ...)

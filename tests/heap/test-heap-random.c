@@ -8,8 +8,13 @@
  *
  * Allocation results are compared with a brute-force scan of every position:
  * same errno, and the same address unless the heap legitimately gave up the
- * exact search after GPUVA_HEAP_SEARCH_BUDGET near misses (then any valid
- * position will do).
+ * exact search after more than GPUVA_HEAP_SEARCH_BUDGET near misses (then
+ * any valid position will do).
+ *
+ * Some phases shrink the heap's block capacities (white box: a leaf of 4
+ * tiles, an inner node of 3 children, narrow offsets up to 63 units), so
+ * that a few hundred tiles make a tree several levels deep, with wide
+ * leaves, and every split, merge and re-encoding runs thousands of times.
  *
  *   test-heap-random [--seed S] [--count N]
  *
@@ -29,7 +34,7 @@
 #include <string.h>
 
 #include "gpuva/heap.h"
-#include "heap/heap_internal.h"	/* which hole representation is in use */
+#include "heap/heap_internal.h"	/* capacities, depth, leaf formats */
 #include "trace.h"	/* the project's one seeded generator */
 
 #define U 4096		/* bytes in the model heap */
@@ -60,15 +65,15 @@ static struct trace_rng rng;
 static size_t step;
 static struct {
 	uint64_t ok, enospc, einval, over_budget;
-	uint64_t flat_steps, tree_steps, switches;
+	uint64_t leaf_steps, deep_steps, wide_steps, depth_changes;
+	unsigned max_depth;
 } tally;
 
 /*
  * The shape of a phase. "few": records of up to 256 bytes, about 24 live,
- * so the heap stays in flat mode. "many": mostly records of 1-4 bytes, the
- * live target swinging between 8 and 3 * HEAP_FLAT_MAX every 1,500 steps,
- * so the hole count crosses HEAP_FLAT_MAX and HEAP_FLAT_LOW both ways,
- * again and again.
+ * a heap of one or two leaves. "many": mostly records of 1-4 bytes, the
+ * live target swinging between 8 and 768 every 1,500 steps, so that the
+ * tree grows several levels and shrinks back to one leaf, again and again.
  */
 static struct {
 	bool many;
@@ -393,10 +398,11 @@ op_alloc(void)
 	    addr - M.base < lo || addr - M.base + size - 1 > last ||
 	    !model_free_at(addr - M.base, size))
 		die("alloc gave 0x%" PRIx64 ", which does not fit", addr);
-	if (misses < GPUVA_HEAP_SEARCH_BUDGET && addr != M.base + (uint64_t)best)
+	/* the fallback only after more than the budget of near misses */
+	if (misses <= GPUVA_HEAP_SEARCH_BUDGET && addr != M.base + (uint64_t)best)
 		die("alloc gave 0x%" PRIx64 ", best is 0x%" PRIx64 " after %d near"
 		    " misses", addr, M.base + (uint64_t)best, misses);
-	if (misses >= GPUVA_HEAP_SEARCH_BUDGET)
+	if (misses > GPUVA_HEAP_SEARCH_BUDGET)
 		tally.over_budget++;
 	model_take(addr, size, 1);
 	logf_("# = 0x%" PRIx64 "\n", addr);
@@ -510,22 +516,40 @@ op_misuse(void)
 	}
 }
 
-static void
-run_phase(uint64_t base, uint64_t count, bool many)
+/* Does the subtree at @node (level @lv of @H) hold a wide leaf? */
+static bool
+has_wide(const void *node, unsigned lv)
 {
-	bool was_flat = true;
+	if (lv == H->depth)
+		return ((const struct heap_leaf *)node)->shift == HEAP_WIDE;
+	for (unsigned j = 0; j < ((const struct heap_inner *)node)->n; j++)
+		if (has_wide(((const struct heap_inner *)node)->child[j], lv + 1))
+			return true;
+	return false;
+}
+
+static void
+run_phase(uint64_t base, uint64_t count, bool many, bool tiny)
+{
+	unsigned was_depth = 0;
 
 	model_reset(base);
 	shape.many = many;
 	shape.want_live = 24;
 	assert_int_equal(gpuva_heap_create(base, U, &H), 0);
+	if (tiny) {
+		H->leaf_cap = 4;
+		H->wide_cap = 3;
+		H->inner_cap = 3;
+		H->narrow_max = 63;
+	}
 	logf_("heap 0x%" PRIx64 " 0x%x\n", base, U);
 	for (uint64_t i = 0; i < count; i++, step++) {
 		uint64_t r = rnd_below(100);
 		int p_alloc;
 
 		if (many)
-			shape.want_live = (i / 1500) % 2 ? 8 : 3 * HEAP_FLAT_MAX;
+			shape.want_live = (i / 1500) % 2 ? 8 : 768;
 		p_alloc = M.nlive < shape.want_live ? (many ? 70 : 50) :
 			  (many ? 10 : 35);
 
@@ -540,12 +564,15 @@ run_phase(uint64_t base, uint64_t count, bool many)
 		else
 			op_misuse();
 		check_all();
-		if (H->flat)
-			tally.flat_steps++;
+		if (H->depth)
+			tally.deep_steps++;
 		else
-			tally.tree_steps++;
-		tally.switches += H->flat != was_flat;
-		was_flat = H->flat;
+			tally.leaf_steps++;
+		if (H->depth > tally.max_depth)
+			tally.max_depth = H->depth;
+		tally.depth_changes += H->depth != was_depth;
+		was_depth = H->depth;
+		tally.wide_steps += has_wide(H->root, 0);
 	}
 	gpuva_heap_destroy(H);
 	H = NULL;
@@ -563,18 +590,22 @@ random_ops_agree_with_the_byte_map_model(void **state)
 	rng.s = opt_seed;
 	step = 0;
 	trace_len = 0;
+	/* default capacities for phases 0 and 3, tiny ones for the others */
 	for (int i = 0; i < 6; i++)
-		run_phase(bases[i / 2], per, i % 2);
+		run_phase(bases[i / 2], per, i % 2, i % 3 != 0);
 	printf("heap-random: seed 0x%" PRIx64 ", %zu steps, all agree: %" PRIu64
 	       " ok, %" PRIu64 " -ENOSPC, %" PRIu64 " -EINVAL, %" PRIu64
-	       " allocs past the near-miss budget; %" PRIu64 " steps flat, %"
-	       PRIu64 " in the tree, %" PRIu64 " switches\n", opt_seed, step,
-	       tally.ok, tally.enospc, tally.einval, tally.over_budget,
-	       tally.flat_steps, tally.tree_steps, tally.switches);
-	/* the default run must exercise both representations and the switch */
-	if (opt_count >= 100000 && (!tally.flat_steps || !tally.tree_steps ||
-				    tally.switches < 10))
-		fail_msg("too few steps in one mode or switches between them");
+	       " allocs past the near-miss budget; %" PRIu64 " steps in one"
+	       " leaf, %" PRIu64 " in a deeper tree (up to %u inner levels, %"
+	       PRIu64 " depth changes), %" PRIu64 " with a wide leaf\n",
+	       opt_seed, step, tally.ok, tally.enospc, tally.einval,
+	       tally.over_budget, tally.leaf_steps, tally.deep_steps,
+	       tally.max_depth, tally.depth_changes, tally.wide_steps);
+	/* the default run must exercise every shape of the tree */
+	if (opt_count >= 100000 && (!tally.leaf_steps || !tally.deep_steps ||
+				    tally.max_depth < 3 || tally.depth_changes < 10 ||
+				    !tally.wide_steps))
+		fail_msg("too few steps in some shape of the tree");
 }
 
 int

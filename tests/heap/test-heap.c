@@ -72,6 +72,26 @@ fx_assert_unchanged(struct gpuva_heap *heap, const struct fx_saved *before)
 	assert_memory_equal(&now.st, &before->st, sizeof(now.st));
 }
 
+/* For heaps with too many ranges to save: check, counters and bytes. */
+static struct fx_saved
+fx_save_stats(struct gpuva_heap *heap)
+{
+	struct fx_saved s;
+
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(gpuva_heap_check(heap), 0);
+	gpuva_heap_get_stats(heap, &s.st);
+	return s;
+}
+
+static void
+fx_assert_stats_unchanged(struct gpuva_heap *heap, const struct fx_saved *before)
+{
+	struct fx_saved now = fx_save_stats(heap);
+
+	assert_memory_equal(&now.st, &before->st, sizeof(now.st));
+}
+
 static void
 assert_reason(struct gpuva_heap *heap, const char *needle)
 {
@@ -165,7 +185,7 @@ destroy_accepts_null_and_a_heap_with_live_allocations(void **state)
 
 	gpuva_heap_destroy(NULL);
 	assert_int_equal(gpuva_heap_create(0, 1 << 20, &h), 0);
-	for (int i = 0; i < 600; i++)	/* more than one slab page */
+	for (int i = 0; i < 600; i++)	/* many leaves */
 		assert_int_equal(gpuva_heap_alloc(h, 0x100, 1, 0, &a), 0);
 	assert_int_equal(gpuva_heap_reserve(h, 0xf0000, 0x100), 0);
 	gpuva_heap_destroy(h);	/* ASan: no leak */
@@ -379,63 +399,57 @@ alloc_when_only_misaligned_room_is_left_returns_enospc(void **state)
 }
 
 /*
- * As if the slab were empty and malloc failed: the heap's spare nodes are
- * set aside and refills fail, until unstarve() gives them back (flat mode
- * keeps spares, which the heap's check verifies).
+ * Allocate pages from the start of a fresh heap until its one leaf is full:
+ * the next tile it gets needs a block (white box).
  */
-struct starved {
-	struct heap_node *spare;
-	size_t spare_count;
-};
-
 static void
-starve(struct gpuva_heap *heap, struct starved *st)
+fx_fill_leaf(struct fx *fx)
 {
-	st->spare = heap->spare;
-	st->spare_count = heap->spare_count;
-	heap->spare = NULL;
-	heap->spare_count = 0;
-	heap->fail_refill = true;
+	struct heap_leaf *l = fx->heap->root;
+
+	assert_int_equal(fx->heap->depth, 0);
+	while (l->n < fx->heap->leaf_cap)
+		fx_alloc(fx, PG, PG, 0);
+	assert_int_equal(fx->heap->depth, 0);
 }
 
 static void
-unstarve(struct gpuva_heap *heap, const struct starved *st)
-{
-	assert_int_equal(heap->spare_count, 0);	/* nothing came in meanwhile */
-	heap->spare = st->spare;
-	heap->spare_count = st->spare_count;
-	heap->fail_refill = false;
-}
-
-static void
-alloc_without_memory_for_a_node_returns_enomem_and_changes_nothing(void **state)
+alloc_without_memory_for_a_block_returns_enomem_and_changes_nothing(void **state)
 {
 	struct fx *fx = *state;
+	uint64_t a = UNTOUCHED, top;
 	struct fx_saved before;
-	struct starved st;
-	uint64_t a = UNTOUCHED;
 
-	fx_alloc(fx, 0x1000, PG, 0);
-	fx_alloc(fx, 0x1000, PG, 0);
-	assert_int_equal(gpuva_heap_free(fx->heap, BASE, 0x1000), 0);
-	before = fx_save(fx->heap);
-	starve(fx->heap, &st);
+	/* a leaf with room takes a tile without any memory */
+	fx->heap->fail_alloc = true;
+	assert_int_equal(fx_alloc(fx, PG, PG, 0), BASE);
+	assert_int_equal(gpuva_heap_free(fx->heap, BASE, PG), 0);
+	fx->heap->fail_alloc = false;
+
+	fx_fill_leaf(fx);
+	top = BASE + (fx->heap->leaf_cap - 1) * PG;	/* the hole above them */
+	assert_int_equal(gpuva_heap_free(fx->heap, BASE, PG), 0);
+	/* the leaf is full: a hole at BASE, pages, the top hole */
+	before = fx_save_stats(fx->heap);
+	fx->heap->fail_alloc = true;
+	/* half the page: the rest stays a hole, one tile more */
 	assert_int_equal(gpuva_heap_alloc(fx->heap, 0x800, 1, 0, &a), -ENOMEM);
 	assert_reason(fx->heap, "out of memory");
-	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, BASE + 0x400, 0x100),
+	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, top + PG, PG), -ENOMEM);
+	assert_int_equal(gpuva_heap_reserve(fx->heap, top + PG, PG), -ENOMEM);
+	assert_int_equal(gpuva_heap_alloc(fx->heap, PG, PG, GPUVA_HEAP_HIGH, &a),
 			 -ENOMEM);
-	assert_int_equal(gpuva_heap_reserve(fx->heap, BASE + 0x400, 0x100),
-			 -ENOMEM);
-	assert_int_equal(fx->heap->spare_count, 0);	/* none was taken */
-	unstarve(fx->heap, &st);
-	fx_assert_unchanged(fx->heap, &before);
-	/* free needs no memory */
-	fx->heap->fail_refill = true;
-	assert_int_equal(gpuva_heap_free(fx->heap, BASE + 0x1000, 0x1000), 0);
-	assert_int_equal(fx_holes(fx), 1);
-	fx->heap->fail_refill = false;
-	fx_alloc(fx, 0x800, 1, 0);
+	assert_null(fx->heap->pool);	/* nothing kept */
+	fx_assert_stats_unchanged(fx->heap, &before);
 	assert_int_equal(a, UNTOUCHED);	/* *addr is untouched on error */
+	/* what adds no tile needs no memory: an exact fit, a free */
+	assert_int_equal(fx_alloc(fx, PG, PG, 0), BASE);
+	assert_int_equal(gpuva_heap_free(fx->heap, BASE + PG, PG), 0);
+	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, BASE + PG, PG), 0);
+	fx->heap->fail_alloc = false;
+	/* with memory, the leaf splits */
+	assert_int_equal(fx_alloc(fx, PG, PG, GPUVA_HEAP_HIGH), END - PG);
+	assert_int_equal(fx->heap->depth, 1);
 }
 
 static void
@@ -443,27 +457,26 @@ alloc_refused_for_no_fit_takes_no_memory_even_when_there_is_none(void **state)
 {
 	struct fx *fx = *state;
 	struct fx_saved before;
-	struct starved st;
 	uint64_t a = UNTOUCHED;
 
-	fx_alloc(fx, 0x1000, PG, 0);
-	before = fx_save(fx->heap);
+	fx_fill_leaf(fx);
+	before = fx_save_stats(fx->heap);
 	/*
 	 * The largest hole is big enough, but not at a 2^40 boundary: -ENOSPC
-	 * after a search, and the search is all it may do. With no spare
-	 * node and malloc failing it is still -ENOSPC, not -ENOMEM.
+	 * after a search, and the search is all it may do. With malloc
+	 * failing it is still -ENOSPC, not -ENOMEM.
 	 */
-	starve(fx->heap, &st);
+	fx->heap->fail_alloc = true;
 	assert_int_equal(gpuva_heap_alloc(fx->heap, 0x1000, UINT64_C(1) << 40, 0,
 					  &a), -ENOSPC);
 	assert_reason(fx->heap, "no hole fits");
 	assert_int_equal(a, UNTOUCHED);
-	unstarve(fx->heap, &st);
-	fx_assert_unchanged(fx->heap, &before);
+	fx->heap->fail_alloc = false;
+	fx_assert_stats_unchanged(fx->heap, &before);
 	/* and with memory to spare, none is added (stats.bytes compared) */
 	assert_int_equal(gpuva_heap_alloc(fx->heap, 0x1000, UINT64_C(1) << 40, 0,
 					  &a), -ENOSPC);
-	fx_assert_unchanged(fx->heap, &before);
+	fx_assert_stats_unchanged(fx->heap, &before);
 }
 
 /* ---- alloc_in_range ---- */
@@ -887,83 +900,6 @@ log_fn_receives_each_rejection_reason(void **state)
 }
 
 static void
-check_reports_a_wrong_cached_maximum(void **state)
-{
-	struct fx *fx = *state;
-	struct heap_node *root;
-
-	/* enough holes for the tree: every other page of a run */
-	for (uint64_t i = 0; i < 2 * (HEAP_FLAT_MAX + 1); i++)
-		fx_alloc(fx, PG, PG, 0);
-	for (uint64_t i = 0; i < HEAP_FLAT_MAX + 1; i++)
-		assert_int_equal(gpuva_heap_free(fx->heap, BASE + 2 * i * PG, PG), 0);
-	assert_false(fx->heap->flat);
-	root = heap_node_of(tree_root(&fx->heap->holes));
-	root->max++;
-	assert_int_equal(gpuva_heap_check(fx->heap), -EINVAL);
-	assert_reason(fx->heap, "largest hole is wrong");
-	root->max--;
-	fx->heap->free_bytes++;
-	assert_int_equal(gpuva_heap_check(fx->heap), -EINVAL);
-	assert_reason(fx->heap, "counters disagree");
-	fx->heap->free_bytes--;
-}
-
-/* ---- the record table ---- */
-
-/* Which bucket holds the record at @addr; fails the test when none does. */
-static size_t
-bucket_of(struct gpuva_heap *heap, uint64_t addr)
-{
-	for (size_t i = 0; i < heap->hash_size; i++) {
-		for (struct heap_node *r = heap->buckets[i]; r;
-		     r = (struct heap_node *)r->node.link[0]) {
-			if (r->node.key == addr)
-				return i;
-		}
-	}
-	fail_msg("no record at 0x%" PRIx64, addr);
-	return 0;
-}
-
-static void
-many_allocations_grow_the_record_table_and_free_back_to_one_hole(void **state)
-{
-	struct fx *fx = *state;
-	enum { N = 20000 };
-	struct gpuva_heap_stats st;
-	size_t sizes_seen = 0, last_size = 0;
-	uint64_t a;
-
-	for (uint64_t i = 0; i < N; i++) {
-		assert_int_equal(gpuva_heap_alloc(fx->heap, PG, PG, 0, &a), 0);
-		assert_int_equal(a, BASE + i * PG);
-		if (fx->heap->hash_size != last_size) {
-			last_size = fx->heap->hash_size;
-			sizes_seen++;
-		}
-	}
-	/* 16, 32, ..., 32768: doubled each time, never above one per bucket */
-	assert_int_equal(fx->heap->hash_size, 32768);
-	assert_int_equal(sizes_seen, 12);
-	assert_int_equal(gpuva_heap_check(fx->heap), 0);
-	gpuva_heap_get_stats(fx->heap, &st);
-	assert_int_equal(st.allocations, N);
-	assert_int_equal(st.holes, 1);
-	assert_true(st.bytes >= 32768 * sizeof(void *));
-
-	/* 7919 is prime to N: every block once, in scattered order */
-	for (uint64_t i = 0, k = 0; i < N; i++, k = (k + 7919) % N)
-		assert_int_equal(gpuva_heap_free(fx->heap, BASE + k * PG, PG), 0);
-	assert_int_equal(gpuva_heap_check(fx->heap), 0);
-	gpuva_heap_get_stats(fx->heap, &st);
-	assert_int_equal(st.allocations, 0);
-	assert_int_equal(st.holes, 1);
-	assert_int_equal(st.free_bytes, RANGE);
-	assert_true(gpuva_heap_is_free(fx->heap, BASE, RANGE));
-}
-
-static void
 free_errors_in_a_long_run_of_allocations_still_name_the_allocation(void **state)
 {
 	struct fx *fx = *state;
@@ -995,52 +931,404 @@ free_errors_in_a_long_run_of_allocations_still_name_the_allocation(void **state)
 	assert_false(gpuva_heap_is_free(fx->heap, BASE + 2 * PG, 1));
 }
 
-static void
-alloc_when_the_record_table_cannot_grow_returns_enomem_and_changes_nothing(void **state)
-{
-	struct fx *fx = *state;
-	struct fx_saved before;
-	uint64_t a;
+/* ---- the tree (white box) ---- */
 
-	/* fill the first table: the next record needs a bigger one */
-	for (int i = 0; i < HEAP_HASH_MIN; i++)
-		fx_alloc(fx, PG, PG, 0);
-	assert_int_equal(fx->heap->hash_size, HEAP_HASH_MIN);
-	assert_true(fx->heap->spare_count >= 2);	/* only the table is short */
-	before = fx_save(fx->heap);
-	fx->heap->fail_refill = true;
-	assert_int_equal(gpuva_heap_alloc(fx->heap, PG, PG, 0, &a), -ENOMEM);
-	assert_reason(fx->heap, "out of memory");
-	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, END - PG, PG), -ENOMEM);
-	assert_int_equal(gpuva_heap_reserve(fx->heap, END - PG, PG), -ENOMEM);
-	assert_int_equal(fx->heap->hash_size, HEAP_HASH_MIN);
-	fx_assert_unchanged(fx->heap, &before);
-	/* free needs no memory, and then there is room again */
-	assert_int_equal(gpuva_heap_free(fx->heap, BASE, PG), 0);
-	assert_int_equal(fx_alloc(fx, PG, PG, 0), BASE);
-	fx->heap->fail_refill = false;
-	assert_int_equal(fx_alloc(fx, PG, PG, 0), BASE + HEAP_HASH_MIN * PG);
-	assert_int_equal(fx->heap->hash_size, 2 * HEAP_HASH_MIN);
+/* The smallest capacities: a few hundred tiles make a tree several levels deep. */
+static void
+fx_tiny(struct gpuva_heap *heap)
+{
+	heap->leaf_cap = 4;
+	heap->wide_cap = 3;
+	heap->inner_cap = 3;
+}
+
+/* The leftmost leaf. */
+static struct heap_leaf *
+first_leaf(struct gpuva_heap *heap)
+{
+	void *n = heap->root;
+
+	for (unsigned lv = 0; lv < heap->depth; lv++)
+		n = ((struct heap_inner *)n)->child[0];
+	return n;
+}
+
+/* The first leaf of the subtree at @n (level @lv) with a bound @below > 0. */
+static struct heap_leaf *
+leaf_with_below(struct gpuva_heap *heap, void *n, unsigned lv)
+{
+	struct heap_inner *in = n;
+
+	if (lv == heap->depth)
+		return ((struct heap_leaf *)n)->below ? n : NULL;
+	for (unsigned j = 0; j < in->n; j++) {
+		struct heap_leaf *l = leaf_with_below(heap, in->child[j], lv + 1);
+
+		if (l)
+			return l;
+	}
+	return NULL;
+}
+
+/* Leaves of the subtree at @n (level @lv), and how many are wide. */
+static size_t
+count_leaves(struct gpuva_heap *heap, void *n, unsigned lv, size_t *wide)
+{
+	struct heap_inner *in = n;
+	size_t c = 0;
+
+	if (lv == heap->depth) {
+		*wide += ((struct heap_leaf *)n)->shift == HEAP_WIDE;
+		return 1;
+	}
+	for (unsigned j = 0; j < in->n; j++)
+		c += count_leaves(heap, in->child[j], lv + 1, wide);
+	return c;
 }
 
 static void
-check_reports_a_record_the_table_lost_or_misplaced(void **state)
+an_empty_heap_costs_at_most_1_kib_and_memory_follows_the_tiles(void **state)
 {
 	struct fx *fx = *state;
-	uint64_t a = fx_alloc(fx, PG, PG, 0);
-	size_t b = bucket_of(fx->heap, a);
-	struct heap_node *r = fx->heap->buckets[b];
-	size_t other = (b + 1) % fx->heap->hash_size;
+	enum { N = 20000 };
+	struct gpuva_heap_stats st;
+	size_t floor_bytes;
 
-	assert_null(fx->heap->buckets[other]);
-	fx->heap->buckets[b] = NULL;
-	assert_int_equal(gpuva_heap_check(fx->heap), -EINVAL);
-	assert_reason(fx->heap, "fewer records");
-	fx->heap->buckets[other] = r;
-	assert_int_equal(gpuva_heap_check(fx->heap), -EINVAL);
-	assert_reason(fx->heap, "wrong bucket");
-	fx->heap->buckets[other] = NULL;
-	fx->heap->buckets[b] = r;
+	gpuva_heap_get_stats(fx->heap, &st);
+	floor_bytes = st.bytes;
+	assert_true(floor_bytes <= 1024);
+	for (uint64_t i = 0; i < N; i++)
+		assert_int_equal(fx_alloc(fx, PG, PG, 0), BASE + i * PG);
+	gpuva_heap_get_stats(fx->heap, &st);
+	assert_true(fx->heap->depth >= 2);
+	/* pages in address order fill their leaves: 62 starts in 280 bytes */
+	assert_true(st.bytes < 6 * N);
+	/* 7919 is prime to N: every page once, in scattered order */
+	for (uint64_t i = 0, k = 0; i < N; i++, k = (k + 7919) % N)
+		assert_int_equal(gpuva_heap_free(fx->heap, BASE + k * PG, PG), 0);
+	assert_int_equal(gpuva_heap_check(fx->heap), 0);
+	gpuva_heap_get_stats(fx->heap, &st);
+	assert_int_equal(st.holes, 1);
+	assert_int_equal(fx->heap->depth, 0);
+	assert_int_equal(st.bytes, floor_bytes);
+}
+
+static void
+the_tree_grows_and_shrinks_back_to_one_leaf_repeatedly(void **state)
+{
+	struct fx *fx = *state;
+	const uint64_t n = 200;
+	unsigned deepest = 0;
+
+	fx_tiny(fx->heap);
+	for (int round = 0; round < 3; round++) {
+		for (uint64_t i = 0; i < 2 * n; i++)
+			assert_int_equal(fx_alloc(fx, PG, PG, 0), BASE + i * PG);
+		/* each even page freed is one more hole */
+		for (uint64_t i = 0; i < n; i++) {
+			assert_int_equal(gpuva_heap_free(fx->heap,
+				BASE + 2 * i * PG, PG), 0);
+			assert_int_equal(gpuva_heap_check(fx->heap), 0);
+			assert_int_equal(fx_holes(fx), i + 2);
+			if (fx->heap->depth > deepest)
+				deepest = fx->heap->depth;
+		}
+		/* the placement rule holds in a deep tree */
+		assert_int_equal(fx_alloc(fx, PG, PG, 0), BASE);
+		assert_int_equal(fx_alloc(fx, PG, PG, GPUVA_HEAP_HIGH), END - PG);
+		assert_int_equal(fx_alloc(fx, 2 * PG, PG, 0), BASE + 2 * n * PG);
+		assert_int_equal(gpuva_heap_free(fx->heap, BASE, PG), 0);
+		assert_int_equal(gpuva_heap_free(fx->heap, END - PG, PG), 0);
+		assert_int_equal(gpuva_heap_free(fx->heap, BASE + 2 * n * PG,
+						 2 * PG), 0);
+		/* each odd page freed merges two holes, down to one leaf */
+		for (uint64_t i = 0; i < n; i++) {
+			assert_int_equal(gpuva_heap_free(fx->heap,
+				BASE + (2 * i + 1) * PG, PG), 0);
+			assert_int_equal(gpuva_heap_check(fx->heap), 0);
+			assert_int_equal(fx_holes(fx), n - i);
+		}
+		assert_int_equal(fx->heap->depth, 0);
+		assert_true(gpuva_heap_is_free(fx->heap, BASE, RANGE));
+	}
+	assert_true(deepest >= 4);
+}
+
+static void
+a_split_up_to_a_new_root_fails_with_enomem_and_changes_nothing(void **state)
+{
+	struct fx *fx = *state;
+	unsigned failed = 0, new_roots = 0;
+
+	fx_tiny(fx->heap);
+	/*
+	 * Half pages: every allocation adds a tile, so leaves keep splitting,
+	 * and now and then every node on the way up with them. Each one is
+	 * tried first without memory: it succeeds without it, or fails and
+	 * leaves everything as it was, then succeeds with it.
+	 */
+	for (uint64_t i = 0; i < 300; i++) {
+		struct fx_saved before = fx_save_stats(fx->heap);
+		unsigned depth = fx->heap->depth;
+		uint64_t a = UNTOUCHED;
+		int r;
+
+		fx->heap->fail_alloc = true;
+		r = gpuva_heap_alloc(fx->heap, PG / 2, 1, 0, &a);
+		fx->heap->fail_alloc = false;
+		if (r) {
+			assert_int_equal(r, -ENOMEM);
+			assert_reason(fx->heap, "out of memory");
+			assert_int_equal(a, UNTOUCHED);
+			assert_null(fx->heap->pool);
+			fx_assert_stats_unchanged(fx->heap, &before);
+			assert_int_equal(fx->heap->depth, depth);
+			failed++;
+			assert_int_equal(fx_alloc(fx, PG / 2, 1, 0), BASE + i * PG / 2);
+			new_roots += fx->heap->depth > depth;
+		} else {
+			assert_int_equal(a, BASE + i * PG / 2);
+		}
+	}
+	assert_true(failed >= 90);	/* every third: tiny leaves fill fast */
+	assert_true(new_roots >= 3);
+}
+
+static void
+free_never_needs_memory_and_gives_blocks_back(void **state)
+{
+	struct fx *fx = *state;
+	enum { N = 500 };
+	struct gpuva_heap_stats st;
+	size_t floor_bytes;
+
+	fx_tiny(fx->heap);
+	gpuva_heap_get_stats(fx->heap, &st);
+	floor_bytes = st.bytes;
+	for (uint64_t i = 0; i < N; i++)
+		fx_alloc(fx, PG, PG, 0);
+	fx->heap->fail_alloc = true;
+	for (uint64_t i = 0, k = 0; i < N; i++, k = (k + 197) % N) {
+		assert_int_equal(gpuva_heap_free(fx->heap, BASE + k * PG, PG), 0);
+		assert_int_equal(gpuva_heap_check(fx->heap), 0);
+	}
+	fx->heap->fail_alloc = false;
+	gpuva_heap_get_stats(fx->heap, &st);
+	assert_int_equal(st.bytes, floor_bytes);
+	assert_int_equal(st.holes, 1);
+}
+
+static void
+wide_leaves_hold_starts_too_far_apart_for_32_bit_offsets(void **state)
+{
+	const uint64_t gap = UINT64_C(1) << 40;
+	struct gpuva_heap_stats st;
+	struct gpuva_heap *h;
+	size_t wide = 0, leaves, floor_bytes;
+	uint64_t a;
+
+	(void)state;
+	/*
+	 * One byte at every 2^40 + 1: its start and the hole after it are a
+	 * byte apart, the next allocation 2^40 on. No shift puts such starts
+	 * within 2^32 units of each other: the leaves hold 64-bit starts.
+	 */
+	assert_int_equal(gpuva_heap_create(0, UINT64_MAX, &h), 0);
+	gpuva_heap_get_stats(h, &st);
+	floor_bytes = st.bytes;
+	for (uint64_t i = 1; i <= 300; i++)
+		assert_int_equal(gpuva_heap_alloc_fixed(h, i * gap + i, 1), 0);
+	assert_int_equal(gpuva_heap_check(h), 0);
+	leaves = count_leaves(h, h->root, 0, &wide);
+	assert_true(wide > 0 && wide >= leaves - 2);
+	assert_true(gpuva_heap_is_free(h, 5 * gap + 6, gap - 1));
+	assert_false(gpuva_heap_is_free(h, 5 * gap + 5, 1));
+	/* placement and errors work across them */
+	assert_int_equal(gpuva_heap_alloc(h, gap - 1, 1, 0, &a), 0);
+	assert_int_equal(a, 0);
+	assert_int_equal(gpuva_heap_alloc(h, gap, 1, 0, &a), 0);
+	assert_int_equal(a, gap + 2);	/* the hole after the first byte */
+	assert_int_equal(gpuva_heap_free(h, 7 * gap + 7, 2), -EINVAL);
+	assert_true(strstr(gpuva_heap_last_error(h), "there is 0x1 bytes") != NULL);
+	assert_int_equal(gpuva_heap_free(h, 0, gap - 1), 0);
+	assert_int_equal(gpuva_heap_free(h, gap + 2, gap), 0);
+	for (uint64_t i = 300; i >= 1; i--) {
+		assert_int_equal(gpuva_heap_free(h, i * gap + i, 1), 0);
+		if (i % 16 == 0)
+			assert_int_equal(gpuva_heap_check(h), 0);
+	}
+	assert_int_equal(gpuva_heap_check(h), 0);
+	gpuva_heap_get_stats(h, &st);
+	assert_int_equal(st.holes, 1);
+	assert_int_equal(st.bytes, floor_bytes);
+	gpuva_heap_destroy(h);
+}
+
+static void
+check_reports_a_broken_tree(void **state)
+{
+	struct fx *fx = *state;
+	struct heap_inner *root;
+	struct heap_leaf *l;
+	uint64_t t;
+
+	fx_tiny(fx->heap);
+	for (uint64_t i = 0; i < 64; i++)
+		fx_alloc(fx, PG, PG, 0);
+	for (uint64_t i = 0; i < 64; i += 2)
+		assert_int_equal(gpuva_heap_free(fx->heap, BASE + i * PG, PG), 0);
+	/* holes of 3 pages among the single ones */
+	for (uint64_t i = 1; i < 64; i += 8)
+		assert_int_equal(gpuva_heap_free(fx->heap, BASE + i * PG, PG), 0);
+	assert_true(fx->heap->depth >= 2);
+	root = fx->heap->root;
+	l = first_leaf(fx->heap);
+
+#define BREAKS(change, undo, why)					\
+	do {								\
+		change;							\
+		assert_int_equal(gpuva_heap_check(fx->heap), -EINVAL);	\
+		assert_reason(fx->heap, why);				\
+		undo;							\
+		assert_int_equal(gpuva_heap_check(fx->heap), 0);	\
+	} while (0)
+
+	BREAKS(root->max[0]++, root->max[0]--, "largest hole is wrong");
+	BREAKS(fx->heap->largest++, fx->heap->largest--, "largest hole is wrong");
+	BREAKS(fx->heap->free_bytes++, fx->heap->free_bytes--, "counters disagree");
+	BREAKS(fx->heap->holes++, fx->heap->holes--, "counters disagree");
+	BREAKS(fx->heap->blocks++, fx->heap->blocks--, "blocks");
+	BREAKS(root->key[1]++, root->key[1]--, "not its parent's");
+	BREAKS(l->nmax++, l->nmax--, "count of largest holes");
+	/* a leaf with holes of two sizes: 0 is no bound for the smaller */
+	l = leaf_with_below(fx->heap, fx->heap->root, 0);
+	assert_non_null(l);
+	t = l->below;
+	BREAKS(l->below = 0, l->below = (uint8_t)t, "bound on its other holes");
+	/* that leaf has two holes, so at least three tiles */
+	assert_true(l->n >= 3);
+	BREAKS(l->hole |= UINT64_C(1) << l->n, l->hole &= ~(UINT64_C(1) << l->n),
+	       "kind bits past");
+	BREAKS(l->rsv |= l->hole & -l->hole, l->rsv = 0, "both a hole and reserved");
+	t = l->off[1];
+	BREAKS(l->off[1] = l->off[2], l->off[1] = (uint32_t)t, "starts out of order");
+	t = fx->heap->leaf_cap;
+	BREAKS(fx->heap->leaf_cap = (uint8_t)(l->n - 1),
+	       fx->heap->leaf_cap = (uint8_t)t, "over its capacity");
+#undef BREAKS
+}
+
+/* ---- the near-miss budget ---- */
+
+/* Alloc_fixed every byte of the heap but @holes ({addr, size}, sorted). */
+static void
+leave_holes(struct gpuva_heap *heap, const uint64_t (*holes)[2], size_t n)
+{
+	uint64_t x = BASE;
+
+	for (size_t i = 0; i <= n; i++) {
+		uint64_t next = i < n ? holes[i][0] : END;
+
+		if (next > x)
+			assert_int_equal(gpuva_heap_alloc_fixed(heap, x, next - x), 0);
+		if (i < n)
+			x = holes[i][0] + holes[i][1];
+	}
+	assert_int_equal(gpuva_heap_check(heap), 0);
+}
+
+/*
+ * @misses holes of 0x2000 bytes at odd pages, where 0x2000 bytes aligned
+ * to 0x2000 do not fit (near misses), then a 0x3000-byte hole where they
+ * do, then a big hole, the rest of the heap: in that order for a low
+ * search, from the top down for a high one. Returns the address of
+ * gpuva_heap_alloc(0x2000, align 0x2000) and the exact fit in *exact, the
+ * fallback's choice (the first hole of 0x3fff bytes or more) in
+ * *fallback. @tiny: a tree of tiny nodes, the holes over many leaves.
+ */
+static uint64_t
+budget_case(unsigned misses, bool high, bool tiny, uint64_t *exact,
+	    uint64_t *fallback)
+{
+	uint64_t holes[GPUVA_HEAP_SEARCH_BUDGET + 8][2], a = 0;
+	struct gpuva_heap *h;
+	size_t n = 0;
+
+	assert_true(misses + 2 <= GPUVA_HEAP_SEARCH_BUDGET + 8);
+	assert_int_equal(gpuva_heap_create(BASE, RANGE, &h), 0);
+	if (tiny)
+		fx_tiny(h);
+	if (!high) {
+		uint64_t f = BASE + 0x1000 + misses * 0x4000;
+
+		for (unsigned i = 0; i < misses; i++) {
+			holes[n][0] = BASE + 0x1000 + i * 0x4000;
+			holes[n++][1] = 0x2000;
+		}
+		holes[n][0] = f;		/* fits at f + 0x1000 */
+		holes[n++][1] = 0x3000;
+		holes[n][0] = f + 0x4000;	/* the rest */
+		holes[n++][1] = END - f - 0x4000;
+		*exact = f + 0x1000;
+		*fallback = f + 0x5000;	/* f + 0x4000 is an odd page */
+	} else {
+		uint64_t lowest = END - 0x3000 - (misses - 1) * 0x4000;
+		uint64_t g = lowest - 0x5000;
+
+		holes[n][0] = BASE;		/* the rest */
+		holes[n++][1] = g - 0x1000 - BASE;
+		holes[n][0] = g;		/* fits at g */
+		holes[n++][1] = 0x3000;
+		for (unsigned i = misses; i-- > 0;) {
+			holes[n][0] = END - 0x3000 - i * 0x4000;
+			holes[n++][1] = 0x2000;
+		}
+		*exact = g;
+		*fallback = g - 0x4000;	/* g - 0x3000 is an odd page */
+	}
+	leave_holes(h, (const uint64_t (*)[2])holes, n);
+	if (tiny)
+		assert_true(h->depth >= 3);
+	assert_int_equal(gpuva_heap_alloc(h, 0x2000, 0x2000,
+					  high ? GPUVA_HEAP_HIGH : 0, &a), 0);
+	assert_int_equal(gpuva_heap_check(h), 0);
+	gpuva_heap_destroy(h);
+	return a;
+}
+
+static void
+near_miss_budget_exactly_spent_still_takes_the_exact_fit(void **state)
+{
+	uint64_t exact, fallback, a;
+
+	(void)state;
+	for (int tiny = 0; tiny < 2; tiny++) {
+		for (int high = 0; high < 2; high++) {
+			a = budget_case(GPUVA_HEAP_SEARCH_BUDGET, high, tiny,
+					&exact, &fallback);
+			assert_int_equal(a, exact);
+			/* and one fewer, as before */
+			a = budget_case(GPUVA_HEAP_SEARCH_BUDGET - 1, high, tiny,
+					&exact, &fallback);
+			assert_int_equal(a, exact);
+		}
+	}
+}
+
+static void
+one_near_miss_past_the_budget_takes_the_fallback(void **state)
+{
+	uint64_t exact, fallback, a;
+
+	(void)state;
+	for (int tiny = 0; tiny < 2; tiny++) {
+		for (int high = 0; high < 2; high++) {
+			a = budget_case(GPUVA_HEAP_SEARCH_BUDGET + 1, high, tiny,
+					&exact, &fallback);
+			assert_int_equal(a, fallback);
+			assert_true(fallback != exact);
+		}
+	}
 }
 
 /* ---- the VM's heap ---- */
@@ -1138,140 +1426,6 @@ vm_kernel_range_cannot_be_unreserved(void **state)
 
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
 
-/* ---- flat mode and tree mode ---- */
-
-/*
- * Pages 0 .. 2n - 1 allocated from an empty heap, then the even ones among
- * the first @holes - 1 freed: @holes holes, the top one included.
- */
-static void
-fx_make_holes(struct fx *fx, uint64_t n, uint64_t holes)
-{
-	for (uint64_t i = 0; i < 2 * n; i++)
-		assert_int_equal(fx_alloc(fx, PG, PG, 0), BASE + i * PG);
-	for (uint64_t i = 0; i + 1 < holes; i++)
-		assert_int_equal(gpuva_heap_free(fx->heap, BASE + 2 * i * PG, PG), 0);
-	assert_int_equal(fx_holes(fx), holes);
-}
-
-static void
-holes_cross_the_flat_threshold_both_ways_repeatedly(void **state)
-{
-	struct fx *fx = *state;
-	const uint64_t n = HEAP_FLAT_MAX + 16;
-
-	for (int round = 0; round < 3; round++) {
-		for (uint64_t i = 0; i < 2 * n; i++)
-			assert_int_equal(fx_alloc(fx, PG, PG, 0), BASE + i * PG);
-		/* each even page freed is one more hole: the tree past the max */
-		for (uint64_t i = 0; i < n; i++) {
-			assert_int_equal(gpuva_heap_free(fx->heap,
-				BASE + 2 * i * PG, PG), 0);
-			assert_int_equal(gpuva_heap_check(fx->heap), 0);
-			assert_int_equal(fx_holes(fx), i + 2);
-			assert_int_equal(fx->heap->flat, i + 2 <= HEAP_FLAT_MAX);
-		}
-		/* the placement rule holds in the tree as in the array */
-		assert_int_equal(fx_alloc(fx, PG, PG, 0), BASE);
-		assert_int_equal(fx_alloc(fx, PG, PG, GPUVA_HEAP_HIGH), END - PG);
-		assert_int_equal(gpuva_heap_free(fx->heap, BASE, PG), 0);
-		assert_int_equal(gpuva_heap_free(fx->heap, END - PG, PG), 0);
-		/* each odd page freed merges two holes: flat again at the low mark */
-		for (uint64_t i = 0; i < n; i++) {
-			uint64_t holes = n - i;
-
-			assert_int_equal(gpuva_heap_free(fx->heap,
-				BASE + (2 * i + 1) * PG, PG), 0);
-			assert_int_equal(gpuva_heap_check(fx->heap), 0);
-			assert_int_equal(fx_holes(fx), holes);
-			assert_int_equal(fx->heap->flat, holes <= HEAP_FLAT_LOW);
-		}
-		assert_true(gpuva_heap_is_free(fx->heap, BASE, RANGE));
-	}
-}
-
-static void
-free_that_overflows_a_full_flat_array_builds_the_tree_without_memory(void **state)
-{
-	struct fx *fx = *state;
-	uint64_t a = BASE + 2 * (HEAP_FLAT_MAX - 1) * PG;
-
-	fx_make_holes(fx, HEAP_FLAT_MAX, HEAP_FLAT_MAX);
-	assert_true(fx->heap->flat);
-	fx->heap->fail_refill = true;
-	assert_int_equal(gpuva_heap_free(fx->heap, a, PG), 0);
-	assert_false(fx->heap->flat);
-	assert_int_equal(fx_holes(fx), HEAP_FLAT_MAX + 1);
-	assert_int_equal(gpuva_heap_check(fx->heap), 0);
-	assert_true(gpuva_heap_is_free(fx->heap, a, PG));
-	fx->heap->fail_refill = false;
-	/* and the lowest fit is still the lowest */
-	assert_int_equal(fx_alloc(fx, PG, PG, 0), BASE);
-}
-
-static void
-split_of_a_full_flat_array_builds_the_tree_or_fails_with_enomem(void **state)
-{
-	struct fx *fx = *state;
-	struct gpuva_heap_stats before, now;
-	uint64_t mid = END - RANGE / 4, a;
-	size_t spare;
-
-	fx_make_holes(fx, HEAP_FLAT_MAX, HEAP_FLAT_MAX);
-	assert_true(fx->heap->flat);
-
-	/* one spare short of the tree and the record, and no malloc */
-	gpuva_heap_get_stats(fx->heap, &before);
-	spare = fx->heap->spare_count;
-	fx->heap->spare_count = HEAP_FLAT_MAX + 1;
-	fx->heap->fail_refill = true;
-	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, mid, PG), -ENOMEM);
-	assert_int_equal(gpuva_heap_alloc(fx->heap, PG, PG, GPUVA_HEAP_HIGH, &a),
-			 -ENOMEM);
-	assert_reason(fx->heap, "out of memory");
-	fx->heap->spare_count = spare;
-	fx->heap->fail_refill = false;
-	assert_int_equal(gpuva_heap_check(fx->heap), 0);
-	gpuva_heap_get_stats(fx->heap, &now);
-	assert_memory_equal(&now, &before, sizeof(now));
-	assert_true(fx->heap->flat);
-
-	/* with memory: the split moves the holes to the tree */
-	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, mid, PG), 0);
-	assert_false(fx->heap->flat);
-	assert_int_equal(fx_holes(fx), HEAP_FLAT_MAX + 1);
-	assert_int_equal(gpuva_heap_check(fx->heap), 0);
-	assert_false(gpuva_heap_is_free(fx->heap, mid, 1));
-	assert_true(gpuva_heap_is_free(fx->heap, mid + PG, PG));
-	assert_int_equal(gpuva_heap_alloc_fixed(fx->heap, mid, PG), -ENOSPC);
-	assert_reason(fx->heap, "taken by the allocation");
-}
-
-static void
-check_reports_flat_holes_out_of_order_or_too_few_spares(void **state)
-{
-	struct fx *fx = *state;
-	uint64_t t;
-	size_t spare;
-
-	fx_make_holes(fx, 2, 2);	/* [BASE, BASE + PG) and the top */
-	assert_true(fx->heap->flat);
-	t = fx->heap->flat_hole[0].addr;
-	fx->heap->flat_hole[0].addr = fx->heap->flat_hole[1].addr;
-	fx->heap->flat_hole[1].addr = t;
-	assert_int_equal(gpuva_heap_check(fx->heap), -EINVAL);
-	assert_reason(fx->heap, "flat holes out of order");
-	fx->heap->flat_hole[1].addr = fx->heap->flat_hole[0].addr;
-	fx->heap->flat_hole[0].addr = t;
-
-	spare = fx->heap->spare_count;
-	fx->heap->spare_count = HEAP_FLAT_MAX - 1;
-	assert_int_equal(gpuva_heap_check(fx->heap), -EINVAL);
-	assert_reason(fx->heap, "too few spare nodes");
-	fx->heap->spare_count = spare;
-	assert_int_equal(gpuva_heap_check(fx->heap), 0);
-}
-
 int
 main(void)
 {
@@ -1290,7 +1444,7 @@ main(void)
 		T(alloc_with_unknown_flags_or_no_out_pointer_is_rejected),
 		T(alloc_larger_than_any_hole_returns_enospc_and_changes_nothing),
 		T(alloc_when_only_misaligned_room_is_left_returns_enospc),
-		T(alloc_without_memory_for_a_node_returns_enomem_and_changes_nothing),
+		T(alloc_without_memory_for_a_block_returns_enomem_and_changes_nothing),
 		T(alloc_refused_for_no_fit_takes_no_memory_even_when_there_is_none),
 		T(alloc_in_range_stays_inside_the_window),
 		T(alloc_in_range_clips_a_window_that_overhangs_the_heap),
@@ -1313,15 +1467,15 @@ main(void)
 		T(for_each_range_tiles_the_heap_with_every_state),
 		T(is_free_is_false_for_taken_empty_overflowing_or_outside_ranges),
 		T(log_fn_receives_each_rejection_reason),
-		T(check_reports_a_wrong_cached_maximum),
-		T(many_allocations_grow_the_record_table_and_free_back_to_one_hole),
 		T(free_errors_in_a_long_run_of_allocations_still_name_the_allocation),
-		T(alloc_when_the_record_table_cannot_grow_returns_enomem_and_changes_nothing),
-		T(check_reports_a_record_the_table_lost_or_misplaced),
-		T(holes_cross_the_flat_threshold_both_ways_repeatedly),
-		T(free_that_overflows_a_full_flat_array_builds_the_tree_without_memory),
-		T(split_of_a_full_flat_array_builds_the_tree_or_fails_with_enomem),
-		T(check_reports_flat_holes_out_of_order_or_too_few_spares),
+		T(an_empty_heap_costs_at_most_1_kib_and_memory_follows_the_tiles),
+		T(the_tree_grows_and_shrinks_back_to_one_leaf_repeatedly),
+		T(a_split_up_to_a_new_root_fails_with_enomem_and_changes_nothing),
+		T(free_never_needs_memory_and_gives_blocks_back),
+		cmocka_unit_test(wide_leaves_hold_starts_too_far_apart_for_32_bit_offsets),
+		T(check_reports_a_broken_tree),
+		cmocka_unit_test(near_miss_budget_exactly_spent_still_takes_the_exact_fit),
+		cmocka_unit_test(one_near_miss_past_the_budget_takes_the_fallback),
 		cmocka_unit_test(vm_alloc_addr_uses_the_vm_range_minus_the_kernel_range),
 		cmocka_unit_test(vm_alloc_addr_rejects_sizes_off_the_page_size),
 		cmocka_unit_test(vm_free_addr_before_any_alloc_is_rejected),
