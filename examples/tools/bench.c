@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * gpuva bench: the scenarios of shared/docs/bench.md, generated in-process
- * exactly as the reference generates them, then timed phase by phase.
+ * gpuva bench: the benchmark scenarios (README.md, Performance), generated
+ * in-process exactly as the reference generates them, then timed phase by
+ * phase.
  * Only request processing is timed, never generation. Prints a `key value`
  * summary whose counting keys (requests, ops, live_vas, errors, ops_hash)
  * depend only on the request sequence.

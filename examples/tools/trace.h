@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The bind trace format (shared/docs/trace-format.md): one request per
+ * The bind trace format (docs/trace-format.md): one request per
  * line, parsed into struct trace_req; and the four benchmark scenarios,
  * generated in-process request for request as the reference's gen_trace.py
  * does (same splitmix64, same draw order).

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The ops layer: turn map/unmap requests into MAP/REMAP/UNMAP ops, as the
- * kernel's drm_gpuvm does (shared/docs/ops-semantics.md is the spec), and
+ * kernel's drm_gpuvm does (docs/op-model.md; drm_gpuvm is the reference), and
  * apply ops to the tree.
  *
  * One walk serves both ways of consuming ops. It is written once, as an

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Write a large, deterministic bind trace (shared/docs/trace-format.md) for
+"""Write a large, deterministic bind trace (docs/trace-format.md) for
 the valgrind replay test: random maps (70%) and unmaps (30%) of 1-64 pages
 in a 16 GiB window of a VM with a kernel-reserved range, over 1000 BOs and
 NULL (sparse) mappings, so that most requests split or merge existing

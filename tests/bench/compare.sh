@@ -9,7 +9,7 @@
 # REF is run as `REF --bench SCENARIO ARGS`; GPUVA (default: the one in
 # _build/main or build/) as `GPUVA bench SCENARIO ARGS`. Scenarios come
 # from $SCENARIOS (default: all four). Prints one line per scenario and
-# the goals of shared/docs/bench.md beside the ratios. $GPUVA_ARGS goes to
+# the goals (README.md, Performance) beside the ratios. $GPUVA_ARGS goes to
 # gpuva only (GPUVA_ARGS=--ops-list measures the op-list mode; the default
 # is step callbacks). Never part of the test suite: timings are not
 # assertions.

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# `gpuva bench` generates the scenarios of shared/docs/bench.md in-process;
+# `gpuva bench` generates the benchmark scenarios in-process (trace.c);
 # its ops_hash must be drm_gpuvm's on the same scenario, N and seed. The
 # expected hashes below were printed by the kernel's drm_gpuvm built as a
 # userspace program (shared/oracle, `gpuvm-oracle --bench S --n N`); the

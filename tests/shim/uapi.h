@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The kernel ABI the fake render node speaks, declared from
- * /work/shared/docs/uapi.md rather than taken from libdrm: Debian 12's
- * libdrm-dev has no panthor header and stale msm/nouveau headers without
- * VM_BIND (uapi.md section 6). Every layout is checked below, so a typo
- * cannot silently change the ABI the tests and the shim agree on.
+ * The kernel ABI the fake render node speaks, declared from the upstream
+ * kernel's uapi headers (drm.h, msm_drm.h, panthor_drm.h, nouveau_drm.h)
+ * rather than taken from libdrm: Debian 12's libdrm-dev has no panthor
+ * header and stale msm/nouveau headers without VM_BIND. Every layout is
+ * checked below, so a typo cannot silently change the ABI the tests and
+ * the shim agree on.
  *
  * Names carry a "shim_" prefix so this header can sit next to libdrm's
  * drm.h (pulled in by xf86drm.h) in the tests.
@@ -39,7 +40,7 @@
 #define static_assert_layout(type, field, off) \
 	static_assert(offsetof(struct type, field) == (off), #type "." #field)
 
-/* ---- DRM core (uapi.md 1.2-1.4) ---- */
+/* ---- DRM core (drm.h) ---- */
 
 /* Not fixed-width on purpose: the kernel's struct uses int/size_t/pointers. */
 struct shim_drm_version {
@@ -209,7 +210,7 @@ static_assert(SHIM_IOCTL_SYNCOBJ_TIMELINE_WAIT == 0xC03064CAul, "TIMELINE_WAIT")
 static_assert(SHIM_IOCTL_SYNCOBJ_TRANSFER == 0xC02064CCul, "TRANSFER");
 static_assert(SHIM_IOCTL_SYNCOBJ_EVENTFD == 0xC01864CFul, "EVENTFD");
 
-/* ---- msm (uapi.md 3.2) ---- */
+/* ---- msm (msm_drm.h) ---- */
 
 struct shim_msm_param {
 	uint32_t pipe;
@@ -341,7 +342,7 @@ static_assert(SHIM_IOCTL_MSM_SUBMITQUEUE_NEW == 0xC00C644Aul, "MSM_SUBMITQUEUE_N
 static_assert(SHIM_IOCTL_MSM_SUBMITQUEUE_CLOSE == 0x4004644Bul, "MSM_SUBMITQUEUE_CLOSE");
 static_assert(SHIM_IOCTL_MSM_VM_BIND == 0xC058644Dul, "MSM_VM_BIND");
 
-/* ---- panthor (uapi.md 4.2) ---- */
+/* ---- panthor (panthor_drm.h) ---- */
 
 struct shim_panthor_obj_array {
 	uint32_t stride;
@@ -497,7 +498,7 @@ static_assert(SHIM_IOCTL_PANTHOR_VM_GET_STATE == 0xC0086444ul, "PANTHOR_VM_GET_S
 static_assert(SHIM_IOCTL_PANTHOR_BO_CREATE == 0xC0186445ul, "PANTHOR_BO_CREATE");
 static_assert(SHIM_IOCTL_PANTHOR_BO_MMAP_OFFSET == 0xC0106446ul, "PANTHOR_BO_MMAP_OFFSET");
 
-/* ---- nouveau (uapi.md 5.2) ---- */
+/* ---- nouveau (nouveau_drm.h) ---- */
 
 struct shim_nouveau_getparam {
 	uint64_t param;

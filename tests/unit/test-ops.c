@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests of the ops layer (include/gpuva/ops.h) against
- * shared/docs/ops-semantics.md: every worked example of section 8 in both
- * ways of consuming ops (step callbacks applied as they come, and op lists
- * applied with gpuva_vm_apply_ops()), the other generators, the apply
- * helpers, and every validation rule of section 7.
+ * Unit tests of the ops layer (include/gpuva/ops.h) against drm_gpuvm's
+ * split and merge (docs/op-model.md): twelve worked cases, numbered as the
+ * project's specification of drm_gpuvm numbers them, in both ways of
+ * consuming ops (step callbacks applied as they come, and op lists applied
+ * with gpuva_vm_apply_ops()), the other generators, the apply helpers, and
+ * every validation rule.
  *
- * Expected ops are written in trace-format.md syntax (BO ids: A = 1, B = 2,
- * C = 3, 0 = NULL), so a failure reads like a `gpuva replay` diff.
+ * Expected ops are written in docs/trace-format.md syntax (BO ids: A = 1,
+ * B = 2, C = 3, 0 = NULL), so a failure reads like a `gpuva replay` diff.
  *
- * Case 11 of section 8 (madvise, "split only") is not here: libgpuva does
+ * Case 11 (madvise, "split only") is not here: libgpuva does
  * not implement drm_gpuvm_madvise_ops_create().
  */
 #include <errno.h>
