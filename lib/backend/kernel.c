@@ -193,6 +193,42 @@ kernel_cpu_signals(struct kernel_backend *kb, struct gpuva_vm *vm,
 	return 0;
 }
 
+/* Is there a fence at @p? 0 or -ETIME: yes; -EINVAL: none yet; -ENOENT. */
+static int
+probe_point(struct kernel_backend *kb, const struct gpuva_sync *p)
+{
+	uint32_t h = p->handle;
+	uint64_t v = p->point;
+	int64_t now = kernel_deadline(0);
+
+	/* no WAIT_FOR_SUBMIT: a point without a fence is EINVAL at once */
+	return kb->timeline ? drmSyncobjTimelineWait(kb->fd, &h, &v, 1, now, 0, NULL)
+			    : drmSyncobjWait(kb->fd, &h, 1, now, 0, NULL);
+}
+
+bool
+kernel_blame_syncs(struct kernel_backend *kb, struct gpuva_vm *vm,
+		   const struct gpuva_commit *c, int err)
+{
+	for (uint32_t i = 0; i < c->wait_count + c->signal_count; i++) {
+		bool wait = i < c->wait_count;
+		const struct gpuva_sync *p = wait ? &c->waits[i]
+						  : &c->signals[i - c->wait_count];
+		int ret = probe_point(kb, p);
+
+		if (ret == -ENOENT || (wait && ret == -EINVAL)) {
+			gpuva_vm_reject(vm, err, "commit: %s %" PRIu32 ":%" PRIu64
+					": %s; nothing changed", wait ? "wait" : "signal",
+					p->handle, p->point, ret == -ENOENT ?
+					"no such syncobj" : "no fence has been "
+					"submitted for it yet, and VM_BIND does not "
+					"wait for one");
+			return true;
+		}
+	}
+	return false;
+}
+
 struct kernel_bo *
 kernel_bo_new(uint32_t handle, uint64_t size, void *vm_priv, uint32_t flags)
 {

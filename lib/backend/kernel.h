@@ -81,6 +81,15 @@ int kernel_cpu_waits(struct kernel_backend *kb, struct gpuva_vm *vm,
 int kernel_cpu_signals(struct kernel_backend *kb, struct gpuva_vm *vm,
 		       const struct gpuva_commit *c);
 
+/*
+ * After a bind ioctl refused with @err, the sync point to blame, if one
+ * is: an unknown syncobj among @c's waits and signals, or a wait point no
+ * fence has been submitted for yet (VM_BIND kernels do not wait for one:
+ * EINVAL). True with the reason set on @vm.
+ */
+bool kernel_blame_syncs(struct kernel_backend *kb, struct gpuva_vm *vm,
+			const struct gpuva_commit *c, int err);
+
 /* A new kernel_bo for a created GEM handle (NULL: out of memory). */
 struct kernel_bo *kernel_bo_new(uint32_t handle, uint64_t size,
 				void *vm_priv, uint32_t flags);
