@@ -766,6 +766,9 @@ nouveau_bind(struct gpuva_backend *be, const struct gpuva_bind_job *job,
 		return 0;
 	}
 	ret = submit(nb, v, c, job->seq);
+	if ((ret == -EINVAL || ret == -ENOENT) &&
+	    kernel_blame_syncs(&nb->kb, job->vm, c, ret))
+		goto fail;
 	if (ret) {
 		ret = gpuva_vm_reject(job->vm, ret, "nouveau: VM_BIND of %zu ops "
 				      "(%" PRIu32 " waits, %" PRIu32 " signals) "

@@ -723,6 +723,7 @@ sync_points_the_kernel_refuses_fail_the_commit_and_change_nothing(void **state)
 	assert_int_equal(gpuva_bind_begin(n->vm, &t), 0);
 	assert_int_equal(txn_map(t, n, BASE + P(8), P(8), 0, 0, 0), 0);
 	assert_int_equal(gpuva_bind_commit(t, &c), -ENOENT);
+	assert_reason(n, "signal 999:0: no such syncobj");
 	assert_unchanged(n, &s);
 	s = save_state(n);
 	p = (struct gpuva_sync){ .handle = fresh };
@@ -730,6 +731,7 @@ sync_points_the_kernel_refuses_fail_the_commit_and_change_nothing(void **state)
 	assert_int_equal(gpuva_bind_begin(n->vm, &t), 0);
 	assert_int_equal(txn_map(t, n, BASE + P(8), P(8), 0, 0, 0), 0);
 	assert_int_equal(gpuva_bind_commit(t, &c), -EINVAL);
+	assert_reason(n, "no fence has been submitted for it yet");
 	assert_unchanged(n, &s);
 	/* the library's own refusal: no sync_file fences on nouveau */
 	s = save_state(n);
