@@ -189,20 +189,13 @@ bits_delete(uint64_t m, unsigned i)
 }
 
 /*
- * The last of the sorted @v[0, n) that is <= @u, v[0] being so. In two
- * parts: which block of 8 (a count of the blocks' first values, compares
- * that do not wait on each other), then a branchless binary search of the
- * block, three steps. A binary search of the whole array is six steps
- * that each wait for the last one's load, the longest wait of a free.
+ * The last of the sorted @v[0, n) that is <= @u, v[0] being so: a
+ * branchless binary search, six steps for a full leaf.
  */
 #define LAST_LE(v, n, u)						\
 	do {								\
-		unsigned blocks_ = 0, lo_, len_;			\
+		unsigned lo_ = 0, len_ = (n);				\
 									\
-		for (unsigned j_ = 0; j_ < (n); j_ += 8)		\
-			blocks_ += (v)[j_] <= (u);			\
-		lo_ = (blocks_ - 1) * 8;				\
-		len_ = (n) - lo_ < 8 ? (n) - lo_ : 8;			\
 		while (len_ > 1) {					\
 			unsigned half_ = len_ / 2;			\
 									\
@@ -317,8 +310,10 @@ leaf_open(struct heap_leaf *l, unsigned at, unsigned k)
 	else
 		memmove(&l->key[at + k], &l->key[at], (n - at) * sizeof(l->key[0]));
 	l->hole = (l->hole & low) | ((l->hole & ~low) << k);
-	l->rsv = (l->rsv & low) | ((l->rsv & ~low) << k);
-	l->imax = (uint8_t)(l->imax + (l->imax >= at ? k : 0));
+	if (l->rsv)
+		l->rsv = (l->rsv & low) | ((l->rsv & ~low) << k);
+	if (l->imax >= at)
+		l->imax = (uint8_t)(l->imax + k);
 	l->n = (uint8_t)(n + k);
 }
 
@@ -346,8 +341,10 @@ leaf_close(struct heap_leaf *l, unsigned at, unsigned k)
 	else
 		memmove(&l->key[at], &l->key[at + k], (n - at - k) * sizeof(l->key[0]));
 	l->hole = (l->hole & low) | ((l->hole >> k) & ~low);
-	l->rsv = (l->rsv & low) | ((l->rsv >> k) & ~low);
-	l->imax = (uint8_t)(l->imax - (l->imax >= at + k ? k : 0));
+	if (l->rsv)
+		l->rsv = (l->rsv & low) | ((l->rsv >> k) & ~low);
+	if (l->imax >= at + k)
+		l->imax = (uint8_t)(l->imax - k);
 	l->n = (uint8_t)(n - k);
 }
 
