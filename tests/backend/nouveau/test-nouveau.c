@@ -233,6 +233,43 @@ one_vm_per_fd_and_the_next_one_gets_the_same_window_emptied(void **state)
 }
 
 static void
+a_fd_whose_first_bo_came_before_the_vm_cannot_have_one(void **state)
+{
+	struct shim_nouveau_gem_new g = { .info = { .size = PAGE,
+						      .domain = SHIM_NOUVEAU_GEM_DOMAIN_VRAM } };
+	struct gpuva_vm_desc d = { 0 };
+	struct gpuva_vm *vm = NULL;
+	struct nv n;
+
+	(void)state;
+	nv_open_backend(&n);
+	/* someone else's BO on the fd: VM_BIND is off for good */
+	assert_int_equal(xioctl(n.fd, SHIM_IOCTL_NOUVEAU_GEM_NEW, &g), 0);
+	d.backend = n.be;
+	assert_int_equal(gpuva_vm_create(&d, &vm), -ENOSYS);
+	assert_non_null(strstr(n.log, "VM_BIND is off on this fd"));
+	assert_null(vm);
+	nv_close(&n);
+}
+
+static void
+a_vm_whose_teardown_failed_leaves_the_fd_to_no_other(void **state)
+{
+	struct nv *n = *state;
+	struct gpuva_vm_desc d = { .backend = n->be };
+	struct gpuva_vm *vm = NULL;
+
+	assert_int_equal(nv_map(n, BASE, P(4), 0, 0), 0);
+	setenv("GPUVA_SHIM_FAIL_BIND", "1:EIO", 1);
+	gpuva_vm_destroy(n->vm);
+	n->vm = NULL;
+	assert_non_null(strstr(n->log, "could not be emptied"));
+	assert_int_equal(gpuva_vm_create(&d, &vm), -EBUSY);
+	assert_non_null(strstr(n->log, "open the device again"));
+	assert_null(vm);
+}
+
+static void
 bos_come_after_vm_init_in_vram_or_gart(void **state)
 {
 	struct gpuva_bo *bo = NULL, *priv = NULL;
@@ -248,6 +285,8 @@ bos_come_after_vm_init_in_vram_or_gart(void **state)
 
 		assert_int_equal(gpuva_vm_create(&d, &n.vm), 0);
 	}
+	assert_int_equal(gpuva_backend_bo_create(n.be, NULL, UINT64_MAX, 0, &bo), -EINVAL);
+	assert_non_null(strstr(n.log, "too big"));
 	assert_int_equal(gpuva_backend_bo_create(n.be, NULL, 100, 0, &bo), 0);
 	assert_int_equal(bo->size, PAGE);
 	info = (struct shim_nouveau_gem_info){ .handle = bo->handle };
@@ -833,6 +872,8 @@ main(void)
 		cmocka_unit_test(a_vms_reserved_range_becomes_the_kernel_window),
 		cmocka_unit_test(vms_nouveau_cannot_have_are_refused_and_the_fd_stays_undecided),
 		T(one_vm_per_fd_and_the_next_one_gets_the_same_window_emptied),
+		cmocka_unit_test(a_fd_whose_first_bo_came_before_the_vm_cannot_have_one),
+		T(a_vm_whose_teardown_failed_leaves_the_fd_to_no_other),
 		cmocka_unit_test(bos_come_after_vm_init_in_vram_or_gart),
 		T(maps_and_unmaps_reach_the_kernel_page_for_page),
 		T(a_batch_is_one_ioctl),
