@@ -32,8 +32,8 @@
 
 #include "bind-fixture.h"
 
-#define PAGE 0x1000ull
-#define VM_RANGE 0x100000ull
+#define PAGE UINT64_C(0x1000)
+#define VM_RANGE UINT64_C(0x100000)
 #define D 4	/* a fourth BO, mapped by no "given" state */
 
 /* ---- the fixture ------------------------------------------------------------ */
@@ -1065,6 +1065,46 @@ a_request_inside_another_gives_three_entries_for_two_requests(void **state)
 
 /* ---- requests, flags, the allocator --------------------------------------- */
 
+/*
+ * The bound of 2r - 1 entries (r without nesting) that lib/bind/net.c
+ * claims holds only when no unchanged page lies between two changed ones
+ * of one request: unchanged pages are dropped, and dropping them inside a
+ * request's range cuts its entry in two. These two show it with r = 1;
+ * property-bind.c checks the bound that does hold (pieces plus such runs).
+ */
+static void
+one_unmap_over_two_mappings_and_the_hole_between_gives_two_entries(void **state)
+{
+	static const struct rq gv[] = {
+		MAP(0x10000, 0x1000, A, 0x0, 0),
+		MAP(0x12000, 0x1000, B, 0x0, 0),
+	};
+	static const struct rq r[] = { UNMAP(0x10000, 0x3000) };
+	struct t *t = *state;
+
+	vm_on(t, &t->rec.base);
+	given(t, gv, N(gv));
+	assert_lines("net effect", net_of(t, r, N(r)),
+		     "unmap 0x10000 0x1000",
+		     "unmap 0x12000 0x1000");
+	assert_true(t->rec.nnet > 2 * N(r) - 1);
+}
+
+static void
+one_map_over_a_page_that_already_holds_it_gives_two_entries(void **state)
+{
+	static const struct rq gv[] = { MAP(0x11000, 0x1000, A, 0x1000, 0) };
+	static const struct rq r[] = { MAP(0x10000, 0x3000, A, 0x0, 0) };
+	struct t *t = *state;
+
+	vm_on(t, &t->rec.base);
+	given(t, gv, N(gv));
+	assert_lines("net effect", net_of(t, r, N(r)),
+		     "map 0x10000 0x1000 1 0x0 df=0x0",
+		     "map 0x12000 0x1000 1 0x2000 df=0x0");
+	assert_true(t->rec.nnet > 2 * N(r) - 1);
+}
+
 static void
 a_rejected_request_changes_nothing_and_the_transaction_stays_usable(void **state)
 {
@@ -1923,6 +1963,8 @@ main(void)
 		T(neighbours_of_one_bo_with_contiguous_offsets_and_equal_driver_flags_merge),
 		T(null_ranges_are_their_own_kind),
 		T(a_request_inside_another_gives_three_entries_for_two_requests),
+		T(one_unmap_over_two_mappings_and_the_hole_between_gives_two_entries),
+		T(one_map_over_a_page_that_already_holds_it_gives_two_entries),
 		T(a_rejected_request_changes_nothing_and_the_transaction_stays_usable),
 		T(the_op_callback_sees_each_op_before_it_is_applied_until_it_is_unset),
 		T(driver_flags_reach_the_backend_untouched_and_stay_with_the_mapping),
