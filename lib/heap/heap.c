@@ -239,9 +239,39 @@ static uint64_t
 leaf_scan(const struct heap_leaf *l, uint64_t hil, unsigned *count,
 	  unsigned *below, unsigned *where)
 {
+	unsigned last = l->n - 1u, c = 0;
 	uint64_t h = l->hole, m = 0, second = 0;
-	unsigned c = 0;
 
+	if (!leaf_wide(l)) {
+		/*
+		 * Narrow: the tiles before the last in units, a 32-bit
+		 * difference each; the same order as their sizes.
+		 */
+		uint32_t um = 0, us = 0;
+		unsigned uc = 0, uw = 0;
+
+		for (h &= ~(UINT64_C(1) << last); h; h &= h - 1) {
+			unsigned i = (unsigned)__builtin_ctzll(h);
+			uint32_t d = l->off[i + 1] - l->off[i];
+
+			if (d > um) {
+				us = um;
+				um = d;
+				uc = 1;
+				uw = i;
+			} else if (d == um) {
+				uc++;
+			} else if (d > us) {
+				us = d;
+			}
+		}
+		m = (uint64_t)um << l->shift;
+		second = (uint64_t)us << l->shift;
+		c = uc;
+		if (uc)
+			*where = uw;
+		h = l->hole & (UINT64_C(1) << last);
+	}
 	for (; h; h &= h - 1) {
 		unsigned i = (unsigned)__builtin_ctzll(h);
 		uint64_t size = tile_last(l, i, hil) - lkey(l, i) + 1;
