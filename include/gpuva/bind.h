@@ -27,7 +27,12 @@
  * address-sorted and non-overlapping; ranges the batch leaves as they were
  * are dropped (a page bound and unbound in one batch costs nothing), and
  * neighbouring ranges of one BO with contiguous offsets and equal driver
- * flags are merged. It is never longer than the request list.
+ * flags are merged (also across pages between them that already hold what
+ * the merged entry maps: re-sending those costs the kernel nothing, an
+ * extra op would). It has at most one entry per run of pages that one
+ * request covers last: at most r entries for r requests when no request
+ * lies inside another, 2r - 1 in general (a map of [0, 10) and then one of
+ * [4, 6) of another BO need three).
  *
  * Outcome of a commit, exactly one of:
  * - success (0): the mirror shows the batch; mappings the batch removed are

@@ -1,22 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The net effect of a transaction: what the kernel must do to get from the
- * state before the batch to the state after it, and nothing more.
+ * state before the batch to the state after it, in as few entries as can
+ * be.
  *
  * Only the dirty ranges (the union of the requests' ranges) can differ:
  * outside them the batch left every page alone, and the pieces it re-made
  * around a cut mapping hold what that mapping held. So the sweep walks
  * each dirty range once, with the hidden mappings (inside a dirty range,
  * the state before is exactly those) and the transaction's live mappings
- * (the state after) side by side, never touching the VM's index, cuts it where either changes,
- * and compares page contents: BO and offset, NULL, or nothing, and the
- * driver flags. Equal stretches are dropped; differing ones become entries
- * holding the after-state, merged with the previous entry when they
- * continue it (same kind, driver flags and flags, and for a BO the same BO
- * at the next offset). Result: sorted, non-overlapping, minimal.
+ * (the state after) side by side, never touching the VM's index. It cuts
+ * the range wherever either side changes and compares page contents (BO
+ * and offset, NULL, or nothing; and the driver flags). A stretch that
+ * changes becomes an entry holding the after-state, or extends the last
+ * entry when it continues it (same kind, driver flags and flags, for a BO
+ * the same BO at the next offset). A stretch that does not change is
+ * dropped, unless it lies between two changed stretches that one entry
+ * covers: re-sending pages that already hold what the entry writes costs
+ * the kernel nothing, while splitting the entry around them would cost an
+ * op (a map of [0, 6) over a BO's own pages at 2 and 4 stays one entry).
  *
- * It is at most 2r - 1 entries for r requests (each request adds at most
- * two boundaries), and at most r when no request lies inside another.
+ * So the entries are sorted, non-overlapping, and at most one per run of
+ * pages that one request covers last: at most 2r - 1 for r requests (a
+ * request inside another splits it in two), at most r when no request
+ * lies inside another, none for pages the batch leaves as they were.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -60,15 +67,14 @@ same_page_content(const struct gpuva *a, const struct gpuva *b, uint64_t x)
 	return !a->vm_bo || a->offset + (x - a->addr) == b->offset + (x - b->addr);
 }
 
-/* Emit [x, end) holding @after (NULL: nothing), merging with the last entry. */
-static int
-emit(struct txn_vec *out, const struct gpuva *after, uint64_t x, uint64_t end)
+/* The entry that would hold [x, ..) of @after (NULL: nothing). */
+static struct gpuva_bind_op
+entry_of(const struct gpuva *after, uint64_t x)
 {
 	struct gpuva_bind_op e = {
 		.kind = !after ? GPUVA_BIND_UNMAP :
 			after->vm_bo ? GPUVA_BIND_MAP : GPUVA_BIND_MAP_NULL,
 		.addr = x,
-		.range = end - x,
 	};
 
 	if (after) {
@@ -77,21 +83,61 @@ emit(struct txn_vec *out, const struct gpuva *after, uint64_t x, uint64_t end)
 		e.offset = after->offset + (x - after->addr);
 		e.flags = gpuva_flags(after);
 	}
-	if (out->n) {
-		struct gpuva_bind_op *l = &TXN_AT(out, struct gpuva_bind_op,
-						  out->n - 1);
+	return e;
+}
 
-		if (l->addr + l->range == x && l->kind == e.kind &&
-		    l->driver_flags == e.driver_flags && l->flags == e.flags &&
-		    l->bo == e.bo &&
-		    (e.kind != GPUVA_BIND_MAP || l->offset + l->range == e.offset)) {
-			l->range += e.range;
-			return 0;
+/*
+ * The sweep's output: entries so far, and how far the last one could
+ * reach over unchanged pages that continue it (@ext; 0 when nothing).
+ */
+struct net_out {
+	struct txn_vec *v;
+	uint64_t ext;
+};
+
+/* Would extending the last entry to cover @e (which starts at ext) fit? */
+static bool
+continues_last(const struct net_out *o, const struct gpuva_bind_op *e)
+{
+	const struct gpuva_bind_op *l;
+
+	if (!o->v->n || o->ext != e->addr)
+		return false;
+	l = &TXN_AT(o->v, struct gpuva_bind_op, o->v->n - 1);
+	return l->kind == e->kind && l->driver_flags == e->driver_flags &&
+	       l->flags == e->flags && l->bo == e->bo &&
+	       (e->kind != GPUVA_BIND_MAP ||
+		l->offset + (e->addr - l->addr) == e->offset);
+}
+
+/*
+ * [x, end) holds @after; @changed says whether it held something else
+ * before. A changed stretch extends the last entry or starts one; an
+ * unchanged one only moves how far the last entry may yet reach.
+ */
+static int
+emit(struct net_out *o, const struct gpuva *after, uint64_t x, uint64_t end,
+     bool changed)
+{
+	struct gpuva_bind_op e = entry_of(after, x);
+
+	if (continues_last(o, &e)) {
+		if (changed) {
+			struct gpuva_bind_op *l = &TXN_AT(o->v, struct gpuva_bind_op,
+							  o->v->n - 1);
+
+			l->range = end - l->addr;
 		}
+		o->ext = end;
+		return 0;
 	}
-	if (txn_vec_reserve(out, sizeof(e), 1))
+	if (!changed)
+		return 0;
+	if (txn_vec_reserve(o->v, sizeof(e), 1))
 		return -ENOMEM;
-	TXN_AT(out, struct gpuva_bind_op, out->n++) = e;
+	e.range = end - x;
+	TXN_AT(o->v, struct gpuva_bind_op, o->v->n++) = e;
+	o->ext = end;
 	return 0;
 }
 
@@ -143,7 +189,7 @@ txn_sort(struct gpuva_bind *txn)
  */
 static int
 sweep(struct gpuva_bind *txn, uint64_t s, uint64_t e, size_t *hi,
-      struct txn_vec *out)
+      struct net_out *out)
 {
 	size_t nh = txn->sorted.n;
 	struct gpuva *a = txn->overlay.count ? idx_find_from(&txn->overlay, s)
@@ -158,8 +204,8 @@ sweep(struct gpuva_bind *txn, uint64_t s, uint64_t e, size_t *hi,
 		struct content after = content_at(a, x, e);
 		uint64_t end = before.end < after.end ? before.end : after.end;
 
-		if (!same_page_content(before.va, after.va, x) &&
-		    emit(out, after.va, x, end))
+		if (emit(out, after.va, x, end,
+			 !same_page_content(before.va, after.va, x)))
 			return -ENOMEM;
 		x = end;
 		if (b && gpuva_end(b) <= x)
@@ -173,11 +219,12 @@ sweep(struct gpuva_bind *txn, uint64_t s, uint64_t e, size_t *hi,
 int
 txn_net_effect(struct gpuva_bind *txn, struct txn_vec *out)
 {
+	struct net_out o = { out, 0 };
 	size_t hi = 0;
 
 	for (size_t i = 0; i < txn->dirty.n; i++) {
 		const struct util_kv *r = &TXN_AT(&txn->dirty, struct util_kv, i);
-		int ret = sweep(txn, r->key, r->val, &hi, out);
+		int ret = sweep(txn, r->key, r->val, &hi, &o);
 
 		if (ret)
 			return ret;
