@@ -39,8 +39,9 @@
  * when it ran: the kernel signals a failed job's fence as if it had
  * succeeded and only poisons the VM, so that the next VM_BIND returns
  * EPIPE. The same check runs after any failed ioctl (a failure past the
- * first op poisons the VM too). EPIPE is final: the VM is lost, and the
- * device must be reopened.
+ * first op poisons the VM too) and in wait(); an asynchronous commit's
+ * failed job is found by the next commit. EPIPE is final: the VM is lost,
+ * and the device must be reopened.
  *
  * Without timeline syncobjs (no kernel with VM_BIND lacks them; the fake
  * kernel can pretend), wait points must be 0 (-EOPNOTSUPP otherwise),

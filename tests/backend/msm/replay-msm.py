@@ -3,9 +3,11 @@
 """Replay a trace on msm (under the fake kernel) and on the reference.
 
     replay-msm.py GPUVA TRACE [SIM_FAIL SHIM_FAIL]
+    replay-msm.py --outside GPUVA TRACE
     replay-msm.py --example EXAMPLE
 
-An example program prints the same on msm as on sim (--backend).
+--outside: TRACE's VM is outside msm's window, and replay on msm says so.
+--example: an example program prints the same on msm as on sim.
 
 Without failures, `gpuva replay --backend msm --check TRACE` must print
 byte for byte what `gpuva replay TRACE` prints (or, for a trace with
@@ -103,9 +105,20 @@ def example(exe):
     print("%s: msm prints what sim prints (%d lines)" % (exe, want.count(b"\n")))
 
 
+def outside(gpuva, path):
+    p = subprocess.run([gpuva, "replay", "--backend", "msm", path],
+                       capture_output=True, text=True)
+    if p.returncode == 0 or "not inside msm's VA window" not in p.stderr:
+        sys.exit("%s: replay on msm should refuse the VM, naming the window; "
+                 "exit %d, stderr:\n%s" % (path, p.returncode, p.stderr))
+    print("%s: refused: %s" % (path, p.stderr.splitlines()[0]))
+
+
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "--example":
         return example(sys.argv[2])
+    if len(sys.argv) == 4 and sys.argv[1] == "--outside":
+        return outside(sys.argv[2], sys.argv[3])
     if len(sys.argv) not in (3, 5):
         sys.exit(__doc__)
     gpuva, path = sys.argv[1], sys.argv[2]

@@ -860,19 +860,22 @@ enomem_for_a_batch_is_retried_in_halves_with_the_signals_on_the_last(void **stat
 {
 	struct fx *fx = *state;
 	static const char *const fail[] = { "ENOMEM" };
-	struct gpuva_sync s = { .point = 1 };
+	struct gpuva_sync s = { .point = 1 }, w = { .point = 9 };
 	struct gpuva_commit c = {
 		.flags = GPUVA_COMMIT_ASYNC | GPUVA_COMMIT_FENCE_FD_OUT,
-		.signal_count = 1, .signals = &s,
+		.wait_count = 1, .waits = &w, .signal_count = 1, .signals = &s,
 	};
 	char *maps = spaced_maps(8);
 
 	assert_int_equal(gpuva_backend_sync_create(fx->be, &s.handle), 0);
+	assert_int_equal(gpuva_backend_sync_create(fx->be, &w.handle), 0);
+	assert_int_equal(gpuva_backend_sync_signal(fx->be, &w, 1), 0);
 	fx_fail_binds(fail, 1);
 	assert_int_equal(fx_batch(fx, &c, maps), 0);
-	/* 8 ops refused, then 4 and 4 */
+	/* 8 ops refused, then 4 and 4; the wait was waited for on the CPU */
 	assert_int_equal(io.op_binds, 3);
 	assert_int_equal(io.last.nr_ops, 4);
+	assert_int_equal(io.last.nr_in_syncobjs, 0);
 	assert_int_equal(io.last.flags, MSM_VM_BIND_FENCE_FD_OUT);
 	assert_int_equal(io.last.nr_out_syncobjs, 2);
 	assert_int_equal(io.outs[0].handle, s.handle);
@@ -882,6 +885,7 @@ enomem_for_a_batch_is_retried_in_halves_with_the_signals_on_the_last(void **stat
 	assert_int_equal(gpuva_vm_wait_idle(fx->vm, 0), 0);
 	fx_assert_kernel_is_mirror(fx);
 	gpuva_backend_sync_destroy(fx->be, s.handle);
+	gpuva_backend_sync_destroy(fx->be, w.handle);
 	free(maps);
 }
 
