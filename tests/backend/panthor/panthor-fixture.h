@@ -14,67 +14,22 @@
  * VM ids: the kernel hands out the lowest free id from 1, so the first VM
  * created on a fresh device fd is VM 1, the next VM 2.
  *
- * Include after <cmocka.h>.
+ * It builds on the fake kernel's own test helpers (tests/shim/test-common.h:
+ * the dlsym'ed API in `shim`, require_shim(), clear_shim_switches(),
+ * page_at()), which include <cmocka.h>.
  */
 #ifndef GPUVA_TESTS_PANTHOR_FIXTURE_H
 #define GPUVA_TESTS_PANTHOR_FIXTURE_H
 
-#include <dlfcn.h>
-#include <errno.h>
 #include <inttypes.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include <gpuva/gpuva.h>
 
-#include "shim.h"
+/* the fake kernel's test helpers: shim, require_shim(), page_at(), ... */
+#include "test-common.h"
 
-#define PAGE		0x1000ull
 #define MiB		(1ull << 20)
 #define BLACKHOLE	(2 * MiB)	/* the blackhole BO's size */
-#define RENDER_NODE	"/dev/dri/renderD128"
-
-struct shim_api {
-	gpuva_shim_lookup_fn lookup;
-	gpuva_shim_page_count_fn page_count;
-	gpuva_shim_digest_fn digest;
-	gpuva_shim_dump_fn dump;
-	gpuva_shim_hold_fn hold;
-};
-
-static struct shim_api shim;
-
-/* Exit 77 (skipped) unless the fake kernel is preloaded playing panthor. */
-static inline void
-require_panthor_shim(void)
-{
-	const char *drv = getenv("GPUVA_SHIM_DRIVER");
-
-	shim.lookup = (gpuva_shim_lookup_fn)dlsym(RTLD_DEFAULT, "gpuva_shim_lookup");
-	shim.page_count = (gpuva_shim_page_count_fn)dlsym(RTLD_DEFAULT, "gpuva_shim_page_count");
-	shim.digest = (gpuva_shim_digest_fn)dlsym(RTLD_DEFAULT, "gpuva_shim_digest");
-	shim.dump = (gpuva_shim_dump_fn)dlsym(RTLD_DEFAULT, "gpuva_shim_dump");
-	shim.hold = (gpuva_shim_hold_fn)dlsym(RTLD_DEFAULT, "gpuva_shim_hold");
-	if (!shim.lookup || !shim.page_count || !shim.digest || !shim.dump ||
-	    !shim.hold) {
-		fprintf(stderr, "libgpuva-shim.so is not preloaded: skipping\n");
-		exit(77);
-	}
-	if (!drv || strcmp(drv, "panthor")) {
-		fprintf(stderr, "needs GPUVA_SHIM_DRIVER=panthor: skipping\n");
-		exit(77);
-	}
-}
-
-/* Turn off the fake kernel's failure switches a test may have set. */
-static inline void
-clear_shim_switches(void)
-{
-	unsetenv("GPUVA_SHIM_FAIL_BIND");
-	unsetenv("GPUVA_SHIM_FAIL_JOB");
-	unsetenv("GPUVA_SHIM_NO_TIMELINE");
-}
 
 /* A panthor device, and the BOs the test created on it. */
 struct pdev {
@@ -127,16 +82,6 @@ pdev_is_test_bo(const struct pdev *d, uint32_t handle)
 	return false;
 }
 
-/* The record's page at @addr of VM @id. */
-static inline struct gpuva_shim_page
-record_at(const struct pdev *d, uint32_t id, uint64_t addr)
-{
-	struct gpuva_shim_page p;
-
-	assert_int_equal(shim.lookup(d->fd, id, addr, &p), 0);
-	return p;
-}
-
 /*
  * Is the record's page @p what a NULL mapping with @driver_flags shows at
  * @addr: the blackhole BO at @addr's offset within 2 MiB?
@@ -169,7 +114,7 @@ assert_mirror_is_record(struct pdev *d, struct gpuva_vm *vm, uint32_t id)
 		uint32_t df = gpuva_driver_flags(va);
 
 		for (uint64_t x = va->addr; x < gpuva_end(va); x += PAGE) {
-			struct gpuva_shim_page p = record_at(d, id, x);
+			struct gpuva_shim_page p = page_at(d->fd, id, x);
 			bool ok = bo ? p.kind == GPUVA_SHIM_PAGE_BO &&
 				       p.handle == bo->handle &&
 				       p.bo_offset == va->offset + (x - va->addr) &&

@@ -80,7 +80,7 @@ static void
 model_from_record(struct rnd *r)
 {
 	for (unsigned i = 0; i < NPAGES; i++) {
-		struct gpuva_shim_page p = record_at(&r->d, 1, BASE + i * PAGE);
+		struct gpuva_shim_page p = page_at(r->d.fd, 1, BASE + i * PAGE);
 		struct page *m = &r->model[i];
 
 		memset(m, 0, sizeof(*m));
@@ -330,7 +330,7 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	require_panthor_shim();
+	require_shim("panthor");
 	return cmocka_run_group_tests_name(async_mode ? "backend-panthor-random-async"
 					   : "backend-panthor-random-sync",
 					   tests, NULL, NULL);

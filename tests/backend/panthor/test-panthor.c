@@ -17,7 +17,6 @@
 
 #include <fcntl.h>
 #include <pthread.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 #include <xf86drm.h>
@@ -144,7 +143,7 @@ raw_bind(const struct pdev *d, uint32_t vm_id, uint32_t flags, uint32_t handle,
 		.ops = { .stride = sizeof(op), .count = 1, .array = (uintptr_t)&op },
 	};
 
-	return ioctl(d->fd, PANTHOR_IOCTL_VM_BIND, &b) ? errno : 0;
+	return xioctl(d->fd, PANTHOR_IOCTL_VM_BIND, &b);
 }
 
 /* A test-owned syncobj, signalled or not. */
@@ -417,13 +416,13 @@ driver_flags_readonly_noexec_uncached_reach_the_page_tables(void **state)
 				{ MAP, 0x104000, 0x4000, 0, 0x4000, 0x2 },
 				{ MAP, 0x108000, 0x4000, 0, 0x8000, 0x4 },
 				{ MAP, 0x10c000, 0x4000, 0, 0xc000, 0x7 }), 0);
-	assert_int_equal(record_at(&fx->d, 1, 0x100000).flags, 0x1);
-	assert_int_equal(record_at(&fx->d, 1, 0x104000).flags, 0x2);
-	assert_int_equal(record_at(&fx->d, 1, 0x108000).flags, 0x4);
-	assert_int_equal(record_at(&fx->d, 1, 0x10c000).flags, 0x7);
+	assert_int_equal(page_at(fx->d.fd, 1, 0x100000).flags, 0x1);
+	assert_int_equal(page_at(fx->d.fd, 1, 0x104000).flags, 0x2);
+	assert_int_equal(page_at(fx->d.fd, 1, 0x108000).flags, 0x4);
+	assert_int_equal(page_at(fx->d.fd, 1, 0x10c000).flags, 0x7);
 	/* the same BO range with new flags is a change the kernel must see */
 	assert_int_equal(COMMIT(fx, NULL, { MAP, 0x101000, 0x1000, 0, 0x1000, 0x2 }), 0);
-	assert_int_equal(record_at(&fx->d, 1, 0x101000).flags, 0x2);
+	assert_int_equal(page_at(fx->d.fd, 1, 0x101000).flags, 0x2);
 	assert_mirror_is_record(&fx->d, fx->vm, 1);
 }
 
@@ -1028,12 +1027,12 @@ a_null_mapping_maps_the_blackhole_chunk_by_chunk_at_2mib_lines(void **state)
 	assert_mirror_is_record(&fx->d, fx->vm, 1);
 	assert_int_not_equal(fx->d.blackhole, 0);
 	/* the offset restarts at each 2 MiB line, so huge pages fit */
-	assert_int_equal(record_at(&fx->d, 1, 0x1ff000).bo_offset, 0x1ff000);
-	assert_int_equal(record_at(&fx->d, 1, 0x200000).bo_offset, 0);
-	assert_int_equal(record_at(&fx->d, 1, 0x3ff000).bo_offset, 0x1ff000);
-	assert_int_equal(record_at(&fx->d, 1, 0x600000).bo_offset, 0);
-	assert_int_equal(record_at(&fx->d, 1, 0x600000).flags, 0x2);
-	assert_int_equal(record_at(&fx->d, 1, 0x601000).kind, GPUVA_SHIM_PAGE_NONE);
+	assert_int_equal(page_at(fx->d.fd, 1, 0x1ff000).bo_offset, 0x1ff000);
+	assert_int_equal(page_at(fx->d.fd, 1, 0x200000).bo_offset, 0);
+	assert_int_equal(page_at(fx->d.fd, 1, 0x3ff000).bo_offset, 0x1ff000);
+	assert_int_equal(page_at(fx->d.fd, 1, 0x600000).bo_offset, 0);
+	assert_int_equal(page_at(fx->d.fd, 1, 0x600000).flags, 0x2);
+	assert_int_equal(page_at(fx->d.fd, 1, 0x601000).kind, GPUVA_SHIM_PAGE_NONE);
 }
 
 static void
@@ -1063,7 +1062,7 @@ every_vm_of_a_device_shares_one_blackhole(void **state)
 							       0, 0, 0 }, 1, NULL), 0);
 	assert_mirror_is_record(&fx->d, fx->vm, 1);
 	assert_mirror_is_record(&fx->d, vm2, 2);	/* the same handle */
-	assert_int_equal(record_at(&fx->d, 2, 0x300000).handle, fx->d.blackhole);
+	assert_int_equal(page_at(fx->d.fd, 2, 0x300000).handle, fx->d.blackhole);
 	gpuva_vm_destroy(vm2);
 }
 
@@ -1164,6 +1163,6 @@ main(void)
 #undef T
 	};
 
-	require_panthor_shim();
+	require_shim("panthor");
 	return cmocka_run_group_tests_name("backend-panthor", tests, NULL, NULL);
 }
