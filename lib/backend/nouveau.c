@@ -41,6 +41,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,17 +242,26 @@ live_first(const struct nv_vm *v, uint64_t a, uint64_t e)
 
 #define RANGE_FMT "[0x%" PRIx64 ", 0x%" PRIx64 ")"
 
-/* The request in trace syntax, for reasons. */
-static void
-req_text(const struct gpuva_bind_op *r, char *buf, size_t size)
+/*
+ * Refuse request @r: its text in trace syntax, a colon, the rule (printf
+ * style). Formatted only here, so that accepted requests cost no text.
+ */
+static int __attribute__((format(printf, 4, 5)))
+refuse(struct gpuva_vm *vm, int err, const struct gpuva_bind_op *r,
+       const char *fmt, ...)
 {
+	char rule[320];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(rule, sizeof(rule), fmt, ap);
+	va_end(ap);
 	if (r->kind == GPUVA_BIND_UNMAP)
-		snprintf(buf, size, "unmap 0x%" PRIx64 " 0x%" PRIx64, r->addr,
-			 r->range);
-	else
-		snprintf(buf, size, "map 0x%" PRIx64 " 0x%" PRIx64 " %" PRIu32
-			 " 0x%" PRIx64, r->addr, r->range,
-			 r->bo ? r->bo->handle : 0, r->offset);
+		return gpuva_vm_reject(vm, err, "unmap 0x%" PRIx64 " 0x%" PRIx64
+				       ": %s", r->addr, r->range, rule);
+	return gpuva_vm_reject(vm, err, "map 0x%" PRIx64 " 0x%" PRIx64 " %"
+			       PRIu32 " 0x%" PRIx64 ": %s", r->addr, r->range,
+			       r->bo ? r->bo->handle : 0, r->offset, rule);
 }
 
 /*
@@ -285,82 +295,75 @@ handle_size(struct nouveau_backend *nb, struct nv_vm *v, uint32_t handle,
 
 static int
 check_bo_map(struct nouveau_backend *nb, struct nv_vm *v, struct gpuva_vm *vm,
-	     const struct gpuva_bind_op *r, const char *what)
+	     const struct gpuva_bind_op *r)
 {
 	uint64_t e = r->addr + r->range, size;
 	const struct nv_range *g;
 	int ret;
 
 	if (r->driver_flags & ~NV_ABI_BIND_KIND_MASK)
-		return gpuva_vm_reject(vm, -EINVAL, "%s: driver flags 0x%" PRIx32
-				       ": nouveau's are the PTE kind, bits 0-7",
-				       what, r->driver_flags);
+		return refuse(vm, -EINVAL, r, "driver flags 0x%" PRIx32 ": "
+			      "nouveau's are the PTE kind, bits 0-7",
+			      r->driver_flags);
 	ret = handle_size(nb, v, r->bo->handle, &size);
 	if (ret == -ENOENT)
-		return gpuva_vm_reject(vm, -ENOENT, "%s: the fd has no GEM "
-				       "handle %" PRIu32, what, r->bo->handle);
+		return refuse(vm, -ENOENT, r, "the fd has no GEM handle %" PRIu32,
+			      r->bo->handle);
 	if (ret)
-		return gpuva_vm_reject(vm, ret, "%s: GEM_INFO of handle %" PRIu32
-				       ": %s", what, r->bo->handle, strerror(-ret));
+		return refuse(vm, ret, r, "GEM_INFO of handle %" PRIu32 ": %s",
+			      r->bo->handle, strerror(-ret));
 	if (r->offset >= size || r->range > size - r->offset)
-		return gpuva_vm_reject(vm, -EINVAL, "%s: beyond the end of GEM "
-				       "handle %" PRIu32 " (0x%" PRIx64 " bytes)",
-				       what, r->bo->handle, size);
+		return refuse(vm, -EINVAL, r, "beyond the end of GEM handle %"
+			      PRIu32 " (0x%" PRIx64 " bytes)", r->bo->handle, size);
 	g = live_first(v, r->addr, e);
 	if (g && (g->addr > r->addr || g->end < e))
-		return gpuva_vm_reject(vm, -EINVAL, "%s: straddles the edge of "
-				       "sparse region " RANGE_FMT "; on nouveau "
-				       "a BO map lies inside one sparse region "
-				       "or outside all of them", what, g->addr,
-				       g->end);
+		return refuse(vm, -EINVAL, r, "straddles the edge of sparse "
+			      "region " RANGE_FMT "; on nouveau a BO map lies "
+			      "inside one sparse region or outside all of them",
+			      g->addr, g->end);
 	if (g)
 		return 0;
 	g = set_first(&v->lists[NV_DYING], r->addr, e);
 	if (g && g->addr <= r->addr && e <= g->end)
-		return gpuva_vm_reject(vm, -EINVAL, "%s: inside sparse region "
-				       RANGE_FMT ", which this transaction "
-				       "unmaps; nouveau frees a region only once "
-				       "its batch has run: commit the unmap first",
-				       what, g->addr, g->end);
+		return refuse(vm, -EINVAL, r, "inside sparse region " RANGE_FMT
+			      ", which this transaction unmaps; nouveau frees "
+			      "a region only once its batch has run: commit the "
+			      "unmap first", g->addr, g->end);
 	if (g)
-		return gpuva_vm_reject(vm, -EINVAL, "%s: straddles the edge of "
-				       "sparse region " RANGE_FMT ", which this "
-				       "transaction unmaps; commit the unmap "
-				       "first", what, g->addr, g->end);
+		return refuse(vm, -EINVAL, r, "straddles the edge of sparse "
+			      "region " RANGE_FMT ", which this transaction "
+			      "unmaps; commit the unmap first", g->addr, g->end);
 	return 0;
 }
 
 static int
 check_null_map(struct nv_vm *v, struct gpuva_vm *vm,
-	       const struct gpuva_bind_op *r, uint32_t req, const char *what)
+	       const struct gpuva_bind_op *r, uint32_t req)
 {
 	struct nv_range n = { r->addr, r->addr + r->range };
 	const struct nv_range *g;
 
 	if (r->driver_flags)
-		return gpuva_vm_reject(vm, -EINVAL, "%s: driver flags 0x%" PRIx32
-				       ": a sparse page has no PTE kind on "
-				       "nouveau (flags must be 0)", what,
-				       r->driver_flags);
+		return refuse(vm, -EINVAL, r, "driver flags 0x%" PRIx32 ": a "
+			      "sparse page has no PTE kind on nouveau (flags "
+			      "must be 0)", r->driver_flags);
 	g = live_first(v, n.addr, n.end);
 	if (g && g->addr <= n.addr && n.end <= g->end)
 		return 0;	/* an UNMAP inside the region */
 	if (g)
-		return gpuva_vm_reject(vm, -EINVAL, "%s: straddles the edge of "
-				       "sparse region " RANGE_FMT "; on nouveau "
-				       "a NULL map lies inside one sparse region "
-				       "(to unbind pages of a sparse resource) or "
-				       "touches none (to make a new one)", what,
-				       g->addr, g->end);
+		return refuse(vm, -EINVAL, r, "straddles the edge of sparse "
+			      "region " RANGE_FMT "; on nouveau a NULL map lies "
+			      "inside one sparse region (to unbind pages of a "
+			      "sparse resource) or touches none (to make a new "
+			      "one)", g->addr, g->end);
 	g = set_first(&v->lists[NV_DYING], n.addr, n.end);
 	if (g && (g->addr != n.addr || g->end != n.end))
-		return gpuva_vm_reject(vm, -ENOSPC, "%s: overlaps sparse region "
-				       RANGE_FMT ", which this transaction "
-				       "unmaps; nouveau frees a region only once "
-				       "its batch has run: commit the unmap first",
-				       what, g->addr, g->end);
+		return refuse(vm, -ENOSPC, r, "overlaps sparse region " RANGE_FMT
+			      ", which this transaction unmaps; nouveau frees a "
+			      "region only once its batch has run: commit the "
+			      "unmap first", g->addr, g->end);
 	if (lists_reserve(v, 1))
-		return gpuva_vm_reject(vm, -ENOMEM, "%s: out of memory", what);
+		return refuse(vm, -ENOMEM, r, "out of memory");
 	if (g) {
 		/* the same region again: it simply stays */
 		list_change(v, req, NV_DYING, false, n);
@@ -373,7 +376,7 @@ check_null_map(struct nv_vm *v, struct gpuva_vm *vm,
 
 static int
 check_unmap(struct nv_vm *v, struct gpuva_vm *vm, const struct gpuva_bind_op *r,
-	    uint32_t req, const char *what)
+	    uint32_t req)
 {
 	uint64_t a = r->addr, e = r->addr + r->range;
 	size_t count = 0;
@@ -383,20 +386,18 @@ check_unmap(struct nv_vm *v, struct gpuva_vm *vm, const struct gpuva_bind_op *r,
 
 		for (size_t i = set_lower(s, a); i < s->n && s->r[i].addr < e; i++) {
 			if (s->r[i].addr < a || s->r[i].end > e)
-				return gpuva_vm_reject(vm, -EINVAL, "%s: cuts "
-						       "sparse region " RANGE_FMT
-						       "; unmap the whole region "
-						       "to free it, or map NULL "
-						       "over pages to unbind them",
-						       what, s->r[i].addr,
-						       s->r[i].end);
+				return refuse(vm, -EINVAL, r, "cuts sparse region "
+					      RANGE_FMT "; unmap the whole region "
+					      "to free it, or map NULL over pages "
+					      "to unbind them", s->r[i].addr,
+					      s->r[i].end);
 			count++;
 		}
 	}
 	if (!count)
 		return 0;
 	if (lists_reserve(v, count))
-		return gpuva_vm_reject(vm, -ENOMEM, "%s: out of memory", what);
+		return refuse(vm, -ENOMEM, r, "out of memory");
 	for (int l = NV_KEPT; l <= NV_NEW; l++) {
 		struct nv_set *s = &v->lists[l];
 		const struct nv_range *g;
@@ -417,17 +418,15 @@ nouveau_check(struct gpuva_backend *be, void *vm_priv, struct gpuva_vm *vm,
 	      const struct gpuva_bind_op *req, size_t index)
 {
 	struct nv_vm *v = vm_priv;
-	char what[96];
 
 	lists_rewind(v, index);
 	if (index == 0)
 		v->nknown = 0;	/* handles may have changed between batches */
-	req_text(req, what, sizeof(what));
 	if (req->kind == GPUVA_BIND_MAP)
-		return check_bo_map(to_nv(be), v, vm, req, what);
+		return check_bo_map(to_nv(be), v, vm, req);
 	if (req->kind == GPUVA_BIND_MAP_NULL)
-		return check_null_map(v, vm, req, (uint32_t)index, what);
-	return check_unmap(v, vm, req, (uint32_t)index, what);
+		return check_null_map(v, vm, req, (uint32_t)index);
+	return check_unmap(v, vm, req, (uint32_t)index);
 }
 
 /* ---- bind(): the translation into one VM_BIND ------------------------------ */
@@ -533,36 +532,24 @@ translate_entry(struct nv_vm *v, struct gpuva_vm *vm,
 	return 0;
 }
 
-/* Index of the first net entry ending after @x. */
-static size_t
-net_lower(const struct gpuva_bind_job *job, uint64_t x)
-{
-	size_t lo = 0, hi = job->net_count;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (job->net[mid].addr + job->net[mid].range <= x)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /*
  * A region the batch creates: clear it of BO pages, make it, and map the
  * BO pages it holds afterwards, which are the net effect's where it has
- * entries and the mirror's (unchanged) elsewhere.
+ * entries and the mirror's (unchanged) elsewhere. *@ni walks the net
+ * effect along with the new regions, both sorted.
  */
 static int
 translate_new(struct nv_vm *v, const struct gpuva_bind_job *job,
-	      const struct nv_range *g)
+	      const struct nv_range *g, size_t *ni)
 {
 	struct gpuva_vm *vm = job->vm;
-	size_t i = net_lower(job, g->addr);
+	size_t i = *ni;
 	uint64_t x = g->addr;
 	int ret = 0;
+
+	while (i < job->net_count && job->net[i].addr + job->net[i].range <= g->addr)
+		i++;
+	*ni = i;
 
 	if (gpuva_vm_find_first(vm, g->addr, g->end - g->addr))
 		ret = push_op(v, NV_ABI_OP_UNMAP, 0, g->addr, g->end, NULL, 0);
@@ -614,6 +601,7 @@ static int
 translate(struct nv_vm *v, const struct gpuva_bind_job *job)
 {
 	const struct nv_set *dying = &v->lists[NV_DYING], *made = &v->lists[NV_NEW];
+	size_t ni = 0;
 	int ret = 0;
 
 	v->nops = 0;
@@ -623,7 +611,7 @@ translate(struct nv_vm *v, const struct gpuva_bind_job *job)
 	for (size_t i = 0; !ret && i < job->net_count; i++)
 		ret = translate_entry(v, job->vm, &job->net[i]);
 	for (size_t i = 0; !ret && i < made->n; i++)
-		ret = translate_new(v, job, &made->r[i]);
+		ret = translate_new(v, job, &made->r[i], &ni);
 	if (ret == -ENOMEM)
 		return gpuva_vm_reject(job->vm, -ENOMEM, "nouveau: commit: out of "
 				       "memory for the ioctl's ops");
