@@ -976,9 +976,33 @@ device_bos_are_whole_pages(void **state)
 	assert_int_equal(gpuva_backend_bo_destroy(fx->be, bo), 0);
 }
 
+/* Run with the fake kernel playing panthor (its own meson test). */
+static void
+a_backend_on_another_driver_s_node_is_enodev_and_names_the_driver(void **state)
+{
+	int fd = open(RENDER_NODE, O_RDWR | O_CLOEXEC);
+	struct gpuva_backend *be = NULL;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(create_on(fd, &be), -ENODEV);
+	assert_null(be);
+	assert_reason(logged, "is a panthor device, not msm");
+	close(fd);
+}
+
 int
 main(void)
 {
+	const char *drv = getenv("GPUVA_SHIM_DRIVER");
+
+	if (drv && !strcmp(drv, "panthor")) {
+		const struct CMUnitTest other[] = {
+			cmocka_unit_test(a_backend_on_another_driver_s_node_is_enodev_and_names_the_driver),
+		};
+
+		return cmocka_run_group_tests_name("msm-on-panthor", other, NULL, NULL);
+	}
 	fx_require_shim();
 #define T(name) cmocka_unit_test_setup_teardown(name, fx_setup, fx_teardown)
 #define T_DEV(name) cmocka_unit_test_setup_teardown(name, setup_device, fx_teardown)
