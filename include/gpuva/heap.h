@@ -1,16 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /**
  * @file
- * The heap: a GPU virtual address allocator in O(log n) (O(t) for t <= 256
- * holes, see "Small heaps").
+ * The heap: a GPU virtual address allocator in O(log n).
  *
  * With VM_BIND the driver picks every GPU address itself (msm even refuses
  * the kernel-allocated iova calls once VM_BIND is on). Mesa's util_vma_heap
  * does that with a list of holes walked linearly; struct gpuva_heap offers
  * the same features (alignment, lowest- or highest-first placement, address
- * windows, fixed addresses, a "no span" rule) with the holes kept in a
- * balanced tree where each node knows the largest hole beneath it, so a fit
- * is found without walking the list.
+ * windows, fixed addresses, a "no span" rule) with the heap kept in a
+ * balanced tree that knows the largest hole beneath each node, so a fit is
+ * found without walking the list.
  *
  * A heap manages [start, start + range). Every byte of it is, at any time,
  * in exactly one of three states:
@@ -25,7 +24,8 @@
  * stays O(log n): when more than GPUVA_HEAP_SEARCH_BUDGET holes on the way
  * are big enough for the size but fail only because of the alignment or the
  * no-span rule, the search takes instead the lowest (highest) hole that fits
- * whatever its alignment offset. Allocation never fails with -ENOSPC while
+ * whatever its alignment offset. With exactly GPUVA_HEAP_SEARCH_BUDGET such
+ * holes the exact search goes on. Allocation never fails with -ENOSPC while
  * some position fits.
  *
  * Complexity: n is the number of holes plus allocations and reservations.
@@ -33,31 +33,18 @@
  * holes examined; only when no hole is large enough to fit at any alignment
  * offset, and more near-misses than that exist, does it fall back to a full
  * search of the near-misses, O(k log n) for k of them. Free, fixed
- * allocation, reservation and the statistics are O(log n) or O(1), as stated
- * per function. Nodes come from a per-heap slab, and allocations are found
- * by address in a hash table, so the hot path does not call malloc; the
- * table doubles when full, which makes the calls that add an allocation or
- * reservation O(log n) amortised. A rejection whose reason names the
- * allocation or reservation around an address (a free inside one, a fixed
- * range on a taken byte) costs O(log n + k) instead, k being the
- * allocations and reservations between that address and the hole below it.
+ * allocation, reservation and unreservation are O(log n), and so are the
+ * rejections, whose reasons name the allocation or reservation around an
+ * address. Statistics are O(1).
  *
- * Small heaps: while a heap has at most 256 holes it keeps them in a sorted
- * array instead of the tree ("flat mode"), because scanning a few hundred
- * contiguous holes costs less than descending a tree. It moves them to the
- * tree when a 257th hole appears, and back once the tree is down to 128
- * holes (the gap keeps a heap near the limit from switching on every call).
- * Below the switch, allocation, fixed allocation, reservation and free are
- * O(t) instead of O(log n), t <= 256 being the number of holes, and so are
- * gpuva_heap_get_stats() (it scans for the largest hole) and the rejections
- * above (O(t + k)); gpuva_heap_is_free() stays O(log t). Above it, every
- * bound stated here and per function holds. A switch costs O(t log t), t
- * about 256, and comes at most once per 128 holes made or merged. The
- * placement rule, the near-miss budget, the errors and their reasons are
- * the same in both modes: which one a heap is in only shows in its speed
- * and in gpuva_heap_get_stats().bytes. Flat mode keeps at least 256 spare
- * nodes (a slab page), so that a free which adds the 257th hole can build
- * the tree without allocating: free never fails with -ENOMEM.
+ * Memory: the heap is a sequence of tiles (holes, allocations,
+ * reservations), each only a start and a kind, kept in blocks of 280 bytes
+ * that hold up to 62 starts each: about 5 to 8 bytes per tile, nothing
+ * else per allocation, and a heap with nothing allocated takes under 1 KiB.
+ * A call that adds tiles takes the blocks it needs from malloc before it
+ * changes anything, so -ENOMEM leaves the heap unchanged; calls that remove
+ * tiles need no memory and give emptied blocks back, so the memory follows
+ * the number of tiles down as well as up (gpuva_heap_get_stats().bytes).
  *
  * Standalone or per VM: a heap is usable on its own, like util_vma_heap
  * (gpuva_heap_create()), or owned by a VM over its range minus the
@@ -85,8 +72,9 @@ struct gpuva_heap;
 struct gpuva_vm;
 
 /**
- * Near-miss holes one allocation examines before it settles for the lowest
- * (highest) hole that fits at any alignment offset. See the file overview.
+ * Near-miss holes one allocation examines and still goes on with the exact
+ * search: on meeting one more, it settles for the lowest (highest) hole that
+ * fits at any alignment offset. See the file overview.
  * @since 0.1
  */
 #define GPUVA_HEAP_SEARCH_BUDGET 32
@@ -140,7 +128,10 @@ struct gpuva_heap_stats {
 	uint64_t allocated_bytes;	/**< bytes in live allocations */
 	size_t reservations;		/**< live reservations */
 	uint64_t reserved_bytes;	/**< bytes in reservations */
-	/** library memory: the heap, its node slab pages, its allocation table */
+	/**
+	 * library memory: the heap and the blocks of its tree, at the sizes
+	 * asked of malloc (which adds its own header to each block)
+	 */
 	size_t bytes;
 };
 
@@ -169,7 +160,7 @@ gpuva_heap_create(uint64_t start, uint64_t range, struct gpuva_heap **out);
  * Destroy a heap with everything still allocated or reserved in it.
  * Accepts NULL. Cannot fail.
  *
- * Complexity: O(number of slab pages).
+ * Complexity: O(number of blocks), about n / 40.
  * @since 0.1
  */
 GPUVA_EXPORT void
@@ -213,12 +204,11 @@ gpuva_heap_set_log_fn(struct gpuva_heap *heap, gpuva_log_fn fn,
  * @retval -EINVAL  zero size, align not a power of two, unknown flags, size
  *                  above the no-span block 2^k
  * @retval -ENOSPC  no hole fits
- * @retval -ENOMEM  a node or a bigger allocation table could not be
- *                  allocated (heap unchanged)
+ * @retval -ENOMEM  a block for the heap's tree could not be allocated
+ *                  (heap unchanged)
  *
- * Complexity: O(log n) amortised; O(t) with t <= 256 holes below the
- * flat-mode switch. See the file overview for the bounded near-miss search
- * and its fallback, and for the switch.
+ * Complexity: O(log n). See the file overview for the bounded near-miss
+ * search and its fallback.
  * @since 0.1
  */
 GPUVA_EXPORT int
@@ -243,11 +233,10 @@ gpuva_heap_alloc(struct gpuva_heap *heap, uint64_t size, uint64_t align,
  * @retval -EINVAL  as gpuva_heap_alloc(), plus: zero window, window end past
  *                  2^64, window outside the heap
  * @retval -ENOSPC  no hole fits inside the window
- * @retval -ENOMEM  a node or a bigger allocation table could not be
- *                  allocated (heap unchanged)
+ * @retval -ENOMEM  a block for the heap's tree could not be allocated
+ *                  (heap unchanged)
  *
- * Complexity: O(log n) amortised, O(t) below the switch, as
- * gpuva_heap_alloc().
+ * Complexity: O(log n), as gpuva_heap_alloc().
  * @since 0.1
  */
 GPUVA_EXPORT int
@@ -262,12 +251,11 @@ gpuva_heap_alloc_in_range(struct gpuva_heap *heap, uint64_t size,
  *
  * @retval -EINVAL  zero size, addr + size past 2^64, outside the heap
  * @retval -ENOSPC  some byte of the range is allocated or reserved
- * @retval -ENOMEM  a node or a bigger allocation table could not be
- *                  allocated (heap unchanged)
+ * @retval -ENOMEM  a block for the heap's tree could not be allocated
+ *                  (heap unchanged)
  *
- * Complexity: O(log n) amortised; O(log n + k) for -ENOSPC, whose reason
- * names the owner of the taken byte (see the file overview). Below the
- * flat-mode switch, O(t) and O(t + k), t <= 256 holes.
+ * Complexity: O(log n), -ENOSPC included (its reason names the owner of
+ * the taken byte).
  * @since 0.1
  */
 GPUVA_EXPORT int
@@ -281,10 +269,8 @@ gpuva_heap_alloc_fixed(struct gpuva_heap *heap, uint64_t addr, uint64_t size);
  *                  (never allocated, already freed, inside one); a
  *                  reservation (use gpuva_heap_unreserve()); size mismatch
  *
- * Never needs memory, so never fails for a live allocation.
- * Complexity: O(log n); O(log n + k) for a rejected @p addr that is not
- * the start of an allocation (see the file overview). Below the flat-mode
- * switch, O(t) and O(t + k), t <= 256 holes.
+ * Never needs memory, so never fails for a live allocation; blocks it
+ * empties go back to malloc. Complexity: O(log n), rejections included.
  * @since 0.1
  */
 GPUVA_EXPORT int
@@ -297,11 +283,10 @@ gpuva_heap_free(struct gpuva_heap *heap, uint64_t addr, uint64_t size);
  *
  * @retval -EINVAL  zero size, addr + size past 2^64, outside the heap
  * @retval -ENOSPC  some byte of the range is allocated or reserved
- * @retval -ENOMEM  a node or a bigger allocation table could not be
- *                  allocated (heap unchanged)
+ * @retval -ENOMEM  a block for the heap's tree could not be allocated
+ *                  (heap unchanged)
  *
- * Complexity: O(log n) amortised; O(log n + k) for -ENOSPC, as
- * gpuva_heap_alloc_fixed().
+ * Complexity: O(log n), as gpuva_heap_alloc_fixed().
  * @since 0.1
  */
 GPUVA_EXPORT int
@@ -313,9 +298,7 @@ gpuva_heap_reserve(struct gpuva_heap *heap, uint64_t addr, uint64_t size);
  * @retval -EINVAL  no such reservation (an allocation, a hole, a different
  *                  size), or the range a VM reserved for the kernel
  *
- * Complexity: O(log n); O(log n + k) for a rejected @p addr that is not
- * the start of a reservation; O(t), O(t + k) below the switch, as
- * gpuva_heap_free().
+ * Complexity: O(log n), as gpuva_heap_free().
  * @since 0.1
  */
 GPUVA_EXPORT int
@@ -327,8 +310,7 @@ gpuva_heap_unreserve(struct gpuva_heap *heap, uint64_t addr, uint64_t size);
 /**@{*/
 
 /**
- * Fill @p stats. Cannot fail. O(1); O(t) below the flat-mode switch (a scan
- * for the largest hole, t <= 256 holes; see the file overview).
+ * Fill @p stats. Cannot fail. O(1).
  * @since 0.1
  */
 GPUVA_EXPORT void
@@ -374,11 +356,12 @@ gpuva_heap_for_each_range(const struct gpuva_heap *heap,
 			  gpuva_heap_range_fn fn, void *priv);
 
 /**
- * Check every invariant: the hole tree ordered and balanced, the cached
- * largest-hole values right, holes non-empty and never adjacent, every
- * allocation and reservation in its bucket of the allocation table and
- * listed once, holes, allocations and reservations tiling the heap,
- * counters right.
+ * Check every invariant: the tree ordered and balanced (every leaf at one
+ * depth, nodes within their capacities), each node's first start its
+ * parent's, the cached largest-hole values and their per-leaf counts and
+ * bounds right, leaf encodings valid, holes non-empty and never adjacent,
+ * holes, allocations and reservations tiling the heap, counters and the
+ * block count right.
  *
  * @return 0, or -EINVAL with the broken rule in gpuva_heap_last_error()
  * Complexity: O(n); for tests and debugging.

@@ -1416,6 +1416,37 @@ leaf_search(struct fit *f, const struct heap_leaf *l, uint64_t hil, uint64_t m)
 	return 0;
 }
 
+static int node_search(const struct gpuva_heap *heap, struct fit *f,
+		       void *node, unsigned lv, uint64_t hil);
+
+/*
+ * Child @j of @in (level @lv, ending at @hil), whose own tiles end at @ch:
+ * search it, and on a find record the step on the path.
+ */
+static inline int
+child_search(const struct gpuva_heap *heap, struct fit *f,
+	     struct heap_inner *in, unsigned lv, unsigned j, uint64_t ch,
+	     uint64_t hil)
+{
+	int r;
+
+	if (lv + 1 == heap->depth) {
+		r = leaf_search(f, in->child[j], ch, in->max[j]);
+		if (r > 0) {
+			f->path.leaf = in->child[j];
+			f->path.hil[lv + 1] = ch;
+		}
+	} else {
+		r = node_search(heap, f, in->child[j], lv + 1, ch);
+	}
+	if (r > 0) {
+		f->path.node[lv] = in;
+		f->path.idx[lv] = (uint8_t)j;
+		f->path.hil[lv] = hil;
+	}
+	return r;
+}
+
 /*
  * The subtree at @node (level @lv, its tiles ending at @hil), children in
  * address order (reversed for high), skipping those whose largest hole is
@@ -1432,25 +1463,10 @@ node_search(const struct gpuva_heap *heap, struct fit *f, void *node,
 	if (f->plain) {
 		/* no window, low first: the largest holes alone decide */
 		for (int j = 0; j < n; j++) {
-			uint64_t ch;
-
 			if (in->max[j] < f->need)
 				continue;
-			ch = child_hil(in, (unsigned)j, hil);
-			if (lv + 1 == heap->depth) {
-				r = leaf_search(f, in->child[j], ch, in->max[j]);
-				if (r > 0) {
-					f->path.leaf = in->child[j];
-					f->path.hil[lv + 1] = ch;
-				}
-			} else {
-				r = node_search(heap, f, in->child[j], lv + 1, ch);
-			}
-			if (r > 0) {
-				f->path.node[lv] = in;
-				f->path.idx[lv] = (uint8_t)j;
-				f->path.hil[lv] = hil;
-			}
+			r = child_search(heap, f, in, lv, (unsigned)j,
+					 child_hil(in, (unsigned)j, hil), hil);
 			if (r)
 				return r;
 		}
@@ -1464,23 +1480,9 @@ node_search(const struct gpuva_heap *heap, struct fit *f, void *node,
 			return 0;	/* the rest lie beyond the window */
 		if (in->max[j] < f->need || ch < f->lo || in->key[j] > f->last)
 			continue;
-		if (lv + 1 == heap->depth) {
-			r = leaf_search(f, in->child[j], ch, in->max[j]);
-			if (r > 0) {
-				f->path.leaf = in->child[j];
-				f->path.hil[lv + 1] = ch;
-			}
-		} else {
-			r = node_search(heap, f, in->child[j], lv + 1, ch);
-		}
-		if (r) {
-			if (r > 0) {
-				f->path.node[lv] = in;
-				f->path.idx[lv] = (uint8_t)j;
-				f->path.hil[lv] = hil;
-			}
+		r = child_search(heap, f, in, lv, j, ch, hil);
+		if (r)
 			return r;
-		}
 	}
 	return 0;
 }
