@@ -314,8 +314,9 @@ unit_check(struct fuzz *f, const struct trace_req *r)
 		die("the sim's page table differs from the mirror after a unit", r);
 }
 
+/* A unit that changed nothing: aborted, refused, or on a lost VM. */
 static void
-unit_abort(struct fuzz *f, struct unit *u, const struct trace_req *r)
+unit_unchanged(struct fuzz *f, struct unit *u, const struct trace_req *r)
 {
 	unit_check(f, r);
 	snapshot_same(f, &u->before, true, r);
@@ -337,9 +338,7 @@ unit_commit(struct fuzz *f, struct unit *u, uint64_t calls, uint64_t commits,
 
 	if (f->sim.st.commits == commits) {
 		/* no commit: the request was refused, or the VM is lost */
-		unit_check(f, r);
-		snapshot_same(f, &u->before, true, r);
-		unit_replay(f, u, 0, false, r);
+		unit_unchanged(f, u, r);
 		return;
 	}
 	if (now != calls + 1)
@@ -418,7 +417,7 @@ run_sim(struct fuzz *f, struct unit *u, const struct trace_req *req)
 	if (req->kind == TRACE_COMMIT)
 		unit_commit(f, u, calls, commits, errors, req);
 	else if (req->kind == TRACE_ABORT)
-		unit_abort(f, u, req);
+		unit_unchanged(f, u, req);
 }
 
 int
