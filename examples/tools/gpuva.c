@@ -90,7 +90,11 @@ replay_setup(const char *cmd, int argc, char **argv, struct player *p,
 			p->list_mode = true;
 		} else if (!strcmp(argv[i], "--check")) {
 			p->check = true;
-		} else if (svg && !strcmp(argv[i], "--svg") && i + 1 < argc) {
+		} else if (svg && !strcmp(argv[i], "--svg")) {
+			if (i + 1 == argc) {
+				fprintf(stderr, "gpuva %s: --svg needs a file\n", cmd);
+				return 2;
+			}
 			*svg = argv[++i];
 		} else if (!strcmp(argv[i], "--stats") && !svg) {
 			p->stats = true;
