@@ -328,11 +328,11 @@ make_vm(struct player *p, const struct trace_req *r)
 	}
 	desc.backend = p->be;
 	ret = gpuva_vm_create(&desc, &p->vm);
+	/* a backend's reason went to its log callback already (the tools') */
 	if (ret)
 		fprintf(stderr, "gpuva: vm 0x%" PRIx64 " 0x%" PRIx64
-			": cannot create the VM (%s)%s%s\n", r->addr, r->range,
-			strerror(-ret), p->be ? ": " : "",
-			p->be ? gpuva_backend_last_error(p->be) : "");
+			": cannot create the VM (%s)\n", r->addr, r->range,
+			strerror(-ret));
 	return ret;
 }
 

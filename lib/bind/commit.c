@@ -380,20 +380,30 @@ int
 gpuva_vm_wait_idle(struct gpuva_vm *vm, int64_t timeout_ns)
 {
 	struct gpuva_backend *be = vm->backend;
+	uint64_t seq;
 	int ret = 0;
 
 	vm_lock(vm);
+	/* the last job the backend took: a failed call left nothing to run */
+	seq = vm->seq_taken;
 	if (vm->lost) {
-		ret = vm_reject(vm, -EPIPE, "wait_idle: the VM is lost");
-	} else if (be && be->ops->completed && completed(vm) < vm->seq) {
-		ret = be->ops->wait ? be->ops->wait(be, vm->be_priv, vm->seq,
-						     timeout_ns)
+		ret = vm_reject(vm, -EPIPE, "wait_idle: the VM is lost; destroy it "
+				"and create a new one");
+	} else if (be && be->ops->completed && completed(vm) < seq) {
+		/* not under the lock: other threads may bind meanwhile */
+		vm_unlock(vm);
+		ret = be->ops->wait ? be->ops->wait(be, vm->be_priv, seq, timeout_ns)
 				    : -ETIME;
-		if (ret == -EPIPE)
+		vm_lock(vm);
+		if (ret == -EPIPE) {
 			vm->lost = true;
-		if (ret)
+			ret = vm_reject(vm, ret, "wait_idle: job %" PRIu64 " failed "
+					"when it ran: the VM is lost; destroy it and "
+					"create a new one (msm: reopen the device)", seq);
+		} else if (ret) {
 			ret = vm_reject(vm, ret, "wait_idle: job %" PRIu64
-					" has not run (%d)", vm->seq, ret);
+					" has not run yet (%d)", seq, ret);
+		}
 	}
 	if (be)
 		vm_reap(vm);
@@ -511,6 +521,8 @@ gpuva_bind_commit(struct gpuva_bind *txn, struct gpuva_commit *commit)
 		.commit = commit,
 	};
 	ret = be->ops->bind(be, &job, &res);
+	if (!ret || res.unit != GPUVA_BIND_NOTHING)
+		vm->seq_taken = job.seq;
 	if (!ret) {
 		land_all(txn);
 		defer_frees(txn, job.seq, nodes);

@@ -62,6 +62,7 @@ struct gpuva_vm {
 	struct gpuva_bind *txn;		/* the open transaction, or NULL */
 	struct gpuva_bind *txn_cache;	/* the last one's memory, for the next */
 	uint64_t seq;			/* jobs handed to the backend */
+	uint64_t seq_taken;		/* the last one it applied or queued */
 	bool lost;			/* sticky: the kernel poisoned the VM */
 	struct vm_deferred *deferred;	/* oldest first */
 	struct vm_deferred *deferred_tail;
