@@ -15,11 +15,17 @@
  *   own heaps and rings. The library VM ends where the kernel's part
  *   starts (or is the caller's range inside the user part), so no request
  *   can reach the kernel's part.
- * - Synchronous binds take no syncs: a synchronous commit waits for its
- *   waits on the CPU, binds, then signals its signals from the CPU. When a
- *   synchronous bind fails at op k (the kernel writes k back), the ops
- *   before k stay applied; the backend reports them as whole net-effect
- *   entries plus bytes of the next one (GPUVA_BIND_NET).
+ * - Synchronous binds take no syncs: a synchronous commit waits for the
+ *   VM's queued jobs and for its waits on the CPU (without a time limit,
+ *   as the batch cannot run before them), binds, then signals its signals
+ *   from the CPU. When a synchronous bind fails at op k (the kernel
+ *   writes k back), the ops before k stay applied; the backend reports
+ *   them as whole net-effect entries plus bytes of the next one
+ *   (GPUVA_BIND_NET).
+ * - A driver's own BOs (not from gpuva_backend_bo_create()) are checked
+ *   only for handle 0: whether a handle resolves, and to which VM a BO is
+ *   exclusive, only the kernel knows. It refuses such an op with EINVAL;
+ *   in synchronous mode the ops before it stay applied and are reported.
  * - Asynchronous binds: every op is a kernel job of its own with its own
  *   syncs; the commit's waits go on the first op, its signals (and the
  *   VM's job timeline point) on the last. A job that fails makes the VM
@@ -739,8 +745,11 @@ bind_async(struct panthor_backend *pb, struct panthor_vm *v,
 			return ret;
 		/* every op is checked before any job is queued: nothing ran */
 		return gpuva_vm_reject(vm, ret, "panthor: asynchronous VM_BIND of "
-				       "%" PRIu32 " ops failed: %s (nothing queued)",
-				       n, strerror(-ret));
+				       "%" PRIu32 " ops failed: %s (nothing queued)%s",
+				       n, strerror(-ret),
+				       ret == -EINVAL && c->wait_count ?
+				       "; note: panthor refuses to wait for a "
+				       "syncobj point nothing was submitted for yet" : "");
 	}
 	v->tl.submitted = j->seq;
 	return 0;
