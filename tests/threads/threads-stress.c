@@ -27,9 +27,13 @@
  * access to the library's state that the VM's lock does not order.
  *
  * usage: threads-stress [--threads N] [--txns N] [--seed N] [--bare-heap]
- *   --bare-heap  call gpuva_vm_alloc_addr()/gpuva_vm_free_addr() without
- *                holding gpuva_vm_lock(), as vm.h's GPUVA_VM_THREADSAFE
- *                allows once the VM's heap takes the lock itself
+ *                       [--bare-error]
+ *   --bare-heap   call gpuva_vm_alloc_addr()/gpuva_vm_free_addr() without
+ *                 holding gpuva_vm_lock(), as vm.h's GPUVA_VM_THREADSAFE
+ *                 allows once the VM's heap takes the lock itself
+ *   --bare-error  commit with an injected failure without holding
+ *                 gpuva_vm_lock(), then read gpuva_vm_last_error(), as a
+ *                 driver would if the reason were the thread's own
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -60,7 +64,7 @@ struct stress {
 	uint64_t shared_base;		/* the region every writer binds into */
 	uint64_t txns;			/* per writer */
 	uint64_t seed;
-	bool bare_heap;
+	bool bare_heap, bare_error;
 	unsigned writers_left;		/* under the VM's lock */
 };
 
@@ -236,8 +240,12 @@ transaction(struct writer *w)
 	uint64_t roll = below(w, 100), calls = 0;
 	enum outcome how = roll < 70 ? COMMIT : roll < 80 ? ABORT :
 			   roll < 90 ? FAIL_ERRNO : FAIL_PARTIAL;
-	/* an injection must be armed and consumed under one hold of the lock */
-	bool locked = how >= FAIL_ERRNO || below(w, 5) == 0;
+	/*
+	 * an injection is armed inside the transaction, so its own commit
+	 * consumes it; the lock held around the whole also keeps the reason
+	 * and the call count this thread's
+	 */
+	bool locked = (how >= FAIL_ERRNO && !st->bare_error) || below(w, 5) == 0;
 	size_t n = 1 + below(w, MAX_REQS);
 	struct gpuva_sim_fail f = { .call = 1 };
 	struct gpuva_commit c = { 0 };
@@ -287,6 +295,9 @@ transaction(struct writer *w)
 		ret = gpuva_bind_commit(txn, &c);
 		CHECK(w, ret == f.err, "commit with an injected %d: %d (%s)",
 		      f.err, ret, gpuva_vm_last_error(st->vm));
+		CHECK(w, strstr(gpuva_vm_last_error(st->vm), "injected"),
+		      "the reason for an injected failure: '%s'",
+		      gpuva_vm_last_error(st->vm));
 		CHECK(w, c.applied_unit == (how == FAIL_ERRNO ? GPUVA_BIND_NOTHING
 				: GPUVA_BIND_REQUESTS) && c.applied == f.applied,
 		      "commit with an injected failure kept unit %" PRIu32 ", %zu"
@@ -501,9 +512,11 @@ main(int argc, char **argv)
 			st.seed = option(argc, argv, &i);
 		else if (!strcmp(argv[i], "--bare-heap"))
 			st.bare_heap = true;
+		else if (!strcmp(argv[i], "--bare-error"))
+			st.bare_error = true;
 		else {
 			fprintf(stderr, "usage: %s [--threads N] [--txns N] [--seed N]"
-				" [--bare-heap]\n", argv[0]);
+				" [--bare-heap] [--bare-error]\n", argv[0]);
 			return 2;
 		}
 	}
