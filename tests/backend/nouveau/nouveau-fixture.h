@@ -14,6 +14,7 @@
 #define GPUVA_TESTS_NOUVEAU_FIXTURE_H
 
 #include "test-common.h"	/* cmocka, the shim's API, raw ioctls */
+#include "backend-state.h"	/* "nothing changed" */
 
 #include <inttypes.h>
 
@@ -191,62 +192,17 @@ assert_regions(struct nv *n, const char *expected)
 	free(r);
 }
 
-/* The VM's mappings as text, driver flags included. */
-static inline char *
-mirror_text(struct gpuva_vm *vm)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	const struct gpuva *va;
-
-	assert_non_null(f);
-	gpuva_vm_for_each_va(va, vm)
-		fprintf(f, "0x%" PRIx64 " 0x%" PRIx64 " %" PRIu32 " 0x%" PRIx64
-			" 0x%" PRIx32 ";", va->addr, va->range,
-			gpuva_bo_of(va) ? gpuva_bo_of(va)->handle : 0, va->offset,
-			gpuva_driver_flags(va));
-	fclose(f);
-	return buf;
-}
-
-/* What "nothing changed" compares: the mirror, the VM's info, the record. */
-struct saved {
-	char *mirror;
-	struct gpuva_vm_info info;
-	uint64_t digest;
-	int64_t pages;
-};
-
-static inline struct saved
+/* What "nothing changed" compares (backend-state.h), on this VM. */
+static inline struct backend_state
 save_state(struct nv *n)
 {
-	struct saved s = { .mirror = mirror_text(n->vm) };
-
-	gpuva_vm_get_info(n->vm, &s.info);
-	s.digest = shim.digest(n->fd, 0);
-	s.pages = shim.page_count(n->fd, 0);
-	return s;
+	return backend_state_save(n->vm, n->fd, 0);
 }
 
 static inline void
-assert_unchanged(struct nv *n, struct saved *s)
+assert_unchanged(struct nv *n, struct backend_state *s)
 {
-	char *now = mirror_text(n->vm);
-	struct gpuva_vm_info info;
-
-	gpuva_vm_get_info(n->vm, &info);
-	assert_string_equal(now, s->mirror);
-	assert_int_equal(info.va_count, s->info.va_count);
-	assert_int_equal(info.vm_bo_count, s->info.vm_bo_count);
-	assert_int_equal(info.bytes, s->info.bytes);
-	assert_int_equal(info.lost, s->info.lost);
-	assert_true(shim.digest(n->fd, 0) == s->digest);
-	assert_int_equal(shim.page_count(n->fd, 0), s->pages);
-	assert_int_equal(gpuva_vm_check(n->vm), 0);
-	free(now);
-	free(s->mirror);
-	s->mirror = NULL;
+	backend_state_assert_unchanged(n->vm, n->fd, 0, s);
 }
 
 /* The VM's last reason contains @what. */

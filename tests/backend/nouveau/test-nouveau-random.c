@@ -323,7 +323,7 @@ one_request(struct run *r, struct gpuva_bind *t, const char *mirror, uint64_t di
 	r->refused++;
 	fprintf(r->trace, "# refused: %d\n", got);
 	/* a refused request is no part of the batch, and nothing changed */
-	char *now = mirror_text(r->n.vm);
+	char *now = backend_mirror_text(r->n.vm);
 
 	if (strcmp(now, mirror) || shim.digest(r->n.fd, 0) != digest ||
 	    gpuva_bind_count(t) != count)
@@ -339,7 +339,7 @@ one_batch(struct run *r, bool async)
 	struct gpuva_sync wait = { .handle = r->sync, .point = r->reached };
 	struct gpuva_sync sig = { .handle = r->sync };
 	struct gpuva_commit c = { .flags = async ? GPUVA_COMMIT_ASYNC : 0 };
-	char *mirror = mirror_text(n->vm);
+	char *mirror = backend_mirror_text(n->vm);
 	uint64_t digest = shim.digest(n->fd, 0), end = rnd(r, 100);
 	int requests = 1 + (int)rnd(r, 4), want = 0, got;
 	bool inject = end < 6;
@@ -381,7 +381,7 @@ one_batch(struct run *r, bool async)
 	if (got) {
 		r->m = r->before;
 		r->failed++;
-		char *now = mirror_text(n->vm);
+		char *now = backend_mirror_text(n->vm);
 
 		if (strcmp(now, mirror) || shim.digest(n->fd, 0) != digest)
 			DIVERGE(r, "a failed commit changed the mirror or the record");

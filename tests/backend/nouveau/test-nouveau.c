@@ -353,7 +353,7 @@ static void
 assert_map_refused(struct nv *n, uint64_t addr, uint64_t range, int bo,
 		   uint64_t off, uint32_t df, int err, const char *why)
 {
-	struct saved s = save_state(n);
+	struct backend_state s = save_state(n);
 	struct gpuva_bind *t;
 
 	assert_int_equal(gpuva_bind_begin(n->vm, &t), 0);
@@ -368,7 +368,7 @@ static void
 assert_unmap_refused(struct nv *n, uint64_t addr, uint64_t range, int err,
 		     const char *why)
 {
-	struct saved s = save_state(n);
+	struct backend_state s = save_state(n);
 	struct gpuva_bind *t;
 
 	assert_int_equal(gpuva_bind_begin(n->vm, &t), 0);
@@ -426,7 +426,7 @@ a_bo_the_kernel_cannot_map_fails_the_whole_commit_and_changes_nothing(void **sta
 						      .domain = SHIM_NOUVEAU_GEM_DOMAIN_CPU } };
 	struct gpuva_bo cpu;
 	struct gpuva_bind *t;
-	struct saved s;
+	struct backend_state s;
 
 	assert_int_equal(nv_map(n, BASE, P(4), 1, 0), 0);
 	assert_int_equal(xioctl(n->fd, SHIM_IOCTL_NOUVEAU_GEM_NEW, &g), 0);
@@ -611,7 +611,7 @@ a_region_unmapped_earlier_in_the_batch_cannot_be_reused_before_the_commit(void *
 {
 	struct nv *n = *state;
 	struct gpuva_bind *t;
-	struct saved s;
+	struct backend_state s;
 
 	assert_int_equal(nv_map(n, BASE, P(8), 0, 0), 0);
 	s = save_state(n);
@@ -670,7 +670,7 @@ static void
 a_failed_commit_leaves_its_regions_out_and_nothing_to_wait_for(void **state)
 {
 	struct nv *n = *state;
-	struct saved s;
+	struct backend_state s;
 
 	assert_int_equal(nv_map(n, BASE + P(16), P(4), 0, 0), 0);
 	s = save_state(n);
@@ -750,7 +750,7 @@ sync_points_the_kernel_refuses_fail_the_commit_and_change_nothing(void **state)
 	struct gpuva_sync p;
 	struct gpuva_commit c = { .flags = GPUVA_COMMIT_ASYNC };
 	struct gpuva_bind *t;
-	struct saved s;
+	struct backend_state s;
 
 	assert_int_equal(gpuva_backend_sync_create(n->be, &fresh), 0);
 	assert_int_equal(nv_map(n, BASE, P(4), 1, 0), 0);
@@ -792,7 +792,7 @@ without_timeline_syncobjs_a_sync_commit_is_a_sync_ioctl(void **state)
 	struct gpuva_sync p = { .point = 2 };
 	struct gpuva_commit c = { .signal_count = 1, .signals = &p };
 	struct gpuva_bind *t;
-	struct saved s;
+	struct backend_state s;
 
 	(void)state;
 	setenv("GPUVA_SHIM_NO_TIMELINE", "1", 1);
