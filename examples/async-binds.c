@@ -57,11 +57,9 @@ bind_async(struct ex *ex, uint32_t timeline, uint64_t addr,
 	struct gpuva_bind *txn;
 	int ret;
 
-	ret = gpuva_bind_begin(ex->vm, &txn);
+	ret = ex_begin(ex, &txn);	/* gpuva_bind_begin(), ops printed */
 	if (ret)
 		return ret;
-	gpuva_bind_set_op_fn(txn, ex_print_op, ex);
-	ex_echo("begin");
 	if (bo) {
 		ex_echo_map(ex, &req);
 		ret = gpuva_bind_map(txn, &req);

@@ -31,19 +31,6 @@ struct saved_va {
 	uint32_t flags, driver_flags;
 };
 
-/* Begin a transaction whose ops are printed as they are generated. */
-static int
-begin(struct ex *ex, struct gpuva_bind **txn)
-{
-	int ret = gpuva_bind_begin(ex->vm, txn);
-
-	if (ret)
-		return ret;
-	gpuva_bind_set_op_fn(*txn, ex_print_op, ex);
-	ex_echo("begin");
-	return 0;
-}
-
 static int
 map(struct ex *ex, struct gpuva_bind *txn, uint64_t addr, uint64_t range,
     struct gpuva_bo *bo, uint64_t offset)
@@ -131,7 +118,7 @@ evict(struct ex *ex, struct gpuva_bo *bo, struct saved_va *saved,
 	}
 	gpuva_ops_fini(&ops);	/* dropped before the VM changes */
 	if (!ret)
-		ret = begin(ex, &txn);
+		ret = ex_begin(ex, &txn);
 	if (ret)
 		return ret;
 	for (size_t i = 0; !ret && i < *count; i++) {
@@ -147,7 +134,7 @@ rebind(struct ex *ex, struct gpuva_bo *bo, const struct saved_va *saved,
        size_t count)
 {
 	struct gpuva_bind *txn;
-	int ret = begin(ex, &txn);
+	int ret = ex_begin(ex, &txn);
 
 	if (ret)
 		return ret;
@@ -195,7 +182,7 @@ main(int argc, char **argv)
 
 	/* vertices [0, 512K), indices [512K, 768K), uniforms [768K, 1M) of
 	 * the BO, and the uniforms once more at a second address */
-	ret = begin(&ex, &txn);
+	ret = ex_begin(&ex, &txn);
 	if (!ret) {
 		ret = map(&ex, txn, vtx, 512 * KiB, big, 0);
 		ret = ret ? ret : map(&ex, txn, idx, 256 * KiB, big, 512 * KiB);
@@ -208,7 +195,7 @@ main(int argc, char **argv)
 	/* a streaming update: 64 KiB in the middle of the vertex window now
 	 * come from bo 2, and the index window shrinks by its last 128 KiB:
 	 * bo 1's windows are cut into pieces */
-	ret = begin(&ex, &txn);
+	ret = ex_begin(&ex, &txn);
 	if (!ret) {
 		ret = map(&ex, txn, vtx + 128 * KiB, 64 * KiB, stream, 0);
 		if (!ret) {

@@ -166,6 +166,18 @@ ex_print_op(void *priv, const struct gpuva_op *op)
 	}
 }
 
+int
+ex_begin(struct ex *ex, struct gpuva_bind **txn)
+{
+	int ret = gpuva_bind_begin(ex->vm, txn);
+
+	if (ret)
+		return ret;
+	gpuva_bind_set_op_fn(*txn, ex_print_op, ex);
+	ex_echo("begin");
+	return 0;
+}
+
 void
 ex_dump(const struct ex *ex)
 {

@@ -66,6 +66,13 @@ void ex_echo_unmap(uint64_t addr, uint64_t range);
  */
 void ex_print_op(void *priv, const struct gpuva_op *op);
 
+/*
+ * gpuva_bind_begin() on the example's VM, with every op the transaction
+ * generates printed (gpuva_bind_set_op_fn(txn, ex_print_op, ex)), and
+ * "> begin" echoed. 0 or the errno of gpuva_bind_begin().
+ */
+int ex_begin(struct ex *ex, struct gpuva_bind **txn);
+
 /* "> dump", a `va` line per mapping, "end". */
 void ex_dump(const struct ex *ex);
 

@@ -63,11 +63,9 @@ commit_batch(struct ex *ex, const struct gpuva_map_req *reqs, size_t count)
 	struct gpuva_bind *txn;
 	int ret;
 
-	ret = gpuva_bind_begin(ex->vm, &txn);
+	ret = ex_begin(ex, &txn);	/* gpuva_bind_begin(), ops printed */
 	if (ret)
 		return ret;
-	gpuva_bind_set_op_fn(txn, ex_print_op, ex);
-	ex_echo("begin");
 	for (size_t i = 0; i < count; i++) {
 		ex_echo_map(ex, &reqs[i]);
 		ret = gpuva_bind_map(txn, &reqs[i]);
