@@ -741,15 +741,12 @@ bind_async(struct panthor_backend *pb, struct panthor_vm *v,
 	free(syncs);
 	if (ret) {
 		ret = bind_failed(pb, v, vm, ret);
-		if (ret == -EPIPE)
-			return ret;
 		/* every op is checked before any job is queued: nothing ran */
+		if (ret == -EPIPE || kernel_blame_syncs(&pb->kb, vm, c, ret))
+			return ret;
 		return gpuva_vm_reject(vm, ret, "panthor: asynchronous VM_BIND of "
-				       "%" PRIu32 " ops failed: %s (nothing queued)%s",
-				       n, strerror(-ret),
-				       ret == -EINVAL && c->wait_count ?
-				       "; note: panthor refuses to wait for a "
-				       "syncobj point nothing was submitted for yet" : "");
+				       "%" PRIu32 " ops failed: %s (nothing queued)",
+				       n, strerror(-ret));
 	}
 	v->tl.submitted = j->seq;
 	return 0;

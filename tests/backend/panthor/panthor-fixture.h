@@ -27,6 +27,8 @@
 
 /* the fake kernel's test helpers: shim, require_shim(), page_at(), ... */
 #include "test-common.h"
+/* "nothing changed": backend_state_save(), backend_state_assert_unchanged() */
+#include "backend-state.h"
 
 #define MiB		(1ull << 20)
 #define BLACKHOLE	(2 * MiB)	/* the blackhole BO's size */
@@ -133,65 +135,6 @@ assert_mirror_is_record(struct pdev *d, struct gpuva_vm *vm, uint32_t id)
 		pages += (int64_t)(va->range / PAGE);
 	}
 	assert_int_equal(shim.page_count(d->fd, id), pages);
-}
-
-/* The VM's mappings as text, with driver flags: "addr range handle off df;". */
-static inline char *
-mirror_text(struct gpuva_vm *vm)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	const struct gpuva *va;
-
-	assert_non_null(f);
-	gpuva_vm_for_each_va(va, vm)
-		fprintf(f, "0x%" PRIx64 " 0x%" PRIx64 " %" PRIu32 " 0x%" PRIx64
-			" 0x%" PRIx32 ";", va->addr, va->range,
-			gpuva_bo_of(va) ? gpuva_bo_of(va)->handle : 0, va->offset,
-			gpuva_driver_flags(va));
-	fclose(f);
-	return buf;
-}
-
-/* What "nothing changed" compares: the mirror, the VM's info, the record. */
-struct saved {
-	char *mirror;
-	struct gpuva_vm_info info;
-	uint64_t digest;
-	int64_t pages;
-};
-
-static inline struct saved
-save_state(const struct pdev *d, struct gpuva_vm *vm, uint32_t id)
-{
-	struct saved s = { .mirror = mirror_text(vm) };
-
-	gpuva_vm_get_info(vm, &s.info);
-	s.digest = shim.digest(d->fd, id);
-	s.pages = shim.page_count(d->fd, id);
-	return s;
-}
-
-static inline void
-assert_unchanged(const struct pdev *d, struct gpuva_vm *vm, uint32_t id,
-		 struct saved *s)
-{
-	char *now = mirror_text(vm);
-	struct gpuva_vm_info info;
-
-	gpuva_vm_get_info(vm, &info);
-	assert_string_equal(now, s->mirror);
-	assert_int_equal(info.va_count, s->info.va_count);
-	assert_int_equal(info.vm_bo_count, s->info.vm_bo_count);
-	assert_int_equal(info.bytes, s->info.bytes);
-	assert_int_equal(info.lost, s->info.lost);
-	assert_true(shim.digest(d->fd, id) == s->digest);
-	assert_int_equal(shim.page_count(d->fd, id), s->pages);
-	assert_int_equal(gpuva_vm_check(vm), 0);
-	free(now);
-	free(s->mirror);
-	s->mirror = NULL;
 }
 
 #endif /* GPUVA_TESTS_PANTHOR_FIXTURE_H */

@@ -453,15 +453,15 @@ assert_refused_like_the_kernel(struct fx *fx, struct gpuva_vm *vm, uint32_t vm_i
 			       struct gpuva_bo *const *bos, struct req r,
 			       const char *why, uint32_t raw_flags, uint32_t raw_handle)
 {
-	struct saved before = save_state(&fx->d, vm, vm_id);
+	struct backend_state before = backend_state_save(vm, fx->d.fd, vm_id);
 
 	assert_int_equal(try_req(vm, bos, r), -EINVAL);
 	assert_non_null(strstr(gpuva_vm_last_error(vm), why));
-	assert_unchanged(&fx->d, vm, vm_id, &before);
-	before = save_state(&fx->d, vm, vm_id);
+	backend_state_assert_unchanged(vm, fx->d.fd, vm_id, &before);
+	before = backend_state_save(vm, fx->d.fd, vm_id);
 	assert_int_equal(raw_bind(&fx->d, vm_id, raw_flags, raw_handle, r.off,
 				  r.addr, r.range), EINVAL);
-	assert_unchanged(&fx->d, vm, vm_id, &before);
+	backend_state_assert_unchanged(vm, fx->d.fd, vm_id, &before);
 }
 
 static void
@@ -680,15 +680,15 @@ a_sync_bind_failing_before_its_first_op_changes_nothing(void **state)
 {
 	struct fx *fx = *state;
 	struct gpuva_commit c = { 0 };
-	struct saved before;
+	struct backend_state before;
 
 	assert_int_equal(COMMIT(fx, NULL, { MAP, 0x100000, 0x10000, 0, 0, 0 }), 0);
-	before = save_state(&fx->d, fx->vm, 1);
+	before = backend_state_save(fx->vm, fx->d.fd, 1);
 	setenv("GPUVA_SHIM_FAIL_BIND", "1:ENOMEM", 1);
 	assert_int_equal(COMMIT(fx, &c, { MAP, 0x108000, 0x10000, 1, 0, 0 },
 				{ UNMAP, 0x100000, 0x1000, 0, 0, 0 }), -ENOMEM);
 	assert_int_equal(c.applied_unit, GPUVA_BIND_NOTHING);
-	assert_unchanged(&fx->d, fx->vm, 1, &before);
+	backend_state_assert_unchanged(fx->vm, fx->d.fd, 1, &before);
 	/* a commit that handed the kernel nothing holds up no wait */
 	assert_int_equal(gpuva_vm_wait_idle(fx->vm, 0), 0);
 }
@@ -739,22 +739,23 @@ a_commit_naming_an_unknown_syncobj_changes_nothing(void **state)
 	struct fx *fx = *state;
 	struct gpuva_sync bad = { .handle = 0x999 };
 	struct gpuva_commit c = { .signal_count = 1, .signals = &bad };
-	struct saved before = save_state(&fx->d, fx->vm, 1);
+	struct backend_state before = backend_state_save(fx->vm, fx->d.fd, 1);
 
 	assert_int_equal(COMMIT(fx, &c, { MAP, 0x100000, 0x10000, 0, 0, 0 }), -ENOENT);
 	assert_non_null(strstr(gpuva_vm_last_error(fx->vm), "no such syncobj"));
-	assert_unchanged(&fx->d, fx->vm, 1, &before);
+	backend_state_assert_unchanged(fx->vm, fx->d.fd, 1, &before);
 	c = (struct gpuva_commit){ .wait_count = 1, .waits = &bad };
-	before = save_state(&fx->d, fx->vm, 1);
+	before = backend_state_save(fx->vm, fx->d.fd, 1);
 	assert_int_equal(COMMIT(fx, &c, { MAP, 0x100000, 0x10000, 0, 0, 0 }), -ENOENT);
-	assert_unchanged(&fx->d, fx->vm, 1, &before);
+	backend_state_assert_unchanged(fx->vm, fx->d.fd, 1, &before);
 	/* asynchronous: the kernel itself refuses the signal (EINVAL) */
 	c = (struct gpuva_commit){ .flags = GPUVA_COMMIT_ASYNC, .signal_count = 1,
 				   .signals = &bad };
-	before = save_state(&fx->d, fx->vm, 1);
+	before = backend_state_save(fx->vm, fx->d.fd, 1);
 	assert_int_equal(COMMIT(fx, &c, { MAP, 0x100000, 0x10000, 0, 0, 0 }), -EINVAL);
+	assert_non_null(strstr(gpuva_vm_last_error(fx->vm), "no such syncobj"));
 	assert_false(gpuva_vm_is_lost(fx->vm));
-	assert_unchanged(&fx->d, fx->vm, 1, &before);
+	backend_state_assert_unchanged(fx->vm, fx->d.fd, 1, &before);
 	assert_int_equal(gpuva_vm_wait_idle(fx->vm, 0), 0);
 }
 
@@ -763,12 +764,12 @@ sync_file_fences_are_not_panthor_s(void **state)
 {
 	struct fx *fx = *state;
 	struct gpuva_commit c = { .flags = GPUVA_COMMIT_FENCE_FD_OUT };
-	struct saved before = save_state(&fx->d, fx->vm, 1);
+	struct backend_state before = backend_state_save(fx->vm, fx->d.fd, 1);
 
 	assert_int_equal(COMMIT(fx, &c, { MAP, 0x100000, 0x10000, 0, 0, 0 }),
 			 -EOPNOTSUPP);
 	assert_non_null(strstr(gpuva_vm_last_error(fx->vm), "sync_file"));
-	assert_unchanged(&fx->d, fx->vm, 1, &before);
+	backend_state_assert_unchanged(fx->vm, fx->d.fd, 1, &before);
 }
 
 static void
@@ -789,7 +790,7 @@ without_timeline_syncobjs_a_timeline_point_is_refused(void **state)
 	h = syncobj(&d);
 	p = (struct gpuva_sync){ .handle = h, .point = 3 };
 	for (int async = 0; async < 2; async++) {
-		struct saved before = save_state(&d, vm, 1);
+		struct backend_state before = backend_state_save(vm, d.fd, 1);
 
 		c = (struct gpuva_commit){ .flags = async ? GPUVA_COMMIT_ASYNC : 0,
 					   .signal_count = 1, .signals = &p };
@@ -797,7 +798,7 @@ without_timeline_syncobjs_a_timeline_point_is_refused(void **state)
 								    0x1000, 0, 0, 0 },
 					     1, &c), -EOPNOTSUPP);
 		assert_non_null(strstr(gpuva_vm_last_error(vm), "timeline"));
-		assert_unchanged(&d, vm, 1, &before);
+		backend_state_assert_unchanged(vm, d.fd, 1, &before);
 	}
 	/* binary syncobjs work, and asynchronous jobs count as run at once */
 	p.point = 0;
