@@ -275,8 +275,9 @@ gpuva_bind_count(const struct gpuva_bind *txn);
  *
  * @retval -ETIME   not all have run yet
  * @retval -EPIPE   the VM is lost
- * Locking: takes the VM's lock under GPUVA_VM_THREADSAFE (released while
- * waiting).
+ * Locking: takes the VM's lock under GPUVA_VM_THREADSAFE, also while it
+ * waits (a backend's calls on one VM never overlap): other threads' binds
+ * on the VM wait meanwhile.
  * @since 0.1
  */
 GPUVA_EXPORT int

@@ -390,11 +390,9 @@ gpuva_vm_wait_idle(struct gpuva_vm *vm, int64_t timeout_ns)
 		ret = vm_reject(vm, -EPIPE, "wait_idle: the VM is lost; destroy it "
 				"and create a new one");
 	} else if (be && be->ops->completed && completed(vm) < seq) {
-		/* not under the lock: other threads may bind meanwhile */
-		vm_unlock(vm);
+		/* under the lock: a backend's calls on one VM never overlap */
 		ret = be->ops->wait ? be->ops->wait(be, vm->be_priv, seq, timeout_ns)
 				    : -ETIME;
-		vm_lock(vm);
 		if (ret == -EPIPE) {
 			vm->lost = true;
 			ret = vm_reject(vm, ret, "wait_idle: job %" PRIu64 " failed "
