@@ -28,7 +28,9 @@
  *   BO's size is known, and passed the backend's own check() when it was
  *   added;
  * - net-effect entries sorted by address, non-overlapping, never empty,
- *   never more than the requests; merged where they can be (bind.h);
+ *   at most one per run of pages one request covers last (2r - 1 for r
+ *   requests; size what you send by net_count, never by req_count);
+ *   merged where they can be (bind.h);
  * - the mirror still shows the state before the batch while bind() runs,
  *   and the job's ops point at live mappings; bind() must not change the
  *   VM (it may read it);
