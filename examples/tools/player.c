@@ -58,14 +58,19 @@ grow(void **arr, uint32_t *n, uint32_t i, size_t size)
 	return true;
 }
 
-/* A BO of a kernel backend, created on the device at its planned size. */
+/*
+ * A BO of a kernel backend, created on the device at its planned size,
+ * private to the trace's VM (panthor's exclusive VM, msm's NO_SHARE), as a
+ * driver makes the BOs it never exports.
+ */
 static struct gpuva_bo *
 device_bo(struct player *p, uint32_t id)
 {
 	uint64_t size = id < p->nbo_sizes && p->bo_sizes[id] ? p->bo_sizes[id] : 1;
 	struct gpuva_bo *bo;
 
-	p->bo_error = gpuva_backend_bo_create(p->be, NULL, size, 0, &bo);
+	p->bo_error = gpuva_backend_bo_create(p->be, p->vm, size,
+					      GPUVA_BACKEND_BO_PRIVATE, &bo);
 	if (p->bo_error) {
 		fprintf(stderr, "gpuva: bo %" PRIu32 " (0x%" PRIx64 " bytes): %s\n",
 			id, size, gpuva_backend_last_error(p->be));
