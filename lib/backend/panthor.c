@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The panthor backend: Arm Mali CSF GPUs through panthor's VM_CREATE and
- * VM_BIND (Linux 6.10+, shared/docs/uapi.md section 4).
+ * VM_BIND (Linux 6.10+; the kernel's panthor_drm.h and panthor_drv.c).
  *
  * It exists so that a panvk-style driver runs the same VM code as on any
  * other kernel: each commit's net effect goes to the kernel in one VM_BIND,

@@ -3,11 +3,11 @@
  * The panthor (Arm Mali CSF) uAPI, as libgpuva declares it for itself.
  *
  * Debian 12's libdrm-dev ships no panthor_drm.h, and the kernel's header
- * cannot be relied on at build time (uapi.md section 6), so the structs and
- * request numbers panthor.c uses are declared here, under names of our own
- * (no drm_ prefix: a system header may declare the kernel's), and each size,
- * offset and request number is checked against shared/docs/uapi.md section
- * 4.2 at compile time. Every struct is fixed-width with explicit padding,
+ * cannot be relied on at build time, so the structs and request numbers
+ * panthor.c uses are declared here, under names of our own (no drm_ prefix:
+ * a system header may declare the kernel's), and each size, offset and
+ * request number is checked against the upstream panthor_drm.h's layouts at
+ * compile time. Every struct is fixed-width with explicit padding,
  * so the layout is the same on LP64 and ILP32 (u64 aligned to 4 on i386).
  *
  * Only what the backend sends is declared: DEV_QUERY (GPU_INFO), VM_CREATE,
