@@ -118,7 +118,10 @@ enum gpuva_commit_flags {
 	 * return once the batch is queued; it runs when its waits are
 	 * signalled, and signals its signal points when it has run. Without
 	 * it the commit returns when the batch has run (waits honoured first,
-	 * signals after).
+	 * signals after). A kernel backend, like every DRM syncobj wait,
+	 * refuses a wait point nothing has been submitted for yet (-EINVAL,
+	 * the reason names the point): submit the work that signals it
+	 * first. The sim backend queues behind any point.
 	 */
 	GPUVA_COMMIT_ASYNC	= 1u << 0,
 	/** wait for the sync_file in fence_fd_in as well (msm) */
