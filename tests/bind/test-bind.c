@@ -36,6 +36,23 @@
 #define VM_RANGE UINT64_C(0x100000)
 #define D 4	/* a fourth BO, mapped by no "given" state */
 
+/*
+ * This executable links with -Wl,--wrap=realloc (meson.build): the
+ * library's realloc calls (a transaction's logs grow with it) come here,
+ * and the one numbered realloc_fail_at fails.
+ */
+void *__real_realloc(void *p, size_t n);
+void *__wrap_realloc(void *p, size_t n);
+static unsigned long reallocs, realloc_fail_at;
+
+void *
+__wrap_realloc(void *p, size_t n)
+{
+	if (realloc_fail_at && ++reallocs == realloc_fail_at)
+		return NULL;
+	return __real_realloc(p, n);
+}
+
 /* ---- the fixture ------------------------------------------------------------ */
 
 struct t {
@@ -1063,6 +1080,84 @@ a_request_inside_another_gives_three_entries_for_two_requests(void **state)
 	assert_int_equal(c.net_count, 2 * N(r) - 1);
 }
 
+/*
+ * A request that cuts many mappings grows the transaction's logs while it
+ * walks them; when that runs out of memory the request fails like any
+ * other (bind.h: "A request that fails (-EINVAL, -ENOMEM) changes nothing
+ * either, and the transaction stays usable").
+ */
+/* Begin without an op callback: only the library reallocs from here on. */
+static struct gpuva_bind *
+begin_quiet(struct gpuva_vm *vm)
+{
+	struct gpuva_bind *txn = NULL;
+
+	assert_int_equal(gpuva_bind_begin(vm, &txn), 0);
+	return txn;
+}
+
+/* A new VM under test with 48 one-page mappings, every other page. */
+static void
+forty_eight_mappings(struct t *t)
+{
+	vm_on(t, &t->rec.base);
+	for (uint64_t i = 0; i < 48; i++) {
+		const struct rq r = MAP(0x10000 + 2 * i * PAGE, PAGE,
+					i % 2 ? A : B, i * PAGE, 0);
+
+		given(t, &r, 1);
+	}
+}
+
+static void
+running_out_of_memory_inside_a_big_request_leaves_the_transaction_usable(void **state)
+{
+	struct t *t = *state;
+	struct gpuva_map_req after = {
+		.addr = 0x80000, .range = PAGE, .bo = &t->bos[A].base,
+	};
+	struct gpuva_bind *txn;
+	unsigned long total;
+	char *before;
+
+	/* how many reallocs the big unmap makes (a VM keeps a transaction's
+	 * memory for the next one: each try starts on a new VM) */
+	forty_eight_mappings(t);
+	reallocs = 0;
+	realloc_fail_at = ~0ul;
+	txn = begin_quiet(t->vm);
+	assert_int_equal(gpuva_bind_unmap(txn, 0x10000, 0x60000), 0);
+	gpuva_bind_abort(txn);
+	total = reallocs;
+	assert_true(total > 0);
+	for (unsigned long n = 1; n <= total; n++) {
+		size_t count;
+		int ret, next;
+
+		forty_eight_mappings(t);
+		before = exact(t);
+		txn = begin_quiet(t->vm);
+		reallocs = 0;
+		realloc_fail_at = n;
+		ret = gpuva_bind_unmap(txn, 0x10000, 0x60000);
+		realloc_fail_at = 0;
+		assert_int_equal(ret, -ENOMEM);
+		bfx_mentions(gpuva_vm_last_error(t->vm), "out of memory");
+		/* not part of the transaction, which takes the next request */
+		count = gpuva_bind_count(txn);
+		next = gpuva_bind_map(txn, &after);
+		if (count || next)
+			print_error("realloc %lu of %lu failed: %zu requests counted; "
+				    "the next request: %d %s\n", n, total, count,
+				    next, gpuva_vm_last_error(t->vm));
+		gpuva_bind_abort(txn);
+		/* either way, the abort leaves the VM as it was */
+		assert_unchanged(t, before);
+		assert_int_equal(count, 0);
+		assert_int_equal(next, 0);
+	}
+}
+
 /* ---- requests, flags, the allocator --------------------------------------- */
 
 /*
@@ -1981,6 +2076,7 @@ main(void)
 		T(one_unmap_over_two_mappings_and_the_hole_between_is_one_entry),
 		T(a_map_over_pages_that_already_hold_it_is_one_entry),
 		T(a_rejected_request_changes_nothing_and_the_transaction_stays_usable),
+		T(running_out_of_memory_inside_a_big_request_leaves_the_transaction_usable),
 		T(the_op_callback_sees_each_op_before_it_is_applied_until_it_is_unset),
 		T(driver_flags_reach_the_backend_untouched_and_stay_with_the_mapping),
 		T(mappings_a_batch_removes_go_back_to_the_allocator_only_at_its_commit),
