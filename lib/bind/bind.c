@@ -18,9 +18,6 @@
 
 #include "bind_internal.h"
 
-/* Free slots a request makes sure of before it walks (ops, hidden). */
-#define TXN_GROW 32
-
 int
 txn_vec_reserve(struct txn_vec *v, size_t size, size_t more)
 {
@@ -45,19 +42,6 @@ txn_vec_free(struct txn_vec *v)
 {
 	free(v->p);
 	memset(v, 0, sizeof(*v));
-}
-
-/* Append one item, growing if needed (mid-walk): false when out of memory. */
-static bool
-vec_push(struct gpuva_bind *txn, struct txn_vec *v, size_t size,
-	 const void *item)
-{
-	if (txn_vec_reserve(v, size, 1)) {
-		txn->broken = true;
-		return false;
-	}
-	memcpy((char *)v->p + v->n++ * size, item, size);
-	return true;
 }
 
 /* ---- the view: the VM as the earlier requests left it --------------------- */
@@ -160,7 +144,7 @@ view_add(struct gpuva_bind *txn, const struct gpuva_op_map *m,
 	idx_insert(&txn->overlay, va);
 }
 
-/* @va leaves the view, cut by the current request. */
+/* @va leaves the view, cut by the current request. Room was made. */
 static void
 view_remove(struct gpuva_bind *txn, struct gpuva *va)
 {
@@ -170,9 +154,10 @@ view_remove(struct gpuva_bind *txn, struct gpuva *va)
 		idx_remove(&txn->overlay, va);
 		TXN_AT(&txn->made, struct txn_made, txn_bound(va)->priv - 1).removed =
 			txn->cur;
-	} else if (vec_push(txn, &txn->hidden, sizeof(h), &h)) {
-		txn_bound(va)->priv = TXN_HIDDEN_TAG | (uint32_t)txn->hidden.n;
+		return;
 	}
+	TXN_AT(&txn->hidden, struct txn_hidden, txn->hidden.n++) = h;
+	txn_bound(va)->priv = TXN_HIDDEN_TAG | (uint32_t)txn->hidden.n;
 }
 
 void
@@ -186,56 +171,75 @@ txn_unhide(struct gpuva_bind *txn, uint32_t k)
 	}
 }
 
-/* Tell the op callback, and log the op for the backend. */
-static bool
-log_op(struct gpuva_bind *txn, const struct gpuva_op *op)
-{
-	if (txn->op_fn)
-		txn->op_fn(txn->op_priv, op);
-	return vec_push(txn, &txn->ops, sizeof(*op), op);
-}
-
+/*
+ * The walk only logs the ops: a request changes the view after its walk,
+ * once everything applying it takes is taken, so that running out of
+ * memory at any point leaves the transaction as it was.
+ */
 static int
-step_map(void *priv, const struct gpuva_op *op)
+step_log(void *priv, const struct gpuva_op *op)
 {
 	struct gpuva_bind *txn = priv;
 
-	log_op(txn, op);
-	view_add(txn, &op->map, txn->cur_driver_flags);
+	if (txn_vec_reserve(&txn->ops, sizeof(*op), 1))
+		return -ENOMEM;	/* stops the walk; nothing changed */
+	TXN_AT(&txn->ops, struct gpuva_op, txn->ops.n++) = *op;
 	return 0;
 }
 
-static int
-step_remap(void *priv, const struct gpuva_op *op)
-{
-	struct gpuva_bind *txn = priv;
-	const struct gpuva *old = op->remap.unmap.va;
-	uint32_t df = txn_bound(old)->driver_flags;
-
-	log_op(txn, op);
-	view_remove(txn, op->remap.unmap.va);
-	if (op->remap.prev.range)
-		view_add(txn, &op->remap.prev, df);
-	if (op->remap.next.range)
-		view_add(txn, &op->remap.next, df);
-	return 0;
-}
-
-static int
-step_unmap(void *priv, const struct gpuva_op *op)
-{
-	struct gpuva_bind *txn = priv;
-
-	log_op(txn, op);
-	view_remove(txn, op->unmap.va);
-	return 0;
-}
-
-static const struct gpuva_sm_steps view_steps = {
-	.map = step_map,
-	.remap = step_remap,
-	.unmap = step_unmap,
+static const struct gpuva_sm_steps log_steps = {
+	.map = step_log,
+	.remap = step_log,
+	.unmap = step_log,
 };
+
+/* The VM mappings the ops from @first cut (those the view will hide). */
+static size_t
+cuts_of_vm(const struct gpuva_bind *txn, size_t first)
+{
+	size_t n = 0;
+
+	for (size_t i = first; i < txn->ops.n; i++) {
+		const struct gpuva_op *op = &TXN_AT(&txn->ops, struct gpuva_op, i);
+
+		if (op->type == GPUVA_OP_REMAP)
+			n += !txn_is_made(op->remap.unmap.va);
+		else if (op->type == GPUVA_OP_UNMAP)
+			n += !txn_is_made(op->unmap.va);
+	}
+	return n;
+}
+
+/* Apply the current request's ops, from @first, to the view. Cannot fail. */
+static void
+view_apply(struct gpuva_bind *txn, size_t first)
+{
+	for (size_t i = first; i < txn->ops.n; i++) {
+		const struct gpuva_op *op = &TXN_AT(&txn->ops, struct gpuva_op, i);
+		struct gpuva *old;
+		uint32_t df;
+
+		if (txn->op_fn)
+			txn->op_fn(txn->op_priv, op);
+		switch (op->type) {
+		case GPUVA_OP_MAP:
+			view_add(txn, &op->map, txn->cur_driver_flags);
+			break;
+		case GPUVA_OP_REMAP:
+			old = op->remap.unmap.va;
+			df = txn_bound(old)->driver_flags;
+			view_remove(txn, old);
+			if (op->remap.prev.range)
+				view_add(txn, &op->remap.prev, df);
+			if (op->remap.next.range)
+				view_add(txn, &op->remap.next, df);
+			break;
+		default:
+			view_remove(txn, op->unmap.va);
+			break;
+		}
+	}
+}
 
 /* ---- transactions ------------------------------------------------------------ */
 
@@ -302,8 +306,6 @@ make_room(struct gpuva_bind *txn, unsigned maps, const char *what)
 	    txn_vec_reserve(&txn->made, sizeof(struct txn_made), maps) ||
 	    txn_vec_reserve(&txn->reqs, sizeof(struct gpuva_bind_op), 1) ||
 	    txn_vec_reserve(&txn->held, sizeof(struct gpuva_vm_bo *), 1) ||
-	    txn_vec_reserve(&txn->ops, sizeof(struct gpuva_op), TXN_GROW) ||
-	    txn_vec_reserve(&txn->hidden, sizeof(struct txn_hidden), TXN_GROW) ||
 	    idx_reserve(&txn->overlay, maps))
 		return vm_reject(vm, -ENOMEM, "%s: out of memory", what);
 	while (txn->npre < maps) {
@@ -323,21 +325,10 @@ txn_usable(struct gpuva_bind *txn, const char *what)
 {
 	if (txn->vm->lost)
 		return vm_reject(txn->vm, -EPIPE, "%s: the VM is lost", what);
-	if (txn->broken)
-		return vm_reject(txn->vm, -ENOMEM,
-				 "%s: the transaction ran out of memory earlier; "
-				 "abort it", what);
 	return 0;
 }
 
-/* Log a request that passed every check and was generated. */
-static void
-add_request(struct gpuva_bind *txn, const struct gpuva_bind_op *r)
-{
-	TXN_AT(&txn->reqs, struct gpuva_bind_op, txn->reqs.n++) = *r;
-}
-
-/* The backend's own rules for a request, before it changes anything. */
+/* The backend's own rules for a request. */
 static int
 backend_check(struct gpuva_bind *txn, const struct gpuva_bind_op *r)
 {
@@ -346,6 +337,34 @@ backend_check(struct gpuva_bind *txn, const struct gpuva_bind_op *r)
 	if (!be->ops->check)
 		return 0;
 	return be->ops->check(be, txn->vm->be_priv, txn->vm, r, txn->reqs.n);
+}
+
+/*
+ * A validated request with room made, after its walk logged its ops from
+ * @first (@walk: the walk's result): take the rest of what applying it
+ * needs, then apply it to the view and log it. On any error the logged
+ * ops are dropped and nothing changed.
+ */
+static int
+add_request(struct gpuva_bind *txn, const struct gpuva_bind_op *r,
+	    size_t first, int walk, const char *what)
+{
+	int ret = walk;
+
+	if (!ret && txn_vec_reserve(&txn->hidden, sizeof(struct txn_hidden),
+				    cuts_of_vm(txn, first)))
+		ret = -ENOMEM;
+	if (ret == -ENOMEM)
+		ret = vm_reject(txn->vm, -ENOMEM, "%s 0x%" PRIx64 " 0x%" PRIx64
+				": out of memory for the transaction's log",
+				what, r->addr, r->range);
+	if (ret) {
+		txn->ops.n = first;
+		return ret;
+	}
+	view_apply(txn, first);
+	TXN_AT(&txn->reqs, struct gpuva_bind_op, txn->reqs.n++) = *r;
+	return 0;
 }
 
 int
@@ -358,6 +377,7 @@ gpuva_bind_map(struct gpuva_bind *txn, const struct gpuva_map_req *req)
 		.addr = req->addr, .range = req->range,
 		.bo = req->bo, .offset = req->offset, .flags = req->flags,
 	};
+	size_t first = txn->ops.n;
 	struct gpuva_vm_bo *vb;
 	int ret;
 
@@ -367,22 +387,30 @@ gpuva_bind_map(struct gpuva_bind *txn, const struct gpuva_map_req *req)
 	ret = ops_map_prepare(vm, req, &vb);
 	if (ret)
 		return ret;
+	/*
+	 * The backend's rules before anything is taken; a request it passed
+	 * may still fail for memory, which its next check() (same index)
+	 * tells it.
+	 */
 	ret = backend_check(txn, &r);
 	if (!ret)
 		ret = make_room(txn, 3, "map");
+	if (!ret) {
+		txn->cur = (uint32_t)txn->reqs.n;
+		txn->cur_end = req->addr + req->range;
+		txn->cur_driver_flags = req->driver_flags;
+		ret = add_request(txn, &r, first,
+				  ops_view_map(vm, &txn->view, req, vb,
+					       &log_steps, txn), "map");
+	}
 	if (ret) {
 		vm_bo_put(vb);
 		return ret;
 	}
+	/* the reference keeps a new (VM, BO) link alive until the end */
 	if (vb)
 		TXN_AT(&txn->held, struct gpuva_vm_bo *, txn->held.n++) = vb;
-	txn->cur = (uint32_t)txn->reqs.n;
-	txn->cur_end = req->addr + req->range;
-	txn->cur_driver_flags = req->driver_flags;
-	ops_view_map(vm, &txn->view, req, vb, &view_steps, txn);
-	add_request(txn, &r);
-	return txn->broken ? vm_reject(vm, -ENOMEM, "map: out of memory for "
-				       "the transaction's log; abort it") : 0;
+	return 0;
 }
 
 int
@@ -392,6 +420,7 @@ gpuva_bind_unmap(struct gpuva_bind *txn, uint64_t addr, uint64_t range)
 	struct gpuva_bind_op r = {
 		.kind = GPUVA_BIND_UNMAP, .addr = addr, .range = range,
 	};
+	size_t first = txn->ops.n;
 	int ret;
 
 	ret = txn_usable(txn, "unmap");
@@ -405,10 +434,9 @@ gpuva_bind_unmap(struct gpuva_bind *txn, uint64_t addr, uint64_t range)
 		return ret;
 	txn->cur = (uint32_t)txn->reqs.n;
 	txn->cur_end = addr + range;
-	ops_view_unmap(vm, &txn->view, addr, range, &view_steps, txn);
-	add_request(txn, &r);
-	return txn->broken ? vm_reject(vm, -ENOMEM, "unmap: out of memory for "
-				       "the transaction's log; abort it") : 0;
+	return add_request(txn, &r, first,
+			   ops_view_unmap(vm, &txn->view, addr, range,
+					  &log_steps, txn), "unmap");
 }
 
 int
@@ -482,7 +510,6 @@ txn_end(struct gpuva_bind *txn)
 	txn->made.n = txn->hidden.n = txn->taken.n = txn->reqs.n = 0;
 	txn->ops.n = txn->dirty.n = txn->sorted.n = txn->frees.n = 0;
 	txn->npre = 0;
-	txn->broken = false;
 	txn->op_fn = NULL;
 	txn->op_priv = NULL;
 	vm->txn = NULL;

@@ -90,7 +90,6 @@ struct gpuva_bind {
 	uint32_t cur;			/* index of the request being generated */
 	uint64_t cur_end;		/* and the end of its range */
 	uint32_t cur_driver_flags;
-	bool broken;			/* out of memory mid-request: -ENOMEM */
 	gpuva_bind_op_fn op_fn;
 	void *op_priv;
 };
@@ -147,7 +146,7 @@ int txn_net_effect(struct gpuva_bind *txn, struct txn_vec *out);
 /* Unmark the hidden mappings from the @k-th on (they stay in the VM). */
 void txn_unhide(struct gpuva_bind *txn, uint32_t k);
 
-/* -EPIPE on a lost VM, -ENOMEM on a broken transaction, else 0. */
+/* -EPIPE with a reason on a lost VM, else 0. */
 int txn_usable(struct gpuva_bind *txn, const char *what);
 
 /* End the transaction: drop references, free it, unlock the VM. */
