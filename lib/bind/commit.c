@@ -554,6 +554,9 @@ gpuva_bind_commit(struct gpuva_bind *txn, struct gpuva_commit *commit)
 	commit->applied_unit = res.unit;
 	commit->applied = res.applied;
 	commit->applied_bytes = res.applied_bytes;
+	/* a partial result of nothing is a failure: roll back, memory too */
+	if (!res.applied && !res.applied_bytes)
+		goto rollback;
 	if (res.unit == GPUVA_BIND_REQUESTS) {
 		land_requests(txn, (uint32_t)res.applied);
 		while (pool.n)
