@@ -16,8 +16,8 @@
 #include "util/util.h"
 #include "vm/vm_internal.h"
 
-int
-gpuva_vm_get_heap(struct gpuva_vm *vm, struct gpuva_heap **out)
+static int
+get_heap(struct gpuva_vm *vm, struct gpuva_heap **out)
 {
 	struct gpuva_heap *heap;
 	int err;
@@ -52,9 +52,9 @@ gpuva_vm_get_heap(struct gpuva_vm *vm, struct gpuva_heap **out)
 	return 0;
 }
 
-int
-gpuva_vm_alloc_addr(struct gpuva_vm *vm, uint64_t size, uint64_t align,
-		    uint32_t flags, uint64_t *addr)
+static int
+alloc_addr(struct gpuva_vm *vm, uint64_t size, uint64_t align,
+	   uint32_t flags, uint64_t *addr)
 {
 	struct gpuva_heap *heap;
 	int err;
@@ -65,7 +65,7 @@ gpuva_vm_alloc_addr(struct gpuva_vm *vm, uint64_t size, uint64_t align,
 				 PRIx64, size, align, vm->page_size);
 	if (util_is_pow2(align) && align < vm->page_size)
 		align = vm->page_size;
-	err = gpuva_vm_get_heap(vm, &heap);
+	err = get_heap(vm, &heap);
 	if (err)
 		return err;
 	err = gpuva_heap_alloc(heap, size, align, flags, addr);
@@ -74,8 +74,8 @@ gpuva_vm_alloc_addr(struct gpuva_vm *vm, uint64_t size, uint64_t align,
 	return 0;
 }
 
-int
-gpuva_vm_free_addr(struct gpuva_vm *vm, uint64_t addr, uint64_t size)
+static int
+free_addr(struct gpuva_vm *vm, uint64_t addr, uint64_t size)
 {
 	int err;
 
@@ -86,4 +86,58 @@ gpuva_vm_free_addr(struct gpuva_vm *vm, uint64_t addr, uint64_t size)
 	if (err)
 		return vm_reject(vm, err, "%s", gpuva_heap_last_error(vm->heap));
 	return 0;
+}
+
+/*
+ * The public calls: under GPUVA_VM_THREADSAFE the VM's lock covers its
+ * heap too, and on a VM with a backend they first take back the ranges
+ * whose unmap has run (gpuva_bind_free_addr()). A lost VM refuses them.
+ */
+static int
+heap_call_lost(struct gpuva_vm *vm, const char *what)
+{
+	return vm->lost ? vm_reject(vm, -EPIPE, "%s: the VM is lost; destroy it "
+				    "and create a new one", what) : 0;
+}
+
+int
+gpuva_vm_get_heap(struct gpuva_vm *vm, struct gpuva_heap **out)
+{
+	int err;
+
+	vm_lock(vm);
+	err = heap_call_lost(vm, "get_heap");
+	if (!err)
+		err = get_heap(vm, out);
+	vm_unlock(vm);
+	return err;
+}
+
+int
+gpuva_vm_alloc_addr(struct gpuva_vm *vm, uint64_t size, uint64_t align,
+		    uint32_t flags, uint64_t *addr)
+{
+	int err;
+
+	vm_lock(vm);
+	err = heap_call_lost(vm, "alloc_addr");
+	if (!err && vm->backend)
+		vm_reap(vm);
+	if (!err)
+		err = alloc_addr(vm, size, align, flags, addr);
+	vm_unlock(vm);
+	return err;
+}
+
+int
+gpuva_vm_free_addr(struct gpuva_vm *vm, uint64_t addr, uint64_t size)
+{
+	int err;
+
+	vm_lock(vm);
+	err = heap_call_lost(vm, "free_addr");
+	if (!err)
+		err = free_addr(vm, addr, size);
+	vm_unlock(vm);
+	return err;
 }

@@ -52,11 +52,24 @@ vm_reject(struct gpuva_vm *vm, int err, const char *fmt, ...)
 	return err;
 }
 
+/*
+ * Under GPUVA_VM_THREADSAFE a reason is kept per thread as well: another
+ * thread's call may overwrite the VM's between a failed call and the
+ * gpuva_vm_last_error() that reads it, once the lock is released.
+ */
+static _Thread_local const struct gpuva_vm *tls_vm;
+static _Thread_local char tls_error[VM_ERROR_MAX];
+
 int
 vm_reject_va(struct gpuva_vm *vm, int err, const char *fmt, va_list ap)
 {
-	return util_reject(vm->last_error, sizeof(vm->last_error), vm->log_fn,
-			   vm->log_priv, err, fmt, ap);
+	err = util_reject(vm->last_error, sizeof(vm->last_error), vm->log_fn,
+			  vm->log_priv, err, fmt, ap);
+	if (vm->flags & GPUVA_VM_THREADSAFE) {
+		memcpy(tls_error, vm->last_error, sizeof(tls_error));
+		tls_vm = vm;
+	}
+	return err;
 }
 
 int
@@ -214,6 +227,8 @@ gpuva_vm_destroy(struct gpuva_vm *vm)
 const char *
 gpuva_vm_last_error(const struct gpuva_vm *vm)
 {
+	if ((vm->flags & GPUVA_VM_THREADSAFE) && tls_vm == vm)
+		return tls_error;
 	return vm->last_error;
 }
 

@@ -30,10 +30,11 @@
  *                       [--bare-error]
  *   --bare-heap   call gpuva_vm_alloc_addr()/gpuva_vm_free_addr() without
  *                 holding gpuva_vm_lock(), as vm.h's GPUVA_VM_THREADSAFE
- *                 allows once the VM's heap takes the lock itself
+ *                 allows (the VM's heap takes the lock itself)
  *   --bare-error  commit with an injected failure without holding
- *                 gpuva_vm_lock(), then read gpuva_vm_last_error(), as a
- *                 driver would if the reason were the thread's own
+ *                 gpuva_vm_lock(), then read gpuva_vm_last_error(), which
+ *                 is the thread's own reason under the flag
+ * meson runs it with both.
  */
 #include <errno.h>
 #include <inttypes.h>
