@@ -6,13 +6,15 @@
 #
 # 1. installs the Debian 12 packages it needs that are missing;
 # 2. main:     builds with -Dwerror=true and runs every suite (unit,
-#              property, golden, shim, consumer, api, fuzz corpus; the heap
-#              tests are in unit and property);
+#              property, golden, examples, shim, backend, threads,
+#              consumer, api, fuzz corpus; the heap and bind tests are in
+#              unit and property);
 # 3. asan:     a second build with -Db_sanitize=address,undefined, running
 #              the unit, property, golden, fuzz-corpus and threads suites;
 # 4. valgrind: a 200,000-request trace replayed under memcheck, the thread
 #              stress test under helgrind (both the 'valgrind' suite), and
-#              the unit suite under `meson test --setup valgrind`;
+#              the unit and backend suites under `meson test --setup
+#              valgrind` (the kernel backends against the fake kernel);
 # 5. fuzz:     a clang build with libFuzzer, fuzzing the trace parser and the
 #              engine for GPUVA_FUZZ_SECONDS (default 60) seconds;
 # then prints one line `N passed, N failed, N skipped` counting every test
@@ -137,10 +139,10 @@ if build "$asan" -Db_sanitize=address,undefined -Db_lundef=false \
 fi
 elapsed
 
-say "valgrind: a large trace under memcheck, thread stress under helgrind; unit suite under --setup valgrind"
+say "valgrind: a large trace under memcheck, thread stress under helgrind; unit and backend suites under --setup valgrind"
 if $main_built; then
 	mtest "$main" --suite valgrind
-	read -ra sel < <(suites "$main" unit)
+	read -ra sel < <(suites "$main" unit backend)
 	if [ ${#sel[@]} -gt 0 ]; then
 		mtest "$main" --setup=valgrind "${sel[@]}"
 	fi
