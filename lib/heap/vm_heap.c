@@ -56,7 +56,7 @@ static int
 alloc_addr(struct gpuva_vm *vm, uint64_t size, uint64_t align,
 	   uint32_t flags, uint64_t *addr)
 {
-	struct gpuva_heap *heap;
+	struct gpuva_heap *heap = NULL;
 	int err;
 
 	if (vm->page_size && (size & (vm->page_size - 1)))
