@@ -119,7 +119,7 @@ cpu_page_size(void)
 	return ps > 0 ? (uint64_t)ps : 4096;
 }
 
-/* ---- device set-up (uapi.md 3.1) ------------------------------------------- */
+/* ---- device set-up (docs/kernels.md 3.1) ----------------------------------- */
 
 /* What an fd in VM_BIND mode offers. */
 struct msm_geom {

@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The msm kernel ABI the msm backend speaks (Linux 6.17, driver 1.13.0),
- * declared here from the kernel's documented layouts (uapi.md section 3)
- * because Debian 12's libdrm ships a msm_drm.h from before VM_BIND: no
- * VA_START/VA_SIZE, a 16-byte drm_msm_param, no VM_BIND at all. Never
- * include libdrm's msm_drm.h next to this header.
+ * declared here from the kernel's documented layouts
+ * (docs/kernels.md section 3) because Debian 12's libdrm ships a msm_drm.h
+ * from before VM_BIND: no VA_START/VA_SIZE, a 16-byte drm_msm_param, no
+ * VM_BIND at all. Never include libdrm's msm_drm.h next to this header.
  *
  * Every struct's size and every field's offset is asserted below, so a
  * typo cannot change the ABI unnoticed; the fixed-width layouts are the
  * same on 32- and 64-bit builds. The request numbers are built from the
  * sizes as the kernel builds them (_IOC), and tests/backend/msm compares
- * them with uapi.md's table.
+ * them with the table in docs/kernels.md.
  *
  * Names drop the kernel's "drm_" and "DRM_IOCTL_" prefixes (msm_vm_bind,
  * MSM_IOCTL_VM_BIND) so that they cannot clash with libdrm's headers.
@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* ---- request encoding (uapi.md 1.1) ---------------------------------------- */
+/* ---- request encoding (docs/kernels.md 1.1) -------------------------------- */
 
 #define MSM_IOC_WRITE		1u	/* userspace to kernel */
 #define MSM_IOC_READ		2u	/* kernel to userspace */

@@ -29,12 +29,12 @@
  *
  * The ioctl of one commit: UNMAP|SPARSE of every dying region, then the net
  * effect cut at region edges (BO pieces as MAPs, NULL pieces inside kept
- * regions and unmapped pieces outside regions as UNMAPs), then per new
- * region an UNMAP of BO pages it covers, its MAP|SPARSE and the MAPs of
- * its final BO pages. The kernel validates region rules against the
- * regions of before the ioctl and applies ops in order (uapi.md 5.3, 5.4):
- * with a new region never overlapping a dying one (check() refuses that),
- * every op of this order passes both.
+ * regions and unmapped pieces outside regions as UNMAPs), then per new region
+ * an UNMAP of BO pages it covers, its MAP|SPARSE and the MAPs of its final BO
+ * pages. The kernel validates region rules against the regions of before the
+ * ioctl and applies ops in order (docs/kernels.md 5.3, 5.4): with a new region
+ * never overlapping a dying one (check() refuses that), every op of this order
+ * passes both.
  *
  * Left out: channels and EXEC (command submission), tiling (kinds beyond
  * the PTE kind a MAP carries), sync_file fences (VM_BIND has none).
@@ -596,7 +596,7 @@ translate_new(struct nv_vm *v, const struct gpuva_bind_job *job,
 	return ret;
 }
 
-/* The ops of the whole batch into v->ops (uapi.md 5.3, 5.4 order). */
+/* The ops of the whole batch into v->ops (docs/kernels.md 5.3, 5.4 order). */
 static int
 translate(struct nv_vm *v, const struct gpuva_bind_job *job)
 {

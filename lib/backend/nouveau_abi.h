@@ -2,13 +2,13 @@
 /*
  * The part of nouveau's kernel ABI the nouveau backend speaks: VM_INIT,
  * VM_BIND and GEM_NEW (Linux 6.6+, driver 1.4.0), declared here from the
- * facts in docs/uapi.md section 5.
+ * facts in docs/kernels.md section 5.
  *
  * Why not libdrm's nouveau_drm.h: Debian 12's libdrm (2.4.114) ships one
  * without VM_INIT, VM_BIND or EXEC, and including it next to this would
  * clash. Every size, offset and request number is checked at compile
  * time below, for the host's ABI; the structs are fixed-width with
- * explicit padding, so i386 and x86_64 agree (uapi.md section 6).
+ * explicit padding, so i386 and x86_64 agree (docs/kernels.md section 6).
  */
 #ifndef GPUVA_LIB_BACKEND_NOUVEAU_ABI_H
 #define GPUVA_LIB_BACKEND_NOUVEAU_ABI_H
@@ -137,7 +137,7 @@ NV_ABI_CHECK(nv_abi_gem_new, info, 0);
 NV_ABI_CHECK(nv_abi_gem_new, channel_hint, 40);
 NV_ABI_CHECK(nv_abi_gem_new, align, 44);
 
-/* The request numbers drmCommandWriteRead() builds (uapi.md 5.2). */
+/* The request numbers drmCommandWriteRead() builds (docs/kernels.md 5.2). */
 _Static_assert(DRM_IOWR(DRM_COMMAND_BASE + NV_ABI_VM_INIT,
 			struct nv_abi_vm_init) == 0xC0106450u, "VM_INIT");
 _Static_assert(DRM_IOWR(DRM_COMMAND_BASE + NV_ABI_VM_BIND,

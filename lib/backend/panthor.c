@@ -64,7 +64,7 @@
  * can use huge pages.
  */
 #define BLACKHOLE_SIZE		(2ull << 20)
-/* The kernel keeps at least this much VA for itself (uapi.md 4.1). */
+/* The kernel keeps at least this much VA for itself (docs/kernels.md 4.1). */
 #define KERNEL_MIN_VA		(256ull << 20)
 
 struct panthor_backend {

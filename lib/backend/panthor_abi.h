@@ -148,7 +148,7 @@ struct panthor_vm_bind {
 #define PANTHOR_IOCTL_BO_CREATE \
 	PANTHOR_IOCTL(PANTHOR_BO_CREATE, struct panthor_bo_create)
 
-/* ---- checked against uapi.md 4.2 ------------------------------------------ */
+/* ---- checked against docs/kernels.md 4.2 ---------------------------------- */
 
 #define PANTHOR_ABI_AT(type, field, off) \
 	_Static_assert(offsetof(struct type, field) == (off), \

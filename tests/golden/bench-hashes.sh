@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: MIT
 # `gpuva bench` generates the benchmark scenarios in-process (trace.c);
 # its ops_hash must be drm_gpuvm's on the same scenario, N and seed. The
-# expected hashes below were printed by the kernel's drm_gpuvm built as a
-# userspace program (shared/oracle, `gpuvm-oracle --bench S --n N`); the
-# project never runs it. Every way of running a scenario must give the same
+# expected hashes below were printed by a build of the kernel's drm_gpuvm.c
+# as a userspace program (`gpuvm-oracle --bench S --n N`), kept outside the
+# repository, as README.md's Performance section describes; the project
+# never runs it. Every way of running a scenario must give the same
 # op stream: step callbacks or op lists, one request at a time or in batches
 # announced with gpuva_vm_warm() (--warm K).
 #

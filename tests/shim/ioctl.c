@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * ioctl dispatch as drm_ioctl() does it (uapi.md 1.1), the DRM core ioctls
- * every driver shares (VERSION, GET_CAP, GEM_CLOSE), GEM handles, and fault
- * injection.
+ * ioctl dispatch as drm_ioctl() does it (docs/kernels.md 1.1), the DRM core
+ * ioctls every driver shares (VERSION, GET_CAP, GEM_CLOSE), GEM handles, and
+ * fault injection.
  *
  * The dispatch copies exactly what the kernel copies: the handler is found
  * by nr alone, the user's size decides how much is copied in and back, a
@@ -114,7 +114,7 @@ ioctl_gem_close(struct shim_file *file, void *data, unsigned user_size)
 	if (!bo) {
 		return -EINVAL;
 	}
-	/* Mappings keep the BO: only the handle goes (uapi.md 0, item 6). */
+	/* Mappings keep the BO: only the handle goes (docs/kernels.md 0, item 6). */
 	bo->closed = true;
 	return 0;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The msm (Adreno) driver of the fake kernel, uapi.md section 3.
+ * The msm (Adreno) driver of the fake kernel, docs/kernels.md section 3.
  *
  * What makes msm different: the VM is created lazily by the first call that
  * needs it and fixes the fd's mode (so EN_VM_BIND must come first), every
@@ -49,7 +49,7 @@ msm_no_gpu(void)
 	return shim_env_flag("GPUVA_SHIM_MSM_NO_GPU");
 }
 
-/* The first VM-needing call fixes the fd's mode for good (uapi.md 3.1). */
+/* The first VM-needing call fixes the fd's mode for good (docs/kernels.md 3.1). */
 static struct shim_vm *
 msm_vm(struct shim_file *file)
 {
@@ -248,7 +248,7 @@ msm_submitqueue_new(struct shim_file *file, void *data, unsigned user_size)
 	}
 	if (args->flags & SHIM_MSM_SUBMITQUEUE_VM_BIND) {
 		/* the mode is checked before anything is created: a refused
-		 * queue leaves the fd undecided (uapi.md 3.1) */
+		 * queue leaves the fd undecided (docs/kernels.md 3.1) */
 		if (!file->msm_vm_bind_mode || args->prio != 0) {
 			return -EINVAL;
 		}
@@ -375,14 +375,14 @@ msm_run(struct shim_job *job)
 
 		shim_pages_map(vm, op->iova, op->range, &p);
 	}
-	/* the fence cannot tell failure from success (uapi.md 3.5) */
+	/* the fence cannot tell failure from success (docs/kernels.md 3.5) */
 	job->done->error = 0;
 }
 
 /*
- * VM_BIND from the job allocation on, after the whole-ioctl checks up to
- * the out-fence fd reservation (uapi.md 3.4): @out_fd is a reserved fd for the out
- * fence (or -1), which the caller gives back when this fails.
+ * VM_BIND from the job allocation on, after the whole-ioctl checks up to the
+ * out-fence fd reservation (docs/kernels.md 3.4): @out_fd is a reserved fd for
+ * the out fence (or -1), which the caller gives back when this fails.
  */
 static int
 msm_vm_bind_job(struct shim_file *file, struct shim_vm *vm, struct shim_msm_vm_bind *args, int out_fd)
@@ -439,7 +439,7 @@ msm_vm_bind_job(struct shim_file *file, struct shim_vm *vm, struct shim_msm_vm_b
 			ret = -EINVAL;
 			goto out;
 		}
-		/* the kernel helper takes a 32-bit point (uapi.md 3.2) */
+		/* the kernel helper takes a 32-bit point (docs/kernels.md 3.2) */
 		ret = shim_syncobj_find_fence(file, s.handle, (uint32_t)s.point, &f);
 		if (ret) {
 			goto out;
@@ -502,8 +502,8 @@ msm_vm_bind_job(struct shim_file *file, struct shim_vm *vm, struct shim_msm_vm_b
 
 	/*
 	 * an injected lock/pin/prepare failure: past the first op, that op was
-	 * already applied to the VM tree, so the VM is poisoned (uapi.md 3.4);
-	 * the page tables never see the job
+	 * already applied to the VM tree, so the VM is poisoned
+	 * (docs/kernels.md 3.4); the page tables never see the job
 	 */
 	uint32_t fail_op;
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The nouveau driver of the fake kernel, uapi.md section 5.
+ * The nouveau driver of the fake kernel, docs/kernels.md section 5.
  *
  * What makes nouveau different: VM_INIT switches the fd to a userspace VM
  * only if no BO came first, a 2^47 VA space with a kernel-managed hole,
@@ -14,7 +14,7 @@
  * an op is "dying" until the job that destroys it has run: jobs normally
  * run inside the ioctl, but while gpuva_shim_hold() parks an async job the
  * region stays dying, a later UNMAP|SPARSE of it is ENOENT and a later MAP
- * or MAP|SPARSE over it sleeps until the job has run (uapi.md 5.3).
+ * or MAP|SPARSE over it sleeps until the job has run (docs/kernels.md 5.3).
  *
  * Within one ioctl the apply phase sees the earlier ops' effects, as the
  * kernel's VA tree does: a MAP partly over a region an earlier op made is
@@ -108,7 +108,7 @@ nouveau_vm_init(struct shim_file *file, void *data, unsigned user_size)
 	}
 	vm->kernel_addr = args->kernel_managed_addr;
 	vm->kernel_size = args->kernel_managed_size;
-	/* a second VM_INIT silently replaces the VM by an empty one (uapi.md 5.1) */
+	/* a second VM_INIT silently replaces the VM by an empty one (docs/kernels.md 5.1) */
 	shim_vm_free(file->vm);
 	file->vm = vm;
 	file->nv_state = SHIM_NOUVEAU_VM_BIND;
@@ -476,7 +476,7 @@ copy_array(uint64_t uptr, uint32_t count, size_t size, void **out)
 	if (count == 0) {
 		return 0;
 	}
-#if SIZE_MAX < UINT64_MAX	/* uapi.md's EOVERFLOW: 32-bit hosts only */
+#if SIZE_MAX < UINT64_MAX	/* EOVERFLOW (docs/kernels.md 5.2): 32-bit hosts only */
 	if (bytes > SIZE_MAX) {
 		return -EOVERFLOW;
 	}

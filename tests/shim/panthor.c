@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The panthor (Mali CSF) driver of the fake kernel, uapi.md section 4.
+ * The panthor (Mali CSF) driver of the fake kernel, docs/kernels.md section 4.
  *
  * What makes panthor different: up to 32 explicit VMs per fd whose
  * userspace part is rounded by VM_CREATE, a synchronous mode that stops at
@@ -8,8 +8,9 @@
  * ops.count), an asynchronous mode where each op is its own job with its own
  * syncs, and VMs that become unusable when an async job fails.
  *
- * Where kernels differ the fake follows 6.12.117 (uapi.md 4.4): bo_offset
- * must be aligned and every op must stay below user_va_range at ioctl time.
+ * Where kernels differ the fake follows 6.12.117 (docs/kernels.md 4.4):
+ * bo_offset must be aligned and every op must stay below user_va_range at
+ * ioctl time.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -272,7 +273,7 @@ panthor_bo_mmap_offset(struct shim_file *file, void *data, unsigned user_size)
 
 /* ---- VM_BIND ---- */
 
-/* uapi.md 4.4, in order; the unusable test applies to async binds only. */
+/* docs/kernels.md 4.4, in order; the unusable test applies to async binds only. */
 static int
 check_op(struct shim_file *file, const struct shim_vm *vm, const struct shim_panthor_vm_bind_op *op, bool async)
 {
@@ -364,7 +365,7 @@ bind_sync(struct shim_file *file, struct shim_vm *vm, struct shim_panthor_vm_bin
 		} else if (fail && i == fail_op) {
 			ret = -fail;
 		} else if (op->size == 0) {
-			continue;	/* skipped unchecked (uapi.md 4.3) */
+			continue;	/* skipped unchecked (docs/kernels.md 4.3) */
 		} else {
 			ret = check_op(file, vm, op, false);
 		}

@@ -9,10 +9,10 @@
  * stay unsignalled. Because nothing runs behind the caller's back, waits
  * only ever block on held jobs (or time out).
  *
- * The syncobj ioctls accept both struct sizes (uapi.md 1.4): dispatch keys
- * on nr and zero-fills, so the newer fields (point, deadline) read as 0.
- * Under GPUVA_SHIM_NO_TIMELINE=1 the driver lacks DRIVER_SYNCOBJ_TIMELINE:
- * the four timeline ioctls answer EOPNOTSUPP before anything else.
+ * The syncobj ioctls accept both struct sizes (docs/kernels.md 1.4): dispatch
+ * keys on nr and zero-fills, so the newer fields (point, deadline) read as 0.
+ * Under GPUVA_SHIM_NO_TIMELINE=1 the driver lacks DRIVER_SYNCOBJ_TIMELINE: the
+ * four timeline ioctls answer EOPNOTSUPP before anything else.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * ioctls, and read the page record through the dlsym'ed shim API.
  *
  * The tests use only raw ioctls and libdrm, never libgpuva, so they pin
- * the fake to uapi.md on their own.
+ * the fake to docs/kernels.md on their own.
  */
 #ifndef GPUVA_SHIM_TEST_COMMON_H
 #define GPUVA_SHIM_TEST_COMMON_H

@@ -2,7 +2,7 @@
 /*
  * The DRM core side of the fake render node, the same for every driver:
  * discovery through libdrm, identification, ioctl dispatch rules
- * (uapi.md 1.1-1.4) and syncobjs. Run once per GPUVA_SHIM_DRIVER.
+ * (docs/kernels.md 1.1-1.4) and syncobjs. Run once per GPUVA_SHIM_DRIVER.
  */
 #include "test-common.h"
 

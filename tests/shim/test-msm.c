@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * msm under the fake kernel: one test per rule of uapi.md section 3, each
- * checking the errno and, for VM_BIND rejections, that the page record
+ * msm under the fake kernel: one test per rule of docs/kernels.md section 3,
+ * each checking the errno and, for VM_BIND rejections, that the page record
  * did not change.
  */
 #include "test-common.h"
@@ -217,7 +217,7 @@ a_vm_bind_queue_refused_in_legacy_mode_creates_no_vm(void **state)
 	uint32_t q;
 
 	(void)state;
-	/* the mode is checked before anything is created (uapi.md 3.1) */
+	/* the mode is checked before anything is created (docs/kernels.md 3.1) */
 	assert_int_equal(queue_new(fd, SHIM_MSM_SUBMITQUEUE_VM_BIND, 0, &q), EINVAL);
 	assert_int_equal(shim.page_count(fd, 0), -ENOENT);
 	assert_int_equal(set_param(fd, SHIM_MSM_PARAM_EN_VM_BIND, 1), 0);

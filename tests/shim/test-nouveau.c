@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * nouveau under the fake kernel: one test per rule of uapi.md section 5,
- * each checking the errno and, for VM_BIND rejections, that neither the
- * page record nor the sparse regions changed.
+ * nouveau under the fake kernel: one test per rule of docs/kernels.md
+ * section 5, each checking the errno and, for VM_BIND rejections, that
+ * neither the page record nor the sparse regions changed.
  */
 #include "test-common.h"
 

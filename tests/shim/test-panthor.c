@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * panthor under the fake kernel: one test per rule of uapi.md section 4,
- * each checking the errno and, for VM_BIND rejections, that the page
- * record did not change (or changed only as the partial-sync rule says).
+ * panthor under the fake kernel: one test per rule of docs/kernels.md
+ * section 4, each checking the errno and, for VM_BIND rejections, that the
+ * page record did not change (or changed only as the partial-sync rule
+ * says).
  */
 #include "test-common.h"
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The msm ABI libgpuva declares itself (lib/backend/msm_abi.h) against
- * uapi.md's table of requests (section 3.2). The struct sizes and field
- * offsets are static assertions in the header, so this file compiling is
- * half the test; the request numbers, built by the header from those
+ * The msm ABI libgpuva declares itself (lib/backend/msm_abi.h) against the
+ * table of requests in docs/kernels.md (section 3.2). The struct sizes and
+ * field offsets are static assertions in the header, so this file compiling
+ * is half the test; the request numbers, built by the header from those
  * sizes, are compared here with the table's numbers, copied as written.
  */
 #include <stdarg.h>
@@ -14,7 +14,7 @@
 
 #include "backend/msm_abi.h"
 
-/* uapi.md 3.2: ioctl, nr (index), request, dir, struct size */
+/* docs/kernels.md 3.2: ioctl, nr (index), request, dir, struct size */
 static const struct {
 	const char *name;
 	unsigned long ours;
@@ -35,17 +35,17 @@ static const struct {
 };
 
 static void
-every_request_number_is_the_one_in_uapi_md(void **state)
+every_request_number_is_the_one_in_kernels_md(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		if (table[i].ours != table[i].request)
-			fail_msg("%s: 0x%lx, uapi.md says 0x%lX", table[i].name,
+			fail_msg("%s: 0x%lx, docs/kernels.md says 0x%lX", table[i].name,
 				 table[i].ours, table[i].request);
 	}
 }
 
-/* Each field of the encoding (uapi.md 1.1), so a wrong one is named. */
+/* Each field of the encoding (docs/kernels.md 1.1), so a wrong one is named. */
 static void
 every_request_encodes_type_d_its_nr_size_and_direction(void **state)
 {
@@ -65,7 +65,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(every_request_number_is_the_one_in_uapi_md),
+		cmocka_unit_test(every_request_number_is_the_one_in_kernels_md),
 		cmocka_unit_test(every_request_encodes_type_d_its_nr_size_and_direction),
 	};
 

@@ -92,7 +92,7 @@ create_on(int fd, struct gpuva_backend **be)
 	return gpuva_backend_create("msm", &d, be);
 }
 
-/* ---- set-up (uapi.md 3.1) ---------------------------------------------------- */
+/* ---- set-up (docs/kernels.md 3.1) -------------------------------------------- */
 
 static void
 the_backend_leaves_the_fd_in_vm_bind_mode_with_its_vm_created(void **state)

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The nouveau backend on the fake kernel: device set-up, one commit per
- * ioctl, the one sparse model over nouveau's sparse regions, sync points,
- * and every rule of uapi.md section 5 the library checks itself, refused
- * before the ioctl with the kernel's errno and nothing changed (mirror,
- * VM info, the fake's record). Each test ends with the mirror equal to the
- * record, page for page.
+ * The nouveau backend on the fake kernel: device set-up, one commit per ioctl,
+ * the one sparse model over nouveau's sparse regions, sync points, and every
+ * rule of docs/kernels.md section 5 the library checks itself, refused before
+ * the ioctl with the kernel's errno and nothing changed (mirror, VM info, the
+ * fake's record). Each test ends with the mirror equal to the record, page for
+ * page.
  */
 #include <stddef.h>
 
@@ -41,7 +41,7 @@ static void
 the_library_and_the_fake_kernel_declare_the_same_abi(void **state)
 {
 	(void)state;
-	/* two declarations written apart from uapi.md, checked against each other */
+	/* two declarations written apart from docs/kernels.md, checked against each other */
 	assert_int_equal(sizeof(struct nv_abi_vm_init), sizeof(struct shim_nouveau_vm_init));
 	assert_int_equal(sizeof(struct nv_abi_sync), sizeof(struct shim_nouveau_sync));
 	assert_int_equal(sizeof(struct nv_abi_vm_bind_op), sizeof(struct shim_nouveau_vm_bind_op));
@@ -65,7 +65,7 @@ the_library_and_the_fake_kernel_declare_the_same_abi(void **state)
 			 SHIM_IOCTL_NOUVEAU_GEM_NEW);
 }
 
-/* ---- the device and the VM (uapi.md 5.1) ------------------------------------ */
+/* ---- the device and the VM (docs/kernels.md 5.1) ---------------------------- */
 
 /* A raw UNMAP of one page at @addr: EINVAL inside the kernel window. */
 static int
@@ -302,7 +302,7 @@ bos_come_after_vm_init_in_vram_or_gart(void **state)
 	nv_close(&n);
 }
 
-/* ---- binding BOs (uapi.md 5.2, 5.4) ------------------------------------------ */
+/* ---- binding BOs (docs/kernels.md 5.2, 5.4) ---------------------------------- */
 
 static void
 maps_and_unmaps_reach_the_kernel_page_for_page(void **state)
@@ -447,7 +447,7 @@ a_bo_the_kernel_cannot_map_fails_the_whole_commit_and_changes_nothing(void **sta
 	assert_mirror_is_record(n);
 }
 
-/* ---- one sparse model over sparse regions (uapi.md 5.3) ------------------------ */
+/* ---- one sparse model over sparse regions (docs/kernels.md 5.3) ---------------- */
 
 static void
 a_null_map_touching_no_region_makes_one(void **state)
@@ -686,7 +686,7 @@ a_failed_commit_leaves_its_regions_out_and_nothing_to_wait_for(void **state)
 	assert_mirror_is_record(n);
 }
 
-/* ---- sync points (uapi.md 5.4) ------------------------------------------------ */
+/* ---- sync points (docs/kernels.md 5.4) ---------------------------------------- */
 
 static void
 an_async_commit_signals_its_points_once_the_kernel_has_run_it(void **state)

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The panthor backend on the fake kernel: VM set-up, one VM_BIND per
- * commit in both modes, the rules of uapi.md 4.4 refused before any ioctl,
- * partial synchronous failures, lost VMs, NULL mappings through the
- * blackhole BO, and the device layer. After every commit the mirror must
- * equal the fake kernel's page record.
+ * The panthor backend on the fake kernel: VM set-up, one VM_BIND per commit in
+ * both modes, the rules of docs/kernels.md 4.4 refused before any ioctl,
+ * partial synchronous failures, lost VMs, NULL mappings through the blackhole
+ * BO, and the device layer. After every commit the mirror must equal the fake
+ * kernel's page record.
  *
  * Run with LD_PRELOAD=libgpuva-shim.so GPUVA_SHIM_DRIVER=panthor (meson
  * does); skipped (77) otherwise.
@@ -441,7 +441,7 @@ a_batch_whose_net_effect_is_empty_sends_no_vm_bind(void **state)
 	assert_int_equal(shim.page_count(fx->d.fd, 1), 0);
 }
 
-/* ---- uapi.md 4.4: refused before the ioctl, as the kernel refuses ------------------ */
+/* ---- docs/kernels.md 4.4: refused before the ioctl, as the kernel refuses ---------- */
 
 /*
  * @r is refused when added (so before any ioctl) with -EINVAL, the reason
@@ -1071,7 +1071,7 @@ every_vm_of_a_device_shares_one_blackhole(void **state)
 
 /*
  * The backend's declaration of panthor's uAPI (lib/backend/panthor_abi.h,
- * checked against uapi.md at compile time) and the fake kernel's own
+ * checked against docs/kernels.md at compile time) and the fake kernel's own
  * (tests/shim/uapi.h, written apart from it) agree on every request
  * number and size.
  */
