@@ -487,6 +487,7 @@ txn_free(struct gpuva_bind *txn)
 	txn_vec_free(&txn->ops);
 	txn_vec_free(&txn->dirty);
 	txn_vec_free(&txn->sorted);
+	txn_vec_free(&txn->alive);
 	txn_vec_free(&txn->scratch);
 	txn_vec_free(&txn->held);
 	txn_vec_free(&txn->frees);
@@ -508,7 +509,8 @@ txn_end(struct gpuva_bind *txn)
 	 */
 	idx_clear(&txn->overlay);
 	txn->made.n = txn->hidden.n = txn->taken.n = txn->reqs.n = 0;
-	txn->ops.n = txn->dirty.n = txn->sorted.n = txn->frees.n = 0;
+	txn->ops.n = txn->dirty.n = txn->sorted.n = txn->alive.n = 0;
+	txn->frees.n = 0;
 	txn->npre = 0;
 	txn->op_fn = NULL;
 	txn->op_priv = NULL;

@@ -14,9 +14,10 @@
  *   rollback gives them back exactly (vm_slab_rewind()).
  * Requests are generated against the view "VM minus hidden plus overlay",
  * which is what the VM would show had the earlier requests been applied.
- * At the commit the union of the requests' ranges ("dirty", sorted) and
- * the hidden mappings in address order tell what changed where: the net
- * effect and the landing walk them, never the VM's index.
+ * At the commit the hidden mappings sorted by address and the live made
+ * ones in order tell what changed where: every page a request changed
+ * lies under one of them. The net effect and the landing walk those two
+ * arrays region by region, never the VM's index.
  */
 #ifndef GPUVA_LIB_BIND_INTERNAL_H
 #define GPUVA_LIB_BIND_INTERNAL_H
@@ -77,10 +78,11 @@ struct gpuva_bind {
 	struct txn_vec taken;		/* struct gpuva *, allocation order */
 	struct txn_vec reqs;		/* struct gpuva_bind_op */
 	struct txn_vec ops;		/* struct gpuva_op, generated */
-	/* at commit (txn_sort()), struct util_kv each: */
-	struct txn_vec dirty;		/* start -> end, sorted, merged */
-	struct txn_vec sorted;		/* addr -> hidden mapping, sorted */
+	/* at commit (txn_sort()): */
+	struct txn_vec sorted;		/* util_kv: addr -> hidden, sorted */
+	struct txn_vec alive;		/* struct gpuva *: live made, in order */
 	struct txn_vec scratch;		/* for the sorts */
+	struct txn_vec dirty;		/* util_kv: requests' union, if asked */
 	struct txn_vec held;		/* struct gpuva_vm_bo *, references */
 	struct txn_vec frees;		/* struct txn_range, for the heap */
 	struct vm_slab_mark slab;	/* the allocator before the first take */
@@ -131,11 +133,32 @@ txn_sorted(const struct gpuva_bind *txn, size_t i)
 int txn_vec_reserve(struct txn_vec *v, size_t size, size_t more);
 void txn_vec_free(struct txn_vec *v);
 
+/* The @i-th live made mapping in address order, after txn_sort(). */
+static inline struct gpuva *
+txn_alive(const struct gpuva_bind *txn, size_t i)
+{
+	return ((struct gpuva *const *)txn->alive.p)[i];
+}
+
 /*
- * Before the net effect and the landing: the dirty set from the requests'
- * ranges, and the hidden mappings sorted by address. 0 or -ENOMEM.
+ * Before the net effect and the landing: the hidden mappings sorted by
+ * address, the live made ones in an array. 0 or -ENOMEM.
  */
 int txn_sort(struct gpuva_bind *txn);
+
+/* Positions in those two arrays. */
+struct txn_pos {
+	size_t h, m;
+};
+
+/*
+ * The region starting at @p: the stretch where hidden and made mappings
+ * from @p on overlap one another, joined while they do. Every VM mapping
+ * inside a region is hidden, and they follow each other in the VM's
+ * index. False when both arrays are used up.
+ */
+bool txn_region(const struct gpuva_bind *txn, struct txn_pos p,
+		uint64_t *start, uint64_t *end);
 
 /*
  * The net effect of the transaction's requests (bind.h) into @out, a

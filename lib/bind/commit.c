@@ -99,47 +99,26 @@ land_requests(struct gpuva_bind *txn, uint32_t k)
 	vm_after_change(vm);
 }
 
-/*
- * The end of the cluster that starts with dirty range @*i: the dirty
- * ranges and the hidden mappings (sorted, from @h on) cutting them, joined
- * while they overlap. Every VM mapping inside a cluster is hidden, they
- * follow each other in the VM's index, and every live mapping the
- * transaction made lies inside one cluster. Advances @*i past the ranges
- * used.
- */
-static uint64_t
-cluster_end(struct gpuva_bind *txn, size_t *i, size_t h)
-{
-	const struct util_kv *d = txn->dirty.p;
-	uint64_t e = d[(*i)++].val;
-
-	for (;;) {
-		for (; h < txn->sorted.n && txn_sorted(txn, h)->addr < e; h++)
-			if (gpuva_end(txn_sorted(txn, h)) > e)
-				e = gpuva_end(txn_sorted(txn, h));
-		if (*i == txn->dirty.n || d[*i].key >= e)
-			return e;
-		if (d[*i].val > e)
-			e = d[*i].val;
-		(*i)++;
-	}
-}
-
 #define LAND_WARM 16
 
+/*
+ * Ask for the leaves of the next hidden mappings together, so that their
+ * misses overlap: each region is a descent, the regions of a random batch
+ * lie far apart.
+ */
 static void
-warm_clusters(struct gpuva_bind *txn, size_t i)
+warm_hidden(struct gpuva_bind *txn, size_t h)
 {
 	uint64_t keys[LAND_WARM];
 	size_t n = 0;
 
-	for (; i < txn->dirty.n && n < LAND_WARM; i++)
-		keys[n++] = TXN_AT(&txn->dirty, struct util_kv, i).key;
+	for (; h < txn->sorted.n && n < LAND_WARM; h++)
+		keys[n++] = txn_sorted(txn, h)->addr;
 	idx_warm(&txn->vm->index, keys, n, NULL);
 }
 
 /*
- * Land the whole batch, cluster by cluster, as op lists would have changed
+ * Land the whole batch, region by region, as op lists would have changed
  * the index: each of the transaction's mappings takes a hidden mapping's
  * slot where the order allows (a replace, no descent), the rest are
  * inserted or removed next to it, walking in address order so the index
@@ -149,12 +128,14 @@ static void
 land_all(struct gpuva_bind *txn)
 {
 	struct gpuva_vm *vm = txn->vm;
-	struct idx *ix = &vm->index, *ov = &txn->overlay;
-	size_t nh = txn->sorted.n, i = 0, j = 0;
-	struct gpuva *m;
+	struct idx *ix = &vm->index;
+	size_t nh = txn->sorted.n, nm = txn->alive.n, warmed = 0;
+	struct txn_pos p = { 0, 0 };
+	uint64_t s, e;
 
 	/* linked before the hidden ones leave, so no vm_bo drops to zero */
-	for (m = idx_first(ov); m; m = idx_next(ov, m)) {
+	for (size_t k = 0; k < nm; k++) {
+		struct gpuva *m = txn_alive(txn, k);
 		struct gpuva_vm_bo *vb = m->vm_bo;
 
 		txn_bound(m)->priv = 0;
@@ -162,38 +143,32 @@ land_all(struct gpuva_bind *txn)
 		if (vb)
 			vm_bo_link_fresh(m, vb);
 	}
-	while (i < txn->dirty.n) {
-		uint64_t s = TXN_AT(&txn->dirty, struct util_kv, i).key, e;
-
-		/* the leaves of the next clusters, asked for together so their
-		 * misses overlap (each cluster is a descent: they lie far apart) */
-		if (i % LAND_WARM == 0)
-			warm_clusters(txn, i);
-		if (j < nh && txn_sorted(txn, j)->addr < s)
-			s = txn_sorted(txn, j)->addr;
-		e = cluster_end(txn, &i, j);
-		m = txn->overlay.count ? idx_find_from(ov, s) : NULL;
+	while (txn_region(txn, p, &s, &e)) {
+		if (p.h >= warmed) {
+			warm_hidden(txn, p.h);
+			warmed = p.h + LAND_WARM;
+		}
 		for (;;) {
-			struct gpuva *h = j < nh && txn_sorted(txn, j)->addr < e ?
-					  txn_sorted(txn, j) : NULL;
-			struct gpuva *hn = h && j + 1 < nh &&
-					   txn_sorted(txn, j + 1)->addr < e ?
-					   txn_sorted(txn, j + 1) : NULL;
-			bool min = m && m->addr < e;
-			struct gpuva *mn = min ? idx_next(ov, m) : NULL;
+			struct gpuva *h = p.h < nh && txn_sorted(txn, p.h)->addr < e ?
+					  txn_sorted(txn, p.h) : NULL;
+			struct gpuva *hn = h && p.h + 1 < nh &&
+					   txn_sorted(txn, p.h + 1)->addr < e ?
+					   txn_sorted(txn, p.h + 1) : NULL;
+			struct gpuva *m = p.m < nm && txn_alive(txn, p.m)->addr < e ?
+					  txn_alive(txn, p.m) : NULL;
 
-			if (!h && !min)
+			if (!h && !m)
 				break;
-			if (h && min && (!hn || m->addr < hn->addr)) {
+			if (h && m && (!hn || m->addr < hn->addr)) {
 				idx_replace(ix, h, m);
-				j++;
-				m = mn;
+				p.h++;
+				p.m++;
 			} else if (h) {
 				idx_remove(ix, h);
-				j++;
+				p.h++;
 			} else {
 				idx_insert(ix, m);
-				m = mn;
+				p.m++;
 			}
 		}
 	}

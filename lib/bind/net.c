@@ -4,21 +4,23 @@
  * state before the batch to the state after it, in as few entries as can
  * be.
  *
- * Only the dirty ranges (the union of the requests' ranges) can differ:
- * outside them the batch left every page alone, and the pieces it re-made
- * around a cut mapping hold what that mapping held. So the sweep walks
- * each dirty range once, with the hidden mappings (inside a dirty range,
- * the state before is exactly those) and the transaction's live mappings
- * (the state after) side by side, never touching the VM's index. It cuts
- * the range wherever either side changes and compares page contents (BO
- * and offset, NULL, or nothing; and the driver flags). A stretch that
- * changes becomes an entry holding the after-state, or extends the last
- * entry when it continues it (same kind, driver flags and flags, for a BO
- * the same BO at the next offset). A stretch that does not change is
- * dropped, unless it lies between two changed stretches that one entry
- * covers: re-sending pages that already hold what the entry writes costs
- * the kernel nothing, while splitting the entry around them would cost an
- * op (a map of [0, 6) over a BO's own pages at 2 and 4 stays one entry).
+ * Only pages under a mapping the batch cut (a hidden one) or made can
+ * differ: a request changes nothing else (unmapping a hole leaves a hole).
+ * So the sweep walks the regions where those lie, with the hidden
+ * mappings (the state before there) and the transaction's live ones (the
+ * state after) side by side, in address order, never reading the VM's
+ * index. It cuts a region wherever either side changes and compares page
+ * contents (BO and offset, NULL, or nothing; and the driver flags). A
+ * stretch that changes becomes an entry holding the after-state, or
+ * extends the last entry when it continues it (same kind, driver flags
+ * and flags, for a BO the same BO at the next offset). A stretch that does
+ * not change is dropped, unless it lies between two changed stretches
+ * that one entry covers: re-sending pages that already hold what the entry
+ * writes costs the kernel nothing, while splitting the entry around them
+ * would cost an op (a map of [0, 6) over a BO's own pages at 2 and 4 stays
+ * one entry). For the same reason an unmap runs on over a hole between
+ * regions that a request covered (an unmap of two mappings and the hole
+ * between them is one entry).
  *
  * So the entries are sorted, non-overlapping, and at most one per run of
  * pages that one request covers last: at most 2r - 1 for r requests (a
@@ -91,8 +93,10 @@ entry_of(const struct gpuva *after, uint64_t x)
  * reach over unchanged pages that continue it (@ext; 0 when nothing).
  */
 struct net_out {
+	struct gpuva_bind *txn;
 	struct txn_vec *v;
 	uint64_t ext;
+	uint64_t swept;		/* the end of the last region swept */
 };
 
 /* Would extending the last entry to cover @e (which starts at ext) fit? */
@@ -110,10 +114,127 @@ continues_last(const struct net_out *o, const struct gpuva_bind_op *e)
 		l->offset + (e->addr - l->addr) == e->offset);
 }
 
+int
+txn_sort(struct gpuva_bind *txn)
+{
+	size_t nh = txn->hidden.n, nm = 0;
+	struct util_kv *h;
+
+	if (txn_vec_reserve(&txn->sorted, sizeof(*h), nh) ||
+	    txn_vec_reserve(&txn->scratch, sizeof(*h), nh) ||
+	    txn_vec_reserve(&txn->alive, sizeof(struct gpuva *),
+			    txn->overlay.count))
+		return -ENOMEM;
+	h = txn->sorted.p;
+	for (size_t i = 0; i < nh; i++) {
+		struct gpuva *va = TXN_AT(&txn->hidden, struct txn_hidden, i).va;
+
+		h[i].key = va->addr;
+		h[i].val = (uintptr_t)va;
+	}
+	util_sort_kv(h, txn->scratch.p, nh);
+	txn->sorted.n = nh;
+	/* in order: the overlay index's cursor makes each step O(1) */
+	for (struct gpuva *m = idx_first(&txn->overlay); m;
+	     m = idx_next(&txn->overlay, m))
+		TXN_AT(&txn->alive, struct gpuva *, nm++) = m;
+	txn->alive.n = nm;
+	return 0;
+}
+
+bool
+txn_region(const struct gpuva_bind *txn, struct txn_pos p, uint64_t *start,
+	   uint64_t *end)
+{
+	size_t nh = txn->sorted.n, nm = txn->alive.n;
+	uint64_t s, e;
+	bool grew = true;
+
+	if (p.h == nh && p.m == nm)
+		return false;
+	if (p.m == nm || (p.h < nh && txn_sorted(txn, p.h)->addr <
+				      txn_alive(txn, p.m)->addr))
+		s = txn_sorted(txn, p.h)->addr;
+	else
+		s = txn_alive(txn, p.m)->addr;
+	e = s;
+	/* hidden ones never overlap each other, nor made ones: alternate */
+	while (grew) {
+		grew = false;
+		for (; p.h < nh && (txn_sorted(txn, p.h)->addr < e ||
+				    txn_sorted(txn, p.h)->addr == s); p.h++) {
+			e = gpuva_end(txn_sorted(txn, p.h)) > e ?
+			    gpuva_end(txn_sorted(txn, p.h)) : e;
+			grew = true;
+		}
+		for (; p.m < nm && (txn_alive(txn, p.m)->addr < e ||
+				    txn_alive(txn, p.m)->addr == s); p.m++) {
+			e = gpuva_end(txn_alive(txn, p.m)) > e ?
+			    gpuva_end(txn_alive(txn, p.m)) : e;
+			grew = true;
+		}
+	}
+	*start = s;
+	*end = e;
+	return true;
+}
+
+/*
+ * Does the union of the requests' ranges hold [s, e)? Built (sorted,
+ * merged) on first use: only an unmap that may run on over a hole asks.
+ * 1, 0, or -ENOMEM.
+ */
+static int
+requested(struct gpuva_bind *txn, uint64_t s, uint64_t e)
+{
+	struct util_kv *d;
+	size_t lo = 0, hi;
+
+	if (!txn->dirty.n) {
+		size_t n = 0;
+
+		if (txn_vec_reserve(&txn->dirty, sizeof(*d), txn->reqs.n) ||
+		    txn_vec_reserve(&txn->scratch, sizeof(*d), txn->reqs.n))
+			return -ENOMEM;
+		d = txn->dirty.p;
+		for (size_t i = 0; i < txn->reqs.n; i++) {
+			const struct gpuva_bind_op *r =
+				&TXN_AT(&txn->reqs, struct gpuva_bind_op, i);
+
+			d[i].key = r->addr;
+			d[i].val = r->addr + r->range;
+		}
+		util_sort_kv(d, txn->scratch.p, txn->reqs.n);
+		for (size_t i = 0; i < txn->reqs.n; i++) {
+			if (n && d[i].key <= d[n - 1].val) {
+				if (d[i].val > d[n - 1].val)
+					d[n - 1].val = d[i].val;
+			} else {
+				d[n++] = d[i];
+			}
+		}
+		txn->dirty.n = n;
+	}
+	d = txn->dirty.p;
+	hi = txn->dirty.n;
+	/* the last range starting at or before s: does it reach e? */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (d[mid].key <= s)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && d[lo - 1].val >= e;
+}
+
 /*
  * [x, end) holds @after; @changed says whether it held something else
  * before. A changed stretch extends the last entry or starts one; an
- * unchanged one only moves how far the last entry may yet reach.
+ * unchanged one only moves how far the last entry may yet reach, and only
+ * inside the requests' ranges: pages no request touched (what is left of
+ * a mapping a request cut) are not the batch's to re-send.
  */
 static int
 emit(struct net_out *o, const struct gpuva *after, uint64_t x, uint64_t end,
@@ -127,6 +248,11 @@ emit(struct net_out *o, const struct gpuva *after, uint64_t x, uint64_t end,
 							  o->v->n - 1);
 
 			l->range = end - l->addr;
+		} else {
+			int ret = requested(o->txn, x, end);
+
+			if (ret <= 0)
+				return ret;
 		}
 		o->ext = end;
 		return 0;
@@ -141,65 +267,21 @@ emit(struct net_out *o, const struct gpuva *after, uint64_t x, uint64_t end,
 	return 0;
 }
 
-int
-txn_sort(struct gpuva_bind *txn)
-{
-	size_t nr = txn->reqs.n, nh = txn->hidden.n, n = 0;
-	struct util_kv *d, *h;
-
-	if (txn_vec_reserve(&txn->dirty, sizeof(*d), nr) ||
-	    txn_vec_reserve(&txn->sorted, sizeof(*h), nh) ||
-	    txn_vec_reserve(&txn->scratch, sizeof(*d), nr > nh ? nr : nh))
-		return -ENOMEM;
-	d = txn->dirty.p;
-	for (size_t i = 0; i < nr; i++) {
-		const struct gpuva_bind_op *r = &TXN_AT(&txn->reqs,
-						       struct gpuva_bind_op, i);
-
-		d[i].key = r->addr;
-		d[i].val = r->addr + r->range;
-	}
-	util_sort_kv(d, txn->scratch.p, nr);
-	/* merge what overlaps or touches: the dirty set */
-	for (size_t i = 0; i < nr; i++) {
-		if (n && d[i].key <= d[n - 1].val) {
-			if (d[i].val > d[n - 1].val)
-				d[n - 1].val = d[i].val;
-		} else {
-			d[n++] = d[i];
-		}
-	}
-	txn->dirty.n = n;
-	h = txn->sorted.p;
-	for (size_t i = 0; i < nh; i++) {
-		struct gpuva *va = TXN_AT(&txn->hidden, struct txn_hidden, i).va;
-
-		h[i].key = va->addr;
-		h[i].val = (uintptr_t)va;
-	}
-	util_sort_kv(h, txn->scratch.p, nh);
-	txn->sorted.n = nh;
-	return 0;
-}
-
 /*
- * Sweep one dirty range [s, e): the state before is the hidden mappings
- * (every VM mapping in a dirty range is one), from @*hi on in address
- * order; the state after is the overlay's.
+ * Sweep one region [s, e): the state before is the hidden mappings, the
+ * state after the live made ones, both from @p on; @p is left past the
+ * region.
  */
 static int
-sweep(struct gpuva_bind *txn, uint64_t s, uint64_t e, size_t *hi,
+sweep(struct gpuva_bind *txn, uint64_t s, uint64_t e, struct txn_pos *p,
       struct net_out *out)
 {
-	size_t nh = txn->sorted.n;
-	struct gpuva *a = txn->overlay.count ? idx_find_from(&txn->overlay, s)
-					     : NULL;
+	size_t nh = txn->sorted.n, nm = txn->alive.n;
 	uint64_t x = s;
 
-	while (*hi < nh && gpuva_end(txn_sorted(txn, *hi)) <= s)
-		(*hi)++;
 	while (x < e) {
-		struct gpuva *b = *hi < nh ? txn_sorted(txn, *hi) : NULL;
+		struct gpuva *b = p->h < nh ? txn_sorted(txn, p->h) : NULL;
+		struct gpuva *a = p->m < nm ? txn_alive(txn, p->m) : NULL;
 		struct content before = content_at(b, x, e);
 		struct content after = content_at(a, x, e);
 		uint64_t end = before.end < after.end ? before.end : after.end;
@@ -209,9 +291,9 @@ sweep(struct gpuva_bind *txn, uint64_t s, uint64_t e, size_t *hi,
 			return -ENOMEM;
 		x = end;
 		if (b && gpuva_end(b) <= x)
-			(*hi)++;
+			p->h++;
 		if (a && gpuva_end(a) <= x)
-			a = idx_next(&txn->overlay, a);
+			p->m++;
 	}
 	return 0;
 }
@@ -219,15 +301,30 @@ sweep(struct gpuva_bind *txn, uint64_t s, uint64_t e, size_t *hi,
 int
 txn_net_effect(struct gpuva_bind *txn, struct txn_vec *out)
 {
-	struct net_out o = { out, 0 };
-	size_t hi = 0;
+	struct net_out o = { txn, out, 0, 0 };
+	struct txn_pos p = { 0, 0 };
+	uint64_t s, e;
 
-	for (size_t i = 0; i < txn->dirty.n; i++) {
-		const struct util_kv *r = &TXN_AT(&txn->dirty, struct util_kv, i);
-		int ret = sweep(txn, r->key, r->val, &hi, &o);
+	while (txn_region(txn, p, &s, &e)) {
+		int ret;
 
+		/*
+		 * A hole between regions a request covered: an unmap that
+		 * reached the end of the last region runs on over it.
+		 */
+		if (o.v->n && o.ext == o.swept && o.ext < s &&
+		    TXN_AT(o.v, struct gpuva_bind_op, o.v->n - 1).kind ==
+		    GPUVA_BIND_UNMAP) {
+			ret = requested(txn, o.ext, s);
+			if (ret < 0)
+				return ret;
+			if (ret)
+				o.ext = s;
+		}
+		ret = sweep(txn, s, e, &p, &o);
 		if (ret)
 			return ret;
+		o.swept = e;
 	}
 	return 0;
 }
