@@ -14,11 +14,11 @@
  * stretch that changes becomes an entry holding the after-state, or
  * extends the last entry when it continues it (same kind, driver flags
  * and flags, for a BO the same BO at the next offset). A stretch that does
- * not change is dropped, unless it lies between two changed stretches
- * that one entry covers: re-sending pages that already hold what the entry
- * writes costs the kernel nothing, while splitting the entry around them
- * would cost an op (a map of [0, 6) over a BO's own pages at 2 and 4 stays
- * one entry). For the same reason an unmap runs on over a hole between
+ * not change is dropped, unless it lies inside the requests' ranges
+ * between two changed stretches that one entry covers: re-sending pages
+ * that already hold what the entry writes costs the kernel nothing, while
+ * splitting the entry around them would cost an op (a map of [0, 6) over
+ * a BO's own pages at 2 and 4 stays one entry). For the same reason an unmap runs on over a hole between
  * regions that a request covered (an unmap of two mappings and the hole
  * between them is one entry).
  *
