@@ -18,14 +18,13 @@
 
 #include "bind_internal.h"
 
+/* txn_vec_reserve() past the capacity: doubles it until @more fit. */
 int
-txn_vec_reserve(struct txn_vec *v, size_t size, size_t more)
+txn_vec_grow(struct txn_vec *v, size_t size, size_t more)
 {
 	size_t cap;
 	void *p;
 
-	if (v->cap - v->n >= more)
-		return 0;
 	cap = v->cap ? v->cap : 16;
 	while (cap - v->n < more)
 		cap *= 2;
@@ -486,6 +485,7 @@ txn_free(struct gpuva_bind *txn)
 	txn_vec_free(&txn->reqs);
 	txn_vec_free(&txn->ops);
 	txn_vec_free(&txn->dirty);
+	txn_vec_free(&txn->regions);
 	txn_vec_free(&txn->sorted);
 	txn_vec_free(&txn->alive);
 	txn_vec_free(&txn->scratch);
@@ -510,6 +510,7 @@ txn_end(struct gpuva_bind *txn)
 	idx_clear(&txn->overlay);
 	txn->made.n = txn->hidden.n = txn->taken.n = txn->reqs.n = 0;
 	txn->ops.n = txn->dirty.n = txn->sorted.n = txn->alive.n = 0;
+	txn->regions.n = 0;
 	txn->frees.n = 0;
 	txn->npre = 0;
 	txn->op_fn = NULL;

@@ -83,6 +83,7 @@ struct gpuva_bind {
 	struct txn_vec alive;		/* struct gpuva *: live made, in order */
 	struct txn_vec scratch;		/* for the sorts */
 	struct txn_vec dirty;		/* util_kv: requests' union, if asked */
+	struct txn_vec regions;		/* struct txn_range, by the net effect */
 	struct txn_vec held;		/* struct gpuva_vm_bo *, references */
 	struct txn_vec frees;		/* struct txn_range, for the heap */
 	struct vm_slab_mark slab;	/* the allocator before the first take */
@@ -129,8 +130,14 @@ txn_sorted(const struct gpuva_bind *txn, size_t i)
 		((const struct util_kv *)txn->sorted.p)[i].val;
 }
 
-/* Make room for @more items; 0 or -ENOMEM. */
-int txn_vec_reserve(struct txn_vec *v, size_t size, size_t more);
+int txn_vec_grow(struct txn_vec *v, size_t size, size_t more);
+
+/* Make room for @more items; 0 or -ENOMEM. Inline: every request asks. */
+static inline int
+txn_vec_reserve(struct txn_vec *v, size_t size, size_t more)
+{
+	return v->cap - v->n >= more ? 0 : txn_vec_grow(v, size, more);
+}
 void txn_vec_free(struct txn_vec *v);
 
 /* The @i-th live made mapping in address order, after txn_sort(). */
@@ -146,23 +153,20 @@ txn_alive(const struct gpuva_bind *txn, size_t i)
  */
 int txn_sort(struct gpuva_bind *txn);
 
-/* Positions in those two arrays. */
+/*
+ * Positions in those two arrays. A region is a stretch where hidden and
+ * made mappings overlap one another, joined while they do: every VM
+ * mapping inside one is hidden, and they follow each other in the VM's
+ * index.
+ */
 struct txn_pos {
 	size_t h, m;
 };
 
 /*
- * The region starting at @p: the stretch where hidden and made mappings
- * from @p on overlap one another, joined while they do. Every VM mapping
- * inside a region is hidden, and they follow each other in the VM's
- * index. False when both arrays are used up.
- */
-bool txn_region(const struct gpuva_bind *txn, struct txn_pos p,
-		uint64_t *start, uint64_t *end);
-
-/*
  * The net effect of the transaction's requests (bind.h) into @out, a
- * struct gpuva_bind_op vector, after txn_sort(). 0 or -ENOMEM.
+ * struct gpuva_bind_op vector, after txn_sort(); the regions it swept go
+ * to txn->regions, for the landing. 0 or -ENOMEM.
  */
 int txn_net_effect(struct gpuva_bind *txn, struct txn_vec *out);
 

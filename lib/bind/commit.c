@@ -131,7 +131,6 @@ land_all(struct gpuva_bind *txn)
 	struct idx *ix = &vm->index;
 	size_t nh = txn->sorted.n, nm = txn->alive.n, warmed = 0;
 	struct txn_pos p = { 0, 0 };
-	uint64_t s, e;
 
 	/* linked before the hidden ones leave, so no vm_bo drops to zero */
 	for (size_t k = 0; k < nm; k++) {
@@ -143,7 +142,10 @@ land_all(struct gpuva_bind *txn)
 		if (vb)
 			vm_bo_link_fresh(m, vb);
 	}
-	while (txn_region(txn, p, &s, &e)) {
+	/* the regions the net effect found: the same walk, without the search */
+	for (size_t r = 0; r < txn->regions.n; r++) {
+		uint64_t e = TXN_AT(&txn->regions, struct txn_range, r).end;
+
 		if (p.h >= warmed) {
 			warm_hidden(txn, p.h);
 			warmed = p.h + LAND_WARM;

@@ -142,7 +142,8 @@ txn_sort(struct gpuva_bind *txn)
 	return 0;
 }
 
-bool
+/* The region starting at @p; false when both arrays are used up. */
+static bool
 txn_region(const struct gpuva_bind *txn, struct txn_pos p, uint64_t *start,
 	   uint64_t *end)
 {
@@ -305,8 +306,14 @@ txn_net_effect(struct gpuva_bind *txn, struct txn_vec *out)
 	struct txn_pos p = { 0, 0 };
 	uint64_t s, e;
 
+	txn->regions.n = 0;
 	while (txn_region(txn, p, &s, &e)) {
 		int ret;
+
+		if (txn_vec_reserve(&txn->regions, sizeof(struct txn_range), 1))
+			return -ENOMEM;
+		TXN_AT(&txn->regions, struct txn_range, txn->regions.n++) =
+			(struct txn_range){ s, e };
 
 		/*
 		 * A hole between regions a request covered: an unmap that
