@@ -129,7 +129,8 @@ assert_mirror_is_record(struct pdev *d, struct gpuva_vm *vm, uint32_t id)
 					 ", record kind %" PRIu32 " handle %"
 					 PRIu32 " 0x%" PRIx64 " flags 0x%" PRIx32,
 					 x, bo ? "bo" : "null", bo ? bo->handle : 0,
-					 bo ? va->offset + (x - va->addr) : x % BLACKHOLE,
+					 bo ? va->offset + (x - va->addr) :
+					      x % (uint64_t)BLACKHOLE,
 					 df, p.kind, p.handle, p.bo_offset, p.flags);
 		}
 		pages += (int64_t)(va->range / PAGE);
