@@ -170,24 +170,6 @@ bit(uint64_t m, unsigned i)
 	return (m >> i) & 1;
 }
 
-/* @m with a bit @v inserted at @i, the bits from @i up moving one higher. */
-static inline uint64_t
-bits_insert(uint64_t m, unsigned i, bool v)
-{
-	uint64_t low = (UINT64_C(1) << i) - 1;
-
-	return (m & low) | ((m & ~low) << 1) | ((uint64_t)v << i);
-}
-
-/* @m without bit @i, the bits above it moving one lower. */
-static inline uint64_t
-bits_delete(uint64_t m, unsigned i)
-{
-	uint64_t low = (UINT64_C(1) << i) - 1;
-
-	return (m & low) | ((m >> 1) & ~low);
-}
-
 /*
  * The last of the sorted @v[0, n) that is <= @u, v[0] being so: a
  * branchless binary search, six steps for a full leaf.
@@ -1143,9 +1125,10 @@ hole_starts_at(const struct gpuva_heap *heap, uint64_t key)
 }
 
 /*
- * release() when a neighbour of the tile lies in another leaf: turn the
- * tile into a hole, then remove the starts that merging takes away, each
- * by its own descent. Rare: only for a leaf's first or last tile.
+ * release() when the tile merges with a hole in another leaf and
+ * release_prev() cannot do it: turn the tile into a hole, then remove the
+ * starts that merging takes away, each by its own descent. Rare: a leaf's
+ * last tile before a hole, or a merge that would empty a leaf.
  */
 static __attribute__((noinline)) void
 release_slow(struct gpuva_heap *heap, uint64_t a, uint64_t e)
@@ -1183,6 +1166,88 @@ release_slow(struct gpuva_heap *heap, uint64_t a, uint64_t e)
 }
 
 /*
+ * The leaf after (@next) or before @p's leaf: up to the first ancestor
+ * with a child on that side, then down that child's nearest edge. The
+ * caller knows there is one.
+ */
+static struct heap_leaf *
+path_sibling(const struct gpuva_heap *heap, const struct heap_path *p,
+	     bool next)
+{
+	unsigned lv = heap->depth;
+	void *n = NULL;
+
+	while (lv-- > 0) {
+		const struct heap_inner *in = p->node[lv];
+		unsigned j = p->idx[lv];
+
+		if (next ? j + 1u < in->n : j > 0) {
+			n = in->child[next ? j + 1 : j - 1];
+			break;
+		}
+	}
+	for (lv++; lv < heap->depth; lv++) {
+		const struct heap_inner *in = n;
+
+		n = in->child[next ? 0 : in->n - 1u];
+	}
+	return n;
+}
+
+/*
+ * release() of @p's leaf's first tile [a, e] when the previous leaf ends
+ * with a hole: that hole grows over the tile (and over the hole after it,
+ * if any), which leave this leaf, still holding a tile after them. Each
+ * leaf's largest hole follows from what changed; a rescan only when this
+ * leaf loses the last hole of its largest size.
+ */
+static __attribute__((noinline)) void
+release_prev(struct gpuva_heap *heap, struct heap_path *p, uint64_t a,
+	     uint64_t e)
+{
+	struct heap_leaf *l = p->leaf, *pl;
+	unsigned depth = heap->depth, k = 1, lp;
+	uint64_t he = e, hs, so, sz, m;
+	struct heap_path pp;
+	bool rescan = false;
+
+	if (bit(l->hole, 1)) {
+		/* this leaf's next tile, a hole, goes too */
+		he = tile_last(l, 1, p->hil[depth]);
+		if (he - e == path_max(heap, p, depth))
+			rescan = --l->nmax == 0;
+		k = 2;
+		heap->holes--;
+	}
+	/* the previous leaf's last hole grows to [hs, he] */
+	pl = descend(heap, a - 1, &pp);
+	lp = pl->n - 1u;
+	hs = lkey(pl, lp);
+	so = a - hs;
+	sz = he - hs + 1;
+	m = path_max(heap, &pp, depth);
+	pl->nmax -= so == m;
+	if (sz > m) {
+		if (pl->nmax)
+			pl->below = (uint8_t)max_u64(pl->below, bit_len(m));
+		pl->nmax = 1;
+		pl->imax = (uint8_t)lp;
+		path_set_max(heap, &pp, depth, sz);
+	} else if (sz == m) {
+		pl->nmax++;
+	} else {
+		pl->below = (uint8_t)max_u64(pl->below, bit_len(sz));
+	}
+	/* last, as it may rebalance: this leaf now starts after he */
+	leaf_close(l, 0, k);
+	path_set_key(p, depth, lkey(l, 0));
+	if (rescan)
+		path_refresh(heap, p);
+	if (l->n < leaf_min(heap))
+		rebalance(heap, p, depth);
+}
+
+/*
  * Turn used tile @i = [a, e] of @p's leaf into free space, merging with the
  * holes on either side. Needs no memory, so cannot fail.
  */
@@ -1193,10 +1258,28 @@ release(struct gpuva_heap *heap, struct heap_path *p, unsigned i, uint64_t a,
 	struct heap_leaf *l = p->leaf;
 	unsigned depth = heap->depth, n = l->n;
 	uint64_t hs = a, he = e, m, size;
-	bool mp, mn;
+	bool mp, mn, slow = false;
 
 	count_used(heap, e - a + 1, kind, -1);
-	if ((i == 0 && a != heap->start) || (i + 1u == n && e != heap->last)) {
+	/*
+	 * A neighbour in another leaf matters only when it is a hole: the
+	 * merge then changes two leaves. A used one leaves this leaf alone.
+	 */
+	if (i == 0 && a != heap->start) {
+		const struct heap_leaf *pl = path_sibling(heap, p, false);
+
+		if (bit(pl->hole, pl->n - 1u)) {
+			/* the common cross-leaf merge, unless the leaf empties */
+			if (n > 1u + (n > 1u && bit(l->hole, 1))) {
+				release_prev(heap, p, a, e);
+				return;
+			}
+			slow = true;
+		}
+	}
+	if (i + 1u == n && e != heap->last)
+		slow |= path_sibling(heap, p, true)->hole & 1;
+	if (slow) {
 		release_slow(heap, a, e);
 		return;
 	}
@@ -1215,7 +1298,6 @@ release(struct gpuva_heap *heap, struct heap_path *p, unsigned i, uint64_t a,
 			hs = lkey(l, i - 1);
 			l->nmax -= a - hs == m;
 		}
-		leaf_close(l, mp ? i : i + 1, (unsigned)mp + mn);
 		heap->holes -= (size_t)mp + mn - 1;
 	} else {
 		heap->holes++;
@@ -1237,6 +1319,9 @@ release(struct gpuva_heap *heap, struct heap_path *p, unsigned i, uint64_t a,
 	} else {
 		l->below = (uint8_t)max_u64(l->below, bit_len(size));
 	}
+	/* last: fewer values live across the memmove (imax is below it) */
+	if (mp | mn)
+		leaf_close(l, mp ? i : i + 1, (unsigned)mp + mn);
 	if (l->n < heap->leaf_cap / 4u && depth)
 		rebalance(heap, p, depth);
 }
@@ -1511,58 +1596,35 @@ dir_name(uint32_t flags)
 	return flags & GPUVA_HEAP_HIGH ? " high" : "";
 }
 
-int
-gpuva_heap_alloc_in_range(struct gpuva_heap *heap, uint64_t size,
-			  uint64_t align, uint32_t flags, uint64_t win_addr,
-			  uint64_t win_range, uint64_t *addr)
-{
-	const uint32_t known = GPUVA_HEAP_HIGH | GPUVA_HEAP_NO_SPAN_MASK;
-	unsigned span = (flags & GPUVA_HEAP_NO_SPAN_MASK) >> 8;
-	struct fit f;	/* not zeroed: the path alone is 1.1 KiB */
-	uint64_t win_last;
-	int r, err;
-
 #define REQ "alloc 0x%" PRIx64 " align=0x%" PRIx64 " flags=0x%" PRIx32 \
 	" window=0x%" PRIx64 ",0x%" PRIx64
 #define REQ_ARGS size, align, flags, win_addr, win_range
-	if (!addr)
-		return heap_reject(heap, -EINVAL, REQ ": no out address", REQ_ARGS);
-	if (size == 0)
-		return heap_reject(heap, -EINVAL, REQ ": size is zero", REQ_ARGS);
-	if (!util_is_pow2(align))
-		return heap_reject(heap, -EINVAL,
-				   REQ ": align is not a power of two", REQ_ARGS);
-	if (flags & ~known)
-		return heap_reject(heap, -EINVAL, REQ ": unknown flags 0x%" PRIx32,
-				   REQ_ARGS, flags & ~known);
-	if (span && size > (UINT64_C(1) << span))
-		return heap_reject(heap, -EINVAL,
-				   REQ ": size above the no-span block 0x%" PRIx64,
-				   REQ_ARGS, UINT64_C(1) << span);
-	if (win_range == 0)
-		return heap_reject(heap, -EINVAL, REQ ": window is empty", REQ_ARGS);
-	if (win_addr > UINT64_MAX - (win_range - 1))
-		return heap_reject(heap, -EINVAL, REQ ": window end passes 2^64",
-				   REQ_ARGS);
-	win_last = last_of(win_addr, win_range);
-	if (win_last < heap->start || win_addr > heap->last)
-		return heap_reject(heap, -EINVAL,
-				   REQ ": window outside the heap [0x%" PRIx64
-				   ", 0x%" PRIx64 "]", REQ_ARGS, heap->start,
-				   heap->last);
 
-	f.size = size;
-	f.mask = align - 1;
-	f.lo = win_addr > heap->start ? win_addr : heap->start;
-	f.last = win_last < heap->last ? win_last : heap->last;
-	f.span = span;
-	f.high = flags & GPUVA_HEAP_HIGH;
-	f.plain = !f.high && !span && f.lo == heap->start && f.last == heap->last;
-	f.need = size;
-	f.budget = GPUVA_HEAP_SEARCH_BUDGET;
+/*
+ * A checked request, its window [lo, last] clipped to the heap: search
+ * and carve. The window as asked for is only for the messages.
+ */
+static inline int
+alloc_checked(struct gpuva_heap *heap, uint64_t size, uint64_t align,
+	      uint32_t flags, uint64_t lo, uint64_t last, uint64_t win_addr,
+	      uint64_t win_range, uint64_t *addr)
+{
+	unsigned span = (flags & GPUVA_HEAP_NO_SPAN_MASK) >> 8;
+	struct fit f;	/* not zeroed: the path alone is 1.1 KiB */
+	int r, err;
 
 	if (heap->largest < size)
 		goto no_hole;
+	f.size = size;
+	f.mask = align - 1;
+	f.lo = lo;
+	f.last = last;
+	f.span = span;
+	f.high = flags & GPUVA_HEAP_HIGH;
+	f.plain = !f.high && !span && lo == heap->start && last == heap->last;
+	f.need = size;
+	f.budget = GPUVA_HEAP_SEARCH_BUDGET;
+
 	r = find_fit(heap, &f);
 	if (r < 0) {
 		/* holes this big fit at any offset (and span slack) */
@@ -1597,17 +1659,66 @@ no_hole:
 			   REQ "%s: no hole of 0x%" PRIx64 " bytes (largest 0x%"
 			   PRIx64 ")", REQ_ARGS, dir_name(flags), size,
 			   heap->largest);
+}
+
+int
+gpuva_heap_alloc_in_range(struct gpuva_heap *heap, uint64_t size,
+			  uint64_t align, uint32_t flags, uint64_t win_addr,
+			  uint64_t win_range, uint64_t *addr)
+{
+	const uint32_t known = GPUVA_HEAP_HIGH | GPUVA_HEAP_NO_SPAN_MASK;
+	unsigned span = (flags & GPUVA_HEAP_NO_SPAN_MASK) >> 8;
+	uint64_t win_last;
+
+	if (!addr)
+		return heap_reject(heap, -EINVAL, REQ ": no out address", REQ_ARGS);
+	if (size == 0)
+		return heap_reject(heap, -EINVAL, REQ ": size is zero", REQ_ARGS);
+	if (!util_is_pow2(align))
+		return heap_reject(heap, -EINVAL,
+				   REQ ": align is not a power of two", REQ_ARGS);
+	if (flags & ~known)
+		return heap_reject(heap, -EINVAL, REQ ": unknown flags 0x%" PRIx32,
+				   REQ_ARGS, flags & ~known);
+	if (span && size > (UINT64_C(1) << span))
+		return heap_reject(heap, -EINVAL,
+				   REQ ": size above the no-span block 0x%" PRIx64,
+				   REQ_ARGS, UINT64_C(1) << span);
+	if (win_range == 0)
+		return heap_reject(heap, -EINVAL, REQ ": window is empty", REQ_ARGS);
+	if (win_addr > UINT64_MAX - (win_range - 1))
+		return heap_reject(heap, -EINVAL, REQ ": window end passes 2^64",
+				   REQ_ARGS);
+	win_last = last_of(win_addr, win_range);
+	if (win_last < heap->start || win_addr > heap->last)
+		return heap_reject(heap, -EINVAL,
+				   REQ ": window outside the heap [0x%" PRIx64
+				   ", 0x%" PRIx64 "]", REQ_ARGS, heap->start,
+				   heap->last);
+	return alloc_checked(heap, size, align, flags,
+			     win_addr > heap->start ? win_addr : heap->start,
+			     win_last < heap->last ? win_last : heap->last,
+			     win_addr, win_range, addr);
+}
 #undef REQ
 #undef REQ_ARGS
-}
 
 int
 gpuva_heap_alloc(struct gpuva_heap *heap, uint64_t size, uint64_t align,
 		 uint32_t flags, uint64_t *addr)
 {
+	const uint32_t known = GPUVA_HEAP_HIGH | GPUVA_HEAP_NO_SPAN_MASK;
+	unsigned span = (flags & GPUVA_HEAP_NO_SPAN_MASK) >> 8;
 	/* the range fits: it was one at creation */
-	return gpuva_heap_alloc_in_range(heap, size, align, flags, heap->start,
-					 heap->last - heap->start + 1, addr);
+	uint64_t range = heap->last - heap->start + 1;
+
+	/* the whole heap is a valid window: the other checks, or the reason */
+	if (!addr || size == 0 || !util_is_pow2(align) || (flags & ~known) ||
+	    (span && size > (UINT64_C(1) << span)))
+		return gpuva_heap_alloc_in_range(heap, size, align, flags,
+						 heap->start, range, addr);
+	return alloc_checked(heap, size, align, flags, heap->start, heap->last,
+			     heap->start, range, addr);
 }
 
 /* ---- fixed ranges --------------------------------------------------- */

@@ -986,6 +986,52 @@ count_leaves(struct gpuva_heap *heap, void *n, unsigned lv, size_t *wide)
 	return c;
 }
 
+/*
+ * A free of a leaf's first tile after a hole that ends the leaf before:
+ * the hole grows over it (and over the hole after it) in place.
+ */
+static void
+free_of_a_leafs_first_tile_grows_the_hole_that_ends_the_leaf_before(void **state)
+{
+	struct fx *fx = *state;
+	struct gpuva_heap_stats st;
+	struct heap_inner *root;
+	uint64_t k1, k2;
+	size_t blocks;
+
+	for (uint64_t i = 0; i < 200; i++)
+		assert_int_equal(fx_alloc(fx, PG, PG, 0), BASE + i * PG);
+	assert_int_equal(fx->heap->depth, 1);
+	root = fx->heap->root;
+	assert_true(root->n >= 3);
+	k1 = root->key[1];
+	k2 = root->key[2];
+	blocks = fx->heap->blocks;
+
+	/* the first tile alone leaves its leaf */
+	assert_int_equal(gpuva_heap_free(fx->heap, k1 - PG, PG), 0);
+	assert_int_equal(gpuva_heap_free(fx->heap, k1, PG), 0);
+	assert_int_equal(gpuva_heap_check(fx->heap), 0);
+	assert_true(gpuva_heap_is_free(fx->heap, k1 - PG, 2 * PG));
+	assert_int_equal(root->key[1], k1 + PG);
+
+	/* the first tile and the hole after it, that leaf's largest */
+	assert_int_equal(gpuva_heap_free(fx->heap, k2 + PG, PG), 0);
+	assert_int_equal(gpuva_heap_free(fx->heap, k2 - PG, PG), 0);
+	assert_int_equal(gpuva_heap_free(fx->heap, k2, PG), 0);
+	assert_int_equal(gpuva_heap_check(fx->heap), 0);
+	assert_true(gpuva_heap_is_free(fx->heap, k2 - PG, 3 * PG));
+	assert_int_equal(root->key[2], k2 + 2 * PG);
+
+	gpuva_heap_get_stats(fx->heap, &st);
+	assert_int_equal(st.holes, 3);
+	assert_int_equal(st.allocations, 200 - 5);
+	assert_int_equal(fx->heap->blocks, blocks);
+	/* both grown holes take a request that needs them whole */
+	assert_int_equal(fx_alloc(fx, 3 * PG, PG, 0), k2 - PG);
+	assert_int_equal(fx_alloc(fx, 2 * PG, PG, 0), k1 - PG);
+}
+
 static void
 an_empty_heap_costs_at_most_1_kib_and_memory_follows_the_tiles(void **state)
 {
@@ -1468,6 +1514,7 @@ main(void)
 		T(is_free_is_false_for_taken_empty_overflowing_or_outside_ranges),
 		T(log_fn_receives_each_rejection_reason),
 		T(free_errors_in_a_long_run_of_allocations_still_name_the_allocation),
+		T(free_of_a_leafs_first_tile_grows_the_hole_that_ends_the_leaf_before),
 		T(an_empty_heap_costs_at_most_1_kib_and_memory_follows_the_tiles),
 		T(the_tree_grows_and_shrinks_back_to_one_leaf_repeatedly),
 		T(a_split_up_to_a_new_root_fails_with_enomem_and_changes_nothing),
