@@ -142,22 +142,23 @@ land_all(struct gpuva_bind *txn)
 
 			if (!h && !m)
 				break;
+			/* a hidden one leaves at once, while it is in the cache */
 			if (h && m && (!hn || m->addr < hn->addr)) {
 				idx_replace(ix, h, m);
+				vm_bo_unlink(h);
+				vm_va_free(vm, h);
 				p.h++;
 				p.m++;
 			} else if (h) {
 				idx_remove(ix, h);
+				vm_bo_unlink(h);
+				vm_va_free(vm, h);
 				p.h++;
 			} else {
 				idx_insert(ix, m);
 				p.m++;
 			}
 		}
-	}
-	for (size_t k = 0; k < nh; k++) {
-		vm_bo_unlink(txn_sorted(txn, k));
-		vm_va_free(vm, txn_sorted(txn, k));
 	}
 	for (size_t k = 0; k < txn->made.n; k++) {
 		struct txn_made *mk = &TXN_AT(&txn->made, struct txn_made, k);
