@@ -246,15 +246,16 @@ int
 gpuva_bind_begin(struct gpuva_vm *vm, struct gpuva_bind **out)
 {
 	struct gpuva_bind *txn;
+	int ret;
 
 	if (!vm->backend)
 		return vm_reject(vm, -EINVAL,
 				 "begin: the VM has no backend; change it with ops.h");
 	vm_lock(vm);
-	if (vm->lost) {
+	ret = vm_refuse_lost(vm, "begin");
+	if (ret) {
 		vm_unlock(vm);
-		return vm_reject(vm, -EPIPE, "begin: the VM is lost; destroy it "
-				 "and create a new one");
+		return ret;
 	}
 	if (vm->txn) {
 		vm_unlock(vm);
@@ -322,9 +323,7 @@ make_room(struct gpuva_bind *txn, unsigned maps, const char *what)
 int
 txn_usable(struct gpuva_bind *txn, const char *what)
 {
-	if (txn->vm->lost)
-		return vm_reject(txn->vm, -EPIPE, "%s: the VM is lost", what);
-	return 0;
+	return vm_refuse_lost(txn->vm, what);
 }
 
 /* The backend's own rules for a request. */

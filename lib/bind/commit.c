@@ -345,10 +345,8 @@ gpuva_vm_wait_idle(struct gpuva_vm *vm, int64_t timeout_ns)
 	vm_lock(vm);
 	/* the last job the backend took: a failed call left nothing to run */
 	seq = vm->seq_taken;
-	if (vm->lost) {
-		ret = vm_reject(vm, -EPIPE, "wait_idle: the VM is lost; destroy it "
-				"and create a new one");
-	} else if (be && be->ops->completed && completed(vm) < seq) {
+	ret = vm_refuse_lost(vm, "wait_idle");
+	if (!ret && be && be->ops->completed && completed(vm) < seq) {
 		/* under the lock: a backend's calls on one VM never overlap */
 		ret = be->ops->wait ? be->ops->wait(be, vm->be_priv, seq, timeout_ns)
 				    : -ETIME;

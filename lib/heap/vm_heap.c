@@ -93,20 +93,13 @@ free_addr(struct gpuva_vm *vm, uint64_t addr, uint64_t size)
  * heap too, and on a VM with a backend they first take back the ranges
  * whose unmap has run (gpuva_bind_free_addr()). A lost VM refuses them.
  */
-static int
-heap_call_lost(struct gpuva_vm *vm, const char *what)
-{
-	return vm->lost ? vm_reject(vm, -EPIPE, "%s: the VM is lost; destroy it "
-				    "and create a new one", what) : 0;
-}
-
 int
 gpuva_vm_get_heap(struct gpuva_vm *vm, struct gpuva_heap **out)
 {
 	int err;
 
 	vm_lock(vm);
-	err = heap_call_lost(vm, "get_heap");
+	err = vm_refuse_lost(vm, "get_heap");
 	if (!err)
 		err = get_heap(vm, out);
 	vm_unlock(vm);
@@ -120,7 +113,7 @@ gpuva_vm_alloc_addr(struct gpuva_vm *vm, uint64_t size, uint64_t align,
 	int err;
 
 	vm_lock(vm);
-	err = heap_call_lost(vm, "alloc_addr");
+	err = vm_refuse_lost(vm, "alloc_addr");
 	if (!err && vm->backend)
 		vm_reap(vm);
 	if (!err)
@@ -135,7 +128,7 @@ gpuva_vm_free_addr(struct gpuva_vm *vm, uint64_t addr, uint64_t size)
 	int err;
 
 	vm_lock(vm);
-	err = heap_call_lost(vm, "free_addr");
+	err = vm_refuse_lost(vm, "free_addr");
 	if (!err)
 		err = free_addr(vm, addr, size);
 	vm_unlock(vm);

@@ -61,6 +61,13 @@ static _Thread_local const struct gpuva_vm *tls_vm;
 static _Thread_local char tls_error[VM_ERROR_MAX];
 
 int
+vm_refuse_lost(struct gpuva_vm *vm, const char *what)
+{
+	return vm->lost ? vm_reject(vm, -EPIPE, "%s: the VM is lost; destroy it "
+				    "and create a new one", what) : 0;
+}
+
+int
 vm_reject_va(struct gpuva_vm *vm, int err, const char *fmt, va_list ap)
 {
 	err = util_reject(vm->last_error, sizeof(vm->last_error), vm->log_fn,

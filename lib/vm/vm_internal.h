@@ -141,6 +141,13 @@ vm_reserve(struct gpuva_vm *vm, unsigned inserts, const char *what)
 	return vm_reserve_slow(vm, inserts, what);
 }
 
+/*
+ * -EPIPE with the reason "@what: the VM is lost; destroy it and create a
+ * new one" when @vm is lost (sticky, bind.h), else 0: what every call a
+ * lost VM refuses says.
+ */
+int vm_refuse_lost(struct gpuva_vm *vm, const char *what);
+
 /* vm_reject() with a va_list. */
 int vm_reject_va(struct gpuva_vm *vm, int err, const char *fmt, va_list ap);
 
