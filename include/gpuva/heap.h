@@ -384,8 +384,12 @@ gpuva_heap_check(struct gpuva_heap *heap);
  * reservations, statistics, windows).
  *
  * @retval -ENOMEM  the heap could not be created (nothing changed)
+ * @retval -EPIPE   the VM is lost (bind.h): destroy it and create a new one
  *
- * Ownership: the VM's; do not destroy it. Locking: as for the VM.
+ * Ownership: the VM's; do not destroy it. Locking: this call, and
+ * gpuva_vm_alloc_addr() and gpuva_vm_free_addr(), take the VM's lock under
+ * GPUVA_VM_THREADSAFE; calls on the returned heap itself do not, so the
+ * caller serialises those with them.
  * Complexity: O(1), O(log n) on first use.
  * @since 0.1
  */
@@ -402,9 +406,12 @@ gpuva_vm_get_heap(struct gpuva_vm *vm, struct gpuva_heap **out);
  *                  power of two, unknown flags, size above the no-span block
  * @retval -ENOSPC  no hole fits
  * @retval -ENOMEM  out of memory (nothing changed)
+ * @retval -EPIPE   the VM is lost (bind.h); the heap is unchanged
  *
- * The reason is left in gpuva_vm_last_error(). Complexity: as
- * gpuva_heap_alloc().
+ * On a VM with a backend it first takes back the ranges given with
+ * gpuva_bind_free_addr() whose unmap has run. The reason is left in
+ * gpuva_vm_last_error(). Locking: the VM's (gpuva_vm_get_heap()).
+ * Complexity: as gpuva_heap_alloc().
  * @since 0.1
  */
 GPUVA_EXPORT int
@@ -415,9 +422,10 @@ gpuva_vm_alloc_addr(struct gpuva_vm *vm, uint64_t size, uint64_t align,
  * Give back addresses from gpuva_vm_alloc_addr().
  *
  * @retval -EINVAL  not a live allocation of that size (see gpuva_heap_free())
+ * @retval -EPIPE   the VM is lost (bind.h); the heap is unchanged
  *
- * The reason is left in gpuva_vm_last_error(). Complexity: as
- * gpuva_heap_free().
+ * The reason is left in gpuva_vm_last_error(). Locking: the VM's
+ * (gpuva_vm_get_heap()). Complexity: as gpuva_heap_free().
  * @since 0.1
  */
 GPUVA_EXPORT int

@@ -222,9 +222,10 @@ gpuva_vm_destroy(struct gpuva_vm *vm);
  * The reason for the last rejected call on this VM: the request (its verb,
  * address and range, as in a trace), a colon, the broken rule with its
  * numbers. "" if none yet.
- * Valid until the next call on the VM; under GPUVA_VM_THREADSAFE, the
- * calling thread's own last reason on this VM, valid until that thread's
- * next rejected call on it. Cannot fail.
+ * Valid until the next call on the VM. Under GPUVA_VM_THREADSAFE, when
+ * the calling thread's last rejected call (on any VM) was on this one, its
+ * own reason, which other threads cannot overwrite, valid until that
+ * thread's next rejected call; otherwise the VM's latest. Cannot fail.
  * @since 0.1
  */
 GPUVA_EXPORT const char *

@@ -712,10 +712,16 @@ a_lost_vm_is_sticky_and_every_call_says_so(void **state)
 	struct gpuva_bind *txn, *again = NULL;
 	struct gpuva_vm_info info;
 	struct gpuva_commit c = { 0 };
+	struct gpuva_heap *heap, *none = NULL;
+	struct gpuva_heap_stats hs0, hs1;
+	uint64_t addr, other = 0;
 	char *before;
 
 	vm_on(t, &t->rec.base);
 	given(t, linked_state, N(linked_state));
+	assert_int_equal(gpuva_vm_alloc_addr(t->vm, 0x10000, PAGE, 0, &addr), 0);
+	assert_int_equal(gpuva_vm_get_heap(t->vm, &heap), 0);
+	gpuva_heap_get_stats(heap, &hs0);
 	before = exact(t);
 	txn = begin(t, t->vm);
 	reqs_ok(t, txn, touching_batch, N(touching_batch));
@@ -741,7 +747,20 @@ a_lost_vm_is_sticky_and_every_call_says_so(void **state)
 		assert_int_equal(gpuva_vm_wait_idle(t->vm, 0), -EPIPE);
 		bfx_mentions(gpuva_vm_last_error(t->vm), "lost");
 		bfx_mentions(reason, "lost");
+		/* the VM's heap too: its addresses belong to a dead VM */
+		assert_int_equal(gpuva_vm_alloc_addr(t->vm, 0x1000, PAGE, 0, &other),
+				 -EPIPE);
+		bfx_mentions(gpuva_vm_last_error(t->vm), "lost");
+		assert_int_equal(other, 0);
+		assert_int_equal(gpuva_vm_free_addr(t->vm, addr, 0x10000), -EPIPE);
+		bfx_mentions(gpuva_vm_last_error(t->vm), "lost");
+		assert_int_equal(gpuva_vm_get_heap(t->vm, &none), -EPIPE);
+		bfx_mentions(reason, "lost");
+		assert_null(none);
 	}
+	gpuva_heap_get_stats(heap, &hs1);
+	assert_memory_equal(&hs0, &hs1, sizeof(hs0));
+	assert_false(gpuva_heap_is_free(heap, addr, 0x10000));
 	assert_int_equal(t->rec.binds, N(linked_state) + 1);
 }
 
