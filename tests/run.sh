@@ -10,7 +10,8 @@
 #              consumer, api, fuzz corpus; the heap and bind tests are in
 #              unit and property);
 # 3. asan:     a second build with -Db_sanitize=address,undefined, running
-#              the unit, property, golden, fuzz-corpus and threads suites;
+#              the unit, property, golden, fuzz-corpus, threads and
+#              fake-kernel suites (the shim and backend executables);
 # 4. valgrind: a 200,000-request trace replayed under memcheck, the thread
 #              stress test under helgrind (both the 'valgrind' suite), and
 #              the unit and backend suites under `meson test --setup
@@ -125,12 +126,12 @@ if build "$main" -Dwerror=true &&
 fi
 elapsed
 
-say "sanitizers: ASan + UBSan, portable C forms (GPUVA_NO_ASM), suites unit, property, golden, fuzz, threads"
+say "sanitizers: ASan + UBSan, portable C forms (GPUVA_NO_ASM), suites unit, property, golden, fuzz, threads, fake-kernel"
 asan=$out/asan
 if build "$asan" -Db_sanitize=address,undefined -Db_lundef=false \
 	-Dc_args=-DGPUVA_NO_ASM &&
    quiet "$asan.compile.log" meson compile -C "$asan"; then
-	read -ra sel < <(suites "$asan" unit property golden fuzz threads)
+	read -ra sel < <(suites "$asan" unit property golden fuzz threads fake-kernel)
 	if [ ${#sel[@]} -gt 0 ]; then
 		ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1 \
 		UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \

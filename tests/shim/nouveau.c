@@ -336,7 +336,9 @@ view_apply(struct tree_view *t, const struct nv_op *op, uint32_t index)
 		if (!t->copy->pages.slots) {
 			return -ENOMEM;
 		}
-		memcpy(t->copy->pages.slots, t->vm->pages.slots, t->vm->pages.cap * sizeof(struct shim_slot));
+		if (t->vm->pages.cap)	/* an empty VM may have no slots at all */
+			memcpy(t->copy->pages.slots, t->vm->pages.slots,
+			       t->vm->pages.cap * sizeof(struct shim_slot));
 		t->copy->pages.cap = t->vm->pages.cap;
 		t->copy->pages.count = t->vm->pages.count;
 	}

@@ -377,7 +377,8 @@ gpuva_shim_dump(int fd, uint32_t vm_id, FILE *out)
 				sorted[n++] = vm->pages.slots[i];
 			}
 		}
-		qsort(sorted, n, sizeof(*sorted), cmp_slot);
+		if (n)	/* no pages: no array to sort */
+			qsort(sorted, n, sizeof(*sorted), cmp_slot);
 		for (size_t i = 0; i < n;) {
 			size_t j = i + 1;
 
