@@ -11,6 +11,7 @@
  * op index back to userspace.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -83,6 +84,24 @@ copy_field(size_t *len, char *buf, const char *value)
 	return 0;
 }
 
+/*
+ * GPUVA_SHIM_VERSION=MAJOR.MINOR.PATCH: report another driver version, so
+ * that the backends' version gates can be tested. Read on every call, like
+ * the other switches; a value that does not parse changes nothing.
+ */
+static void
+shim_env_version(struct shim_drm_version *v)
+{
+	const char *env = getenv("GPUVA_SHIM_VERSION");
+	int major, minor, patch;
+
+	if (env && sscanf(env, "%d.%d.%d", &major, &minor, &patch) == 3) {
+		v->version_major = major;
+		v->version_minor = minor;
+		v->version_patchlevel = patch;
+	}
+}
+
 static int
 ioctl_version(struct shim_file *file, void *data, unsigned user_size)
 {
@@ -95,6 +114,7 @@ ioctl_version(struct shim_file *file, void *data, unsigned user_size)
 	v->version_major = id->major;
 	v->version_minor = id->minor;
 	v->version_patchlevel = id->patch;
+	shim_env_version(v);
 	/* 6.12.117 and later report the deprecated date as "0" */
 	if ((ret = copy_field(&v->name_len, v->name, id->name)) ||
 	    (ret = copy_field(&v->date_len, v->date, "0")) ||

@@ -192,6 +192,52 @@ without_per_process_page_tables_the_node_cannot_do_vm_bind(void **state)
 	unsetenv("GPUVA_SHIM_MSM_NO_PPGTT");
 }
 
+/*
+ * VM_BIND came with msm 1.13.0 (Linux 6.17). An older driver is refused by
+ * the probe and by the backend, before anything sets the fd's mode; 1.13.0
+ * and anything later are taken.
+ */
+static void
+a_driver_before_1_13_has_no_vm_bind_and_the_fd_keeps_its_mode(void **state)
+{
+	static const char *const before[] = { "1.12.9", "0.99.0" };
+	static const char *const since[] = { "1.13.0", "1.14.2", "2.0.0" };
+	struct gpuva_drm_node node;
+	struct gpuva_backend *be = NULL;
+	uint64_t mode;
+	int fd;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(before) / sizeof(before[0]); i++) {
+		setenv("GPUVA_SHIM_VERSION", before[i], 1);
+		assert_int_equal(gpuva_drm_probe(RENDER_NODE, &node), 0);
+		assert_false(node.vm_bind);
+		assert_reason(node.why, before[i]);
+		assert_reason(node.why, "< 1.13.0");
+		fd = open(RENDER_NODE, O_RDWR | O_CLOEXEC);
+		assert_int_equal(create_on(fd, &be), -ENODEV);
+		assert_null(be);
+		assert_reason(logged, before[i]);
+		assert_reason(logged, "< 1.13.0 has no VM_BIND");
+		/* not switched to VM_BIND: the fd is as open() left it */
+		assert_int_equal(get_param(fd, MSM_PARAM_EN_VM_BIND, &mode), 0);
+		assert_int_equal(mode, 0);
+		close(fd);
+	}
+	for (size_t i = 0; i < sizeof(since) / sizeof(since[0]); i++) {
+		setenv("GPUVA_SHIM_VERSION", since[i], 1);
+		assert_int_equal(gpuva_drm_probe(RENDER_NODE, &node), 0);
+		assert_true(node.vm_bind);
+		assert_string_equal(node.why, "");
+		fd = open(RENDER_NODE, O_RDWR | O_CLOEXEC);
+		assert_int_equal(create_on(fd, &be), 0);
+		gpuva_backend_destroy(be);
+		be = NULL;
+		close(fd);
+	}
+	unsetenv("GPUVA_SHIM_VERSION");
+}
+
 /* ---- discovery (drm.h) ------------------------------------------------------- */
 
 static void
@@ -1013,6 +1059,7 @@ main(void)
 		cmocka_unit_test(a_backend_on_an_fd_whose_vm_exists_already_is_ebusy_and_says_why),
 		cmocka_unit_test(a_backend_on_a_file_that_is_no_drm_device_is_enodev),
 		cmocka_unit_test(a_backend_takes_neither_a_page_size_nor_flags),
+		cmocka_unit_test(a_driver_before_1_13_has_no_vm_bind_and_the_fd_keeps_its_mode),
 		cmocka_unit_test(without_a_gpu_the_node_cannot_do_vm_bind_and_says_why),
 		cmocka_unit_test(without_per_process_page_tables_the_node_cannot_do_vm_bind),
 		cmocka_unit_test(discovery_lists_the_node_with_its_window_page_size_and_null_mode),

@@ -113,6 +113,49 @@ a_backend_needs_a_nouveau_fd_and_no_flags(void **state)
 	close(d.fd);
 }
 
+/*
+ * VM_BIND came with nouveau 1.4.0 (Linux 6.6): an older driver is refused
+ * by the probe and by the backend, with the version in the reason.
+ */
+static void
+a_driver_before_1_4_has_no_vm_bind_and_says_which_it_is(void **state)
+{
+	static const char *const before[] = { "1.3.1", "0.9.0" };
+	static const char *const since[] = { "1.4.0", "1.5.3", "2.0.0" };
+	struct gpuva_drm_node node;
+	struct nv n = { .fd = -1 };
+	struct gpuva_backend_desc d = { .log_fn = nv_log, .log_priv = &n };
+	struct gpuva_backend *be = NULL;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(before) / sizeof(before[0]); i++) {
+		setenv("GPUVA_SHIM_VERSION", before[i], 1);
+		assert_int_equal(gpuva_drm_probe(RENDER_NODE, &node), 0);
+		assert_false(node.vm_bind);
+		assert_non_null(strstr(node.why, before[i]));
+		assert_non_null(strstr(node.why, "< 1.4.0: no VM_BIND"));
+		d.fd = open_node();
+		n.log[0] = '\0';
+		assert_int_equal(gpuva_backend_create("nouveau", &d, &be), -ENODEV);
+		assert_null(be);
+		assert_non_null(strstr(n.log, before[i]));
+		assert_non_null(strstr(n.log, "< 1.4.0: no VM_BIND"));
+		close(d.fd);
+	}
+	for (size_t i = 0; i < sizeof(since) / sizeof(since[0]); i++) {
+		setenv("GPUVA_SHIM_VERSION", since[i], 1);
+		assert_int_equal(gpuva_drm_probe(RENDER_NODE, &node), 0);
+		assert_true(node.vm_bind);
+		assert_string_equal(node.why, "");
+		d.fd = open_node();
+		assert_int_equal(gpuva_backend_create("nouveau", &d, &be), 0);
+		gpuva_backend_destroy(be);
+		be = NULL;
+		close(d.fd);
+	}
+	unsetenv("GPUVA_SHIM_VERSION");
+}
+
 static void
 a_vm_of_range_0_is_all_of_nouveaus_space_minus_nvks_kernel_window(void **state)
 {
@@ -867,6 +910,7 @@ main(void)
 		cmocka_unit_test(the_library_and_the_fake_kernel_declare_the_same_abi),
 		cmocka_unit_test(creating_the_backend_sends_nothing_that_decides_the_fds_mode),
 		cmocka_unit_test(a_backend_needs_a_nouveau_fd_and_no_flags),
+		cmocka_unit_test(a_driver_before_1_4_has_no_vm_bind_and_says_which_it_is),
 		T(a_vm_of_range_0_is_all_of_nouveaus_space_minus_nvks_kernel_window),
 		cmocka_unit_test(a_vm_of_its_own_range_leaves_the_default_window_to_the_kernel),
 		cmocka_unit_test(a_vms_reserved_range_becomes_the_kernel_window),
