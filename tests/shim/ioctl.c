@@ -168,15 +168,19 @@ static const struct shim_ioctl_desc core_ioctls[] = {
 	SHIM_IOCTL_DEF(SHIM_NR_GET_CAP, struct shim_drm_get_cap, SHIM_IOC_RW, ioctl_get_cap),
 };
 
+static const struct shim_ioctl_table core_table = {
+	core_ioctls, SHIM_ARRAY_SIZE(core_ioctls)
+};
+
 static const struct shim_ioctl_desc *
-core_ioctl(unsigned nr)
+table_find(const struct shim_ioctl_table *t, unsigned nr)
 {
-	for (size_t i = 0; i < SHIM_ARRAY_SIZE(core_ioctls); i++) {
-		if (core_ioctls[i].nr == nr) {
-			return &core_ioctls[i];
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->desc[i].nr == nr) {
+			return &t->desc[i];
 		}
 	}
-	return shim_syncobj_ioctl(nr);
+	return NULL;
 }
 
 int
@@ -193,17 +197,17 @@ shim_ioctl(struct shim_file *file, unsigned long request, void *arg)
 	if (nr >= SHIM_COMMAND_BASE && nr < SHIM_COMMAND_END) {
 		switch (shim_driver()) {
 		case SHIM_DRIVER_MSM:
-			d = shim_msm_ioctl(nr);
+			d = table_find(&shim_msm_ioctls, nr);
 			break;
 		case SHIM_DRIVER_PANTHOR:
-			d = shim_panthor_ioctl(nr);
+			d = table_find(&shim_panthor_ioctls, nr);
 			break;
 		default:
-			d = shim_nouveau_ioctl(nr);
+			d = table_find(&shim_nouveau_ioctls, nr);
 			break;
 		}
-	} else {
-		d = core_ioctl(nr);
+	} else if (!(d = table_find(&core_table, nr))) {
+		d = table_find(&shim_syncobj_ioctls, nr);
 	}
 	if (!d) {
 		return -EINVAL;

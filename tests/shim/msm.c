@@ -606,13 +606,6 @@ static const struct shim_ioctl_desc msm_ioctls[] = {
 	SHIM_IOCTL_DEF(SHIM_NR_MSM_VM_BIND, struct shim_msm_vm_bind, SHIM_IOC_RW, msm_vm_bind),
 };
 
-const struct shim_ioctl_desc *
-shim_msm_ioctl(unsigned nr)
-{
-	for (size_t i = 0; i < SHIM_ARRAY_SIZE(msm_ioctls); i++) {
-		if (msm_ioctls[i].nr == nr) {
-			return &msm_ioctls[i];
-		}
-	}
-	return NULL;
-}
+const struct shim_ioctl_table shim_msm_ioctls = {
+	msm_ioctls, SHIM_ARRAY_SIZE(msm_ioctls)
+};

@@ -675,13 +675,6 @@ static const struct shim_ioctl_desc nouveau_ioctls[] = {
 	SHIM_IOCTL_DEF(SHIM_NR_NOUVEAU_GEM_INFO, struct shim_nouveau_gem_info, SHIM_IOC_RW, nouveau_gem_info),
 };
 
-const struct shim_ioctl_desc *
-shim_nouveau_ioctl(unsigned nr)
-{
-	for (size_t i = 0; i < SHIM_ARRAY_SIZE(nouveau_ioctls); i++) {
-		if (nouveau_ioctls[i].nr == nr) {
-			return &nouveau_ioctls[i];
-		}
-	}
-	return NULL;
-}
+const struct shim_ioctl_table shim_nouveau_ioctls = {
+	nouveau_ioctls, SHIM_ARRAY_SIZE(nouveau_ioctls)
+};

@@ -587,13 +587,6 @@ static const struct shim_ioctl_desc panthor_ioctls[] = {
 		       panthor_bo_mmap_offset),
 };
 
-const struct shim_ioctl_desc *
-shim_panthor_ioctl(unsigned nr)
-{
-	for (size_t i = 0; i < SHIM_ARRAY_SIZE(panthor_ioctls); i++) {
-		if (panthor_ioctls[i].nr == nr) {
-			return &panthor_ioctls[i];
-		}
-	}
-	return NULL;
-}
+const struct shim_ioctl_table shim_panthor_ioctls = {
+	panthor_ioctls, SHIM_ARRAY_SIZE(panthor_ioctls)
+};

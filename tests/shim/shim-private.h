@@ -230,10 +230,16 @@ struct shim_ioctl_desc {
 
 int shim_ioctl(struct shim_file *file, unsigned long request, void *arg);
 
-const struct shim_ioctl_desc *shim_msm_ioctl(unsigned nr);
-const struct shim_ioctl_desc *shim_panthor_ioctl(unsigned nr);
-const struct shim_ioctl_desc *shim_nouveau_ioctl(unsigned nr);
-const struct shim_ioctl_desc *shim_syncobj_ioctl(unsigned nr);
+/* One driver's ioctls, or the syncobj ones; shim_ioctl() looks them up by number. */
+struct shim_ioctl_table {
+	const struct shim_ioctl_desc *desc;
+	size_t n;
+};
+
+extern const struct shim_ioctl_table shim_msm_ioctls;
+extern const struct shim_ioctl_table shim_panthor_ioctls;
+extern const struct shim_ioctl_table shim_nouveau_ioctls;
+extern const struct shim_ioctl_table shim_syncobj_ioctls;
 
 void shim_msm_file_init(struct shim_file *file);
 

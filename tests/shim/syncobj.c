@@ -793,13 +793,6 @@ static const struct shim_ioctl_desc syncobj_ioctls[] = {
 		       syncobj_timeline_signal),
 };
 
-const struct shim_ioctl_desc *
-shim_syncobj_ioctl(unsigned nr)
-{
-	for (size_t i = 0; i < SHIM_ARRAY_SIZE(syncobj_ioctls); i++) {
-		if (syncobj_ioctls[i].nr == nr) {
-			return &syncobj_ioctls[i];
-		}
-	}
-	return NULL;
-}
+const struct shim_ioctl_table shim_syncobj_ioctls = {
+	syncobj_ioctls, SHIM_ARRAY_SIZE(syncobj_ioctls)
+};
