@@ -22,6 +22,18 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/**
+ * The environment switches the shim reads on every call (README.md), all
+ * but GPUVA_SHIM_DRIVER, as initialisers of a string array: what a test
+ * unsets, or puts back, between cases.
+ */
+#define GPUVA_SHIM_SWITCHES						\
+	"GPUVA_SHIM_FAIL_BIND", "GPUVA_SHIM_FAIL_JOB",			\
+	"GPUVA_SHIM_EINTR_BIND", "GPUVA_SHIM_NO_TIMELINE",		\
+	"GPUVA_SHIM_MSM_PRR", "GPUVA_SHIM_MSM_NO_GPU",			\
+	"GPUVA_SHIM_MSM_NO_PPGTT", "GPUVA_SHIM_MSM_VM_ENOMEM",		\
+	"GPUVA_SHIM_VERSION"
+
 enum gpuva_shim_page_kind {
 	GPUVA_SHIM_PAGE_NONE = 0,	/**< nothing mapped: a GPU access faults */
 	GPUVA_SHIM_PAGE_BO = 1,		/**< backed by a BO page */

@@ -76,12 +76,7 @@ require_shim(const char *driver)
 static inline void
 clear_shim_switches(void)
 {
-	static const char *const sw[] = {
-		"GPUVA_SHIM_FAIL_BIND", "GPUVA_SHIM_FAIL_JOB",
-		"GPUVA_SHIM_EINTR_BIND", "GPUVA_SHIM_NO_TIMELINE",
-		"GPUVA_SHIM_MSM_PRR", "GPUVA_SHIM_MSM_NO_GPU",
-		"GPUVA_SHIM_MSM_NO_PPGTT", "GPUVA_SHIM_MSM_VM_ENOMEM",
-	};
+	static const char *const sw[] = { GPUVA_SHIM_SWITCHES };
 
 	for (size_t i = 0; i < sizeof(sw) / sizeof(sw[0]); i++)
 		unsetenv(sw[i]);

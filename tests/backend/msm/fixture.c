@@ -96,11 +96,7 @@ fx_fail_binds(const char *const *specs, unsigned n)
 /* ---- the shim ------------------------------------------------------------- */
 
 /* The fake kernel's switches (tests/shim/README.md), all but the driver. */
-static const char *const switches[] = {
-	"GPUVA_SHIM_FAIL_BIND", "GPUVA_SHIM_FAIL_JOB", "GPUVA_SHIM_EINTR_BIND",
-	"GPUVA_SHIM_NO_TIMELINE", "GPUVA_SHIM_MSM_PRR", "GPUVA_SHIM_MSM_NO_GPU",
-	"GPUVA_SHIM_MSM_NO_PPGTT", "GPUVA_SHIM_MSM_VM_ENOMEM",
-};
+static const char *const switches[] = { GPUVA_SHIM_SWITCHES };
 #define NSWITCHES (sizeof(switches) / sizeof(switches[0]))
 
 /* Their values when the program started (the test's environment). */
