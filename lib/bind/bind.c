@@ -320,12 +320,6 @@ make_room(struct gpuva_bind *txn, unsigned maps, const char *what)
 	return 0;
 }
 
-int
-txn_usable(struct gpuva_bind *txn, const char *what)
-{
-	return vm_refuse_lost(txn->vm, what);
-}
-
 /* The backend's own rules for a request. */
 static int
 backend_check(struct gpuva_bind *txn, const struct gpuva_bind_op *r)

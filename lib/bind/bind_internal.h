@@ -174,7 +174,11 @@ int txn_net_effect(struct gpuva_bind *txn, struct txn_vec *out);
 void txn_unhide(struct gpuva_bind *txn, uint32_t k);
 
 /* -EPIPE with a reason on a lost VM, else 0. */
-int txn_usable(struct gpuva_bind *txn, const char *what);
+static inline int
+txn_usable(struct gpuva_bind *txn, const char *what)
+{
+	return vm_refuse_lost(txn->vm, what);
+}
 
 /* End the transaction: drop references, free it, unlock the VM. */
 void txn_end(struct gpuva_bind *txn);

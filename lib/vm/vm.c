@@ -61,10 +61,10 @@ static _Thread_local const struct gpuva_vm *tls_vm;
 static _Thread_local char tls_error[VM_ERROR_MAX];
 
 int
-vm_refuse_lost(struct gpuva_vm *vm, const char *what)
+vm_reject_lost(struct gpuva_vm *vm, const char *what)
 {
-	return vm->lost ? vm_reject(vm, -EPIPE, "%s: the VM is lost; destroy it "
-				    "and create a new one", what) : 0;
+	return vm_reject(vm, -EPIPE, "%s: the VM is lost; destroy it and create "
+			 "a new one", what);
 }
 
 int

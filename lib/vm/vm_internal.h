@@ -141,12 +141,20 @@ vm_reserve(struct gpuva_vm *vm, unsigned inserts, const char *what)
 	return vm_reserve_slow(vm, inserts, what);
 }
 
+/* The rejection of vm_refuse_lost(), out of line: rare. */
+int vm_reject_lost(struct gpuva_vm *vm, const char *what)
+	__attribute__((cold));
+
 /*
  * -EPIPE with the reason "@what: the VM is lost; destroy it and create a
  * new one" when @vm is lost (sticky, bind.h), else 0: what every call a
- * lost VM refuses says.
+ * lost VM refuses says. Inline: every bind request asks.
  */
-int vm_refuse_lost(struct gpuva_vm *vm, const char *what);
+static inline int
+vm_refuse_lost(struct gpuva_vm *vm, const char *what)
+{
+	return vm->lost ? vm_reject_lost(vm, what) : 0;
+}
 
 /* vm_reject() with a va_list. */
 int vm_reject_va(struct gpuva_vm *vm, int err, const char *fmt, va_list ap);
