@@ -1,14 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * gpuva bench heap-churn|heap-frag: the VA allocator against a first-fit
- * hole list.
+ * gpuva bench heap-churn|heap-frag: the VA allocator against two first-fit
+ * hole lists.
  *
- * The list is written here the way Mesa's util_vma_heap works: holes in a
- * sorted linked list, alloc walks it for the first hole that fits after
- * alignment, free walks it to find the neighbours and merges, one malloc per
- * hole. Both run the same pre-generated request sequence in the same run,
- * so the ratio does not depend on the machine's mood. Only request
- * processing is timed, never generation.
+ * "list" is Mesa's util_vma_heap's idea with the cheapest arithmetic:
+ * holes in a sorted linked list, alloc walks it from the bottom for the
+ * first hole that fits after alignment (a mask), free walks it from the
+ * bottom to find the neighbours and merges, one malloc per hole. "vma" is
+ * util_vma_heap's own algorithm, step for step (see its section below):
+ * the same placement, but a division per alignment test and frees that walk
+ * from the top, so it is what a driver runs today and the ratio a driver
+ * would see. All three sides run the same pre-generated request sequence
+ * in the same run, so the ratios do not depend on the machine's mood. Only
+ * request processing is timed, never generation. Before timing, the two
+ * lists run side by side once and must place every block at the same
+ * address, or the bench fails.
  *
  *   heap-churn  n live allocations of 4 KiB..64 MiB, aligned 4 KiB..16 MiB,
  *               then --ops random frees and allocations (live stays near n)
@@ -16,17 +22,18 @@
  *               then rounds of: alloc 64 KiB (fits no small hole), alloc
  *               4..12 KiB (splits the lowest hole), free both
  *
- * Each side runs --reps times (default 5), alternating which goes first;
- * the figures are medians. Without --n both n=100000 and n=100 run. The list is slow by design; with
- * many live allocations it runs only the first --list-ops operations, and
- * the ratio compares the same prefix on both.
+ * Each side runs --reps times (default 5), each rep starting with the next
+ * side; the figures are medians. Without --n both n=100000 and n=100 run.
+ * The lists are slow by design; with many live allocations they run only
+ * the first --list-ops operations, and each ratio compares the same prefix.
  *
- * Memory, untimed, after that prefix on both sides (the same requests, so
+ * Memory, untimed, after that prefix on each side (the same requests, so
  * the same live allocations): bytes per live allocation for the heap
  * (gpuva_heap_get_stats().bytes) and for the list as util_vma_heap keeps
  * it, one 32-byte hole struct per hole and nothing per allocation, counted
- * as malloc'd (48 bytes) and as bare structs. The heap's figure after all
- * requests follows.
+ * as malloc'd (48 bytes) and as bare structs (the vma side has the list's
+ * holes, so the same figure). The heap's figure after all requests
+ * follows.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -295,6 +302,156 @@ list_free(struct list_heap *l, uint64_t addr, uint64_t size)
 	return 0;
 }
 
+/*
+ * ---- util_vma_heap's own algorithm ----
+ *
+ * The list above is util_vma_heap's idea with cheaper arithmetic. This one
+ * follows what Mesa's util_vma_heap (src/util/vma.c) does in a release
+ * build, step for step, so that the ratio against it can be measured here:
+ * the holes are kept from the highest down; a lowest-first allocation walks
+ * them from the bottom and aligns with a division (offset % alignment), as
+ * it takes any alignment, not only powers of two; a split takes its new
+ * hole from calloc; a free walks from the top hole down to the first one
+ * at or below the address. The checks are the list's, for the same reason.
+ * Placement is the list's, so both end with the same holes.
+ */
+
+struct vhole {
+	struct vhole *next, *prev;	/* next: the hole below */
+	uint64_t offset, size;
+};
+
+struct vma_heap {
+	struct vhole head;	/* sentinel: head.next is the highest hole */
+	size_t holes;
+};
+
+static void
+vma_link(struct vma_heap *v, struct vhole *h, struct vhole *prev)
+{
+	h->prev = prev;
+	h->next = prev->next;
+	prev->next->prev = h;
+	prev->next = h;
+	v->holes++;
+}
+
+static void
+vma_unlink(struct vma_heap *v, struct vhole *h)
+{
+	h->prev->next = h->next;
+	h->next->prev = h->prev;
+	free(h);
+	v->holes--;
+}
+
+static void
+vma_init(struct vma_heap *v, uint64_t start, uint64_t size)
+{
+	struct vhole *h = calloc(1, sizeof(*h));
+
+	v->head.next = v->head.prev = &v->head;
+	v->holes = 0;
+	h->offset = start;
+	h->size = size;
+	vma_link(v, h, &v->head);
+}
+
+static void
+vma_fini(struct vma_heap *v)
+{
+	while (v->head.next != &v->head)
+		vma_unlink(v, v->head.next);
+}
+
+/* Take [offset, offset + size) out of hole @h, which holds it. */
+static int
+vma_take(struct vma_heap *v, struct vhole *h, uint64_t offset, uint64_t size)
+{
+	uint64_t above = (h->size - size) - (offset - h->offset);
+	struct vhole *hi;
+
+	if (offset == h->offset && size == h->size) {
+		vma_unlink(v, h);
+	} else if (above == 0) {
+		h->size -= size;
+	} else if (offset == h->offset) {
+		h->offset += size;
+		h->size -= size;
+	} else {
+		/* the part above goes in front of h: the list runs downwards */
+		hi = calloc(1, sizeof(*hi));
+		if (!hi)
+			return -ENOMEM;
+		hi->offset = offset + size;
+		hi->size = above;
+		h->size = offset - h->offset;
+		vma_link(v, hi, h->prev);
+	}
+	return 0;
+}
+
+static int
+vma_alloc(struct vma_heap *v, uint64_t size, uint64_t align, uint64_t *out)
+{
+	if (size == 0 || !util_is_pow2(align))
+		return -EINVAL;
+	for (struct vhole *h = v->head.prev; h != &v->head; h = h->prev) {
+		uint64_t offset = h->offset, misalign;
+
+		if (size > h->size)
+			continue;
+		misalign = offset % align;
+		if (misalign) {
+			if (align - misalign > h->size - size)
+				continue;
+			offset += align - misalign;
+		}
+		*out = offset;
+		return vma_take(v, h, offset, size);
+	}
+	return -ENOSPC;
+}
+
+static int
+vma_free(struct vma_heap *v, uint64_t offset, uint64_t size)
+{
+	struct vhole *high = NULL, *low = NULL, *h;
+	bool high_next, low_next;
+
+	if (size == 0 || offset > UINT64_MAX - size)
+		return -EINVAL;
+	for (h = v->head.next; h != &v->head; h = h->next) {
+		if (h->offset <= offset) {
+			low = h;
+			break;
+		}
+		high = h;
+	}
+	if ((high && offset + size > high->offset) ||
+	    (low && low->offset + low->size > offset))
+		return -EINVAL;	/* overlaps free space: a double free */
+	high_next = high && high->offset == offset + size;
+	low_next = low && low->offset + low->size == offset;
+	if (high_next && low_next) {
+		low->size += size + high->size;
+		vma_unlink(v, high);
+	} else if (low_next) {
+		low->size += size;
+	} else if (high_next) {
+		high->offset = offset;
+		high->size += size;
+	} else {
+		h = calloc(1, sizeof(*h));
+		if (!h)
+			return -ENOMEM;
+		h->offset = offset;
+		h->size = size;
+		vma_link(v, h, high ? high : &v->head);
+	}
+	return 0;
+}
+
 /* ---- running a sequence ---- */
 
 struct slot {
@@ -312,26 +469,56 @@ struct run {
 	size_t end_live, end_bytes;
 };
 
+/* The three sides of a run. */
+enum side { SIDE_HEAP, SIDE_LIST, SIDE_VMA, SIDES };
+
+static const char *const side_name[SIDES] = { "heap", "list", "vma" };
+
 struct impl {
+	enum side side;
 	struct gpuva_heap *heap;
 	struct list_heap list;
-	bool is_list;
+	struct vma_heap vma;
 };
 
 static int
 impl_alloc(struct impl *im, uint64_t size, uint64_t align, uint64_t *addr)
 {
-	if (im->is_list)
+	switch (im->side) {
+	case SIDE_LIST:
 		return list_alloc(&im->list, size, align, addr);
-	return gpuva_heap_alloc(im->heap, size, align, 0, addr);
+	case SIDE_VMA:
+		return vma_alloc(&im->vma, size, align, addr);
+	default:
+		return gpuva_heap_alloc(im->heap, size, align, 0, addr);
+	}
 }
 
 static int
 impl_free(struct impl *im, uint64_t addr, uint64_t size)
 {
-	if (im->is_list)
+	switch (im->side) {
+	case SIDE_LIST:
 		return list_free(&im->list, addr, size);
-	return gpuva_heap_free(im->heap, addr, size);
+	case SIDE_VMA:
+		return vma_free(&im->vma, addr, size);
+	default:
+		return gpuva_heap_free(im->heap, addr, size);
+	}
+}
+
+/* Holes now, on any side. */
+static size_t
+impl_holes(const struct impl *im)
+{
+	struct gpuva_heap_stats st;
+
+	if (im->side == SIDE_LIST)
+		return im->list.holes;
+	if (im->side == SIDE_VMA)
+		return im->vma.holes;
+	gpuva_heap_get_stats(im->heap, &st);
+	return st.holes;
 }
 
 /* Run requests [from, to) of @s; the slots move exactly as generated. */
@@ -355,8 +542,9 @@ run_reqs(struct impl *im, const struct seq *s, size_t from, size_t to,
 		}
 		if (err) {
 			fprintf(stderr, "gpuva bench: %s request %zu failed: %d %s\n",
-				im->is_list ? "list" : "heap", i, err,
-				im->is_list ? "" : gpuva_heap_last_error(im->heap));
+				side_name[im->side], i, err,
+				im->side == SIDE_HEAP ?
+				gpuva_heap_last_error(im->heap) : "");
 			return 1;
 		}
 	}
@@ -364,9 +552,10 @@ run_reqs(struct impl *im, const struct seq *s, size_t from, size_t to,
 }
 
 static int
-run_seq(bool is_list, const struct seq *s, size_t list_ops, struct run *out)
+run_seq(enum side side, const struct seq *s, size_t list_ops, struct run *out)
 {
-	struct impl im = { .is_list = is_list };
+	struct impl im = { .side = side };
+	bool is_list = side != SIDE_HEAP;	/* a list stops after the prefix */
 	struct slot *slots = calloc(s->max_live + 1, sizeof(*slots));
 	size_t live = 0, mid = s->fill + list_ops;
 	uint64_t t0, t1, t2, t3, t4;
@@ -374,8 +563,10 @@ run_seq(bool is_list, const struct seq *s, size_t list_ops, struct run *out)
 
 	if (!slots)
 		return 1;
-	if (is_list)
+	if (side == SIDE_LIST)
 		list_init(&im.list, HEAP_START, HEAP_RANGE);
+	else if (side == SIDE_VMA)
+		vma_init(&im.vma, HEAP_START, HEAP_RANGE);
 	else if (gpuva_heap_create(HEAP_START, HEAP_RANGE, &im.heap))
 		return 1;
 	if (mid > s->n)
@@ -388,13 +579,11 @@ run_seq(bool is_list, const struct seq *s, size_t list_ops, struct run *out)
 	t2 = now_ns();
 	/* untimed: the memory at the point where the list stops */
 	out->mid_live = live;
-	if (is_list) {
-		out->mid_holes = im.list.holes;
-	} else {
+	out->mid_holes = impl_holes(&im);
+	if (!is_list) {
 		struct gpuva_heap_stats st;
 
 		gpuva_heap_get_stats(im.heap, &st);
-		out->mid_holes = st.holes;
 		out->mid_bytes = st.bytes;
 	}
 	t3 = now_ns();
@@ -405,14 +594,15 @@ run_seq(bool is_list, const struct seq *s, size_t list_ops, struct run *out)
 	out->prefix_ns = t2 - t1;
 	out->ops_ns = is_list ? t2 - t1 : (t2 - t1) + (t4 - t3);
 	out->end_live = live;
-	if (is_list) {
-		out->holes = im.list.holes;
+	out->holes = impl_holes(&im);
+	if (side == SIDE_LIST) {
 		list_fini(&im.list);
+	} else if (side == SIDE_VMA) {
+		vma_fini(&im.vma);
 	} else {
 		struct gpuva_heap_stats st;
 
 		gpuva_heap_get_stats(im.heap, &st);
-		out->holes = st.holes;
 		out->end_bytes = st.bytes;
 		if (gpuva_heap_check(im.heap)) {
 			fprintf(stderr, "gpuva bench: %s\n",
@@ -422,6 +612,52 @@ run_seq(bool is_list, const struct seq *s, size_t list_ops, struct run *out)
 		gpuva_heap_destroy(im.heap);
 	}
 	free(slots);
+	return ret;
+}
+
+/*
+ * Untimed: the list and util_vma_heap's algorithm, run side by side on the
+ * first @list_ops requests after the scene, return the same address for
+ * every allocation (the list stands for util_vma_heap's placement, so a
+ * difference is a bug of this file). 0, or 1 with the first difference
+ * printed.
+ */
+static int
+check_same_placement(const struct seq *s, size_t list_ops)
+{
+	struct impl a = { .side = SIDE_LIST }, b = { .side = SIDE_VMA };
+	struct slot *sa = calloc(s->max_live + 1, sizeof(*sa));
+	struct slot *sb = calloc(s->max_live + 1, sizeof(*sb));
+	size_t la = 0, lb = 0, end = s->fill + list_ops;
+	int ret = 0;
+
+	if (!sa || !sb) {
+		free(sa);
+		free(sb);
+		return 1;
+	}
+	list_init(&a.list, HEAP_START, HEAP_RANGE);
+	vma_init(&b.vma, HEAP_START, HEAP_RANGE);
+	for (size_t i = 0; i < end && i < s->n && !ret; i++) {
+		ret = run_reqs(&a, s, i, i + 1, sa, &la) ||
+		      run_reqs(&b, s, i, i + 1, sb, &lb);
+		if (!ret && s->r[i].kind == REQ_ALLOC &&
+		    sa[la - 1].addr != sb[lb - 1].addr) {
+			fprintf(stderr, "gpuva bench: request %zu: list placed"
+				" 0x%" PRIx64 ", util_vma_heap's algorithm 0x%"
+				PRIx64 "\n", i, sa[la - 1].addr, sb[lb - 1].addr);
+			ret = 1;
+		}
+	}
+	if (!ret && a.list.holes != b.vma.holes) {
+		fprintf(stderr, "gpuva bench: list has %zu holes, util_vma_heap's"
+			" algorithm %zu\n", a.list.holes, b.vma.holes);
+		ret = 1;
+	}
+	list_fini(&a.list);
+	vma_fini(&b.vma);
+	free(sa);
+	free(sb);
 	return ret;
 }
 
@@ -452,11 +688,11 @@ static int
 bench_one(const char *name, uint64_t n, uint64_t ops, uint64_t list_ops_opt,
 	  uint64_t seed, unsigned reps)
 {
-	uint64_t h_fill[MAX_REPS], h_ops[MAX_REPS], h_pre[MAX_REPS];
-	uint64_t l_fill[MAX_REPS], l_pre[MAX_REPS];
-	double rmin = 0, rmax = 0;
+	uint64_t fill[SIDES][MAX_REPS], pre[SIDES][MAX_REPS], h_ops[MAX_REPS];
+	double rmin[SIDES] = { 0 }, rmax[SIDES] = { 0 };
 	struct seq s = { 0 };
-	struct run h, l;
+	struct run run[SIDES];
+	const struct run *h = &run[SIDE_HEAP], *l = &run[SIDE_LIST];
 	size_t nops, list_ops;
 
 	rng.s = seed;
@@ -465,45 +701,55 @@ bench_one(const char *name, uint64_t n, uint64_t ops, uint64_t list_ops_opt,
 	else
 		gen_frag(&s, n, ops);
 	nops = s.n - s.fill;
-	/* the list is O(live) per request: bound its share of the run */
+	/* the lists are O(live) per request: bound their share of the run */
 	list_ops = list_ops_opt ? list_ops_opt : n > 10000 ? 20000 : nops;
 	if (list_ops > nops)
 		list_ops = nops;
+	if (check_same_placement(&s, list_ops)) {
+		free(s.r);
+		return 1;
+	}
 
 	for (unsigned i = 0; i < reps; i++) {
-		bool list_first = i & 1;
-		double r;
+		/* each rep starts with the next side: none always goes first */
+		for (unsigned k = 0; k < SIDES; k++) {
+			enum side sd = (enum side)((i + k) % SIDES);
 
-		if ((list_first && run_seq(true, &s, list_ops, &l)) ||
-		    run_seq(false, &s, list_ops, &h) ||
-		    (!list_first && run_seq(true, &s, list_ops, &l))) {
-			free(s.r);
-			return 1;
+			if (run_seq(sd, &s, list_ops, &run[sd])) {
+				free(s.r);
+				return 1;
+			}
+			fill[sd][i] = run[sd].fill_ns;
+			pre[sd][i] = run[sd].prefix_ns;
 		}
-		h_fill[i] = h.fill_ns;
-		h_ops[i] = h.ops_ns;
-		h_pre[i] = h.prefix_ns;
-		l_fill[i] = l.fill_ns;
-		l_pre[i] = l.prefix_ns;
-		r = per(l.prefix_ns, h.prefix_ns);
-		if (i == 0 || r < rmin)
-			rmin = r;
-		if (i == 0 || r > rmax)
-			rmax = r;
+		h_ops[i] = h->ops_ns;
+		for (unsigned sd = SIDE_LIST; sd < SIDES; sd++) {
+			double r = per(run[sd].prefix_ns, h->prefix_ns);
+
+			if (i == 0 || r < rmin[sd])
+				rmin[sd] = r;
+			if (i == 0 || r > rmax[sd])
+				rmax[sd] = r;
+		}
 	}
 	printf("scenario %s n=%" PRIu64 " ops=%zu seed=%" PRIu64 " reps=%u"
 	       " (medians)\n", name, n, nops, seed, reps);
 	printf("  heap fill_ns_per_op %.1f ns_per_op %.1f (all %zu ops)"
 	       " prefix_ns_per_op %.1f holes %zu\n",
-	       per(median(h_fill, reps), s.fill), per(median(h_ops, reps), nops),
-	       nops, per(median(h_pre, reps), list_ops), h.holes);
-	printf("  list fill_ns_per_op %.1f ns_per_op %.1f (first %zu ops)"
-	       " holes %zu\n",
-	       per(median(l_fill, reps), s.fill),
-	       per(median(l_pre, reps), list_ops), list_ops, l.holes);
-	printf("  ratio list/heap %.2f (same %zu ops; per run %.2f..%.2f)\n",
-	       per(median(l_pre, reps), median(h_pre, reps)), list_ops, rmin,
-	       rmax);
+	       per(median(fill[SIDE_HEAP], reps), s.fill),
+	       per(median(h_ops, reps), nops), nops,
+	       per(median(pre[SIDE_HEAP], reps), list_ops), h->holes);
+	for (unsigned sd = SIDE_LIST; sd < SIDES; sd++)
+		printf("  %s fill_ns_per_op %.1f ns_per_op %.1f (first %zu ops)"
+		       " holes %zu\n", side_name[sd],
+		       per(median(fill[sd], reps), s.fill),
+		       per(median(pre[sd], reps), list_ops), list_ops,
+		       run[sd].holes);
+	for (unsigned sd = SIDE_LIST; sd < SIDES; sd++)
+		printf("  ratio %s/heap %.2f (same %zu ops; per run %.2f..%.2f)\n",
+		       side_name[sd],
+		       per(median(pre[sd], reps), median(pre[SIDE_HEAP], reps)),
+		       list_ops, rmin[sd], rmax[sd]);
 	/*
 	 * Memory after the same requests (the list's prefix), per live
 	 * allocation. The list is util_vma_heap's: one 32-byte hole struct per
@@ -515,12 +761,12 @@ bench_one(const char *name, uint64_t n, uint64_t ops, uint64_t list_ops_opt,
 	printf("  bytes_per_live heap %.1f list %.1f (48 per hole as malloc'd;"
 	       " %.1f counting the 32-byte structs) after %zu ops: %zu live,"
 	       " heap %zu bytes %zu holes, list %zu holes\n",
-	       per(h.mid_bytes, h.mid_live), per(48 * l.mid_holes, l.mid_live),
-	       per(32 * l.mid_holes, l.mid_live), list_ops, h.mid_live,
-	       h.mid_bytes, h.mid_holes, l.mid_holes);
+	       per(h->mid_bytes, h->mid_live), per(48 * l->mid_holes, l->mid_live),
+	       per(32 * l->mid_holes, l->mid_live), list_ops, h->mid_live,
+	       h->mid_bytes, h->mid_holes, l->mid_holes);
 	printf("  bytes_per_live heap %.1f at the end (%zu live, %zu bytes,"
-	       " %zu holes)\n", per(h.end_bytes, h.end_live), h.end_live,
-	       h.end_bytes, h.holes);
+	       " %zu holes)\n", per(h->end_bytes, h->end_live), h->end_live,
+	       h->end_bytes, h->holes);
 	free(s.r);
 	return 0;
 }
