@@ -217,6 +217,17 @@ list_unlink(struct list_heap *l, struct lhole *h)
 	l->holes--;
 }
 
+/* Put @h in after @at (either side's list). */
+static void
+list_link(struct list_heap *l, struct lhole *h, struct lhole *at)
+{
+	h->prev = at;
+	h->next = at->next;
+	at->next->prev = h;
+	at->next = h;
+	l->holes++;
+}
+
 static struct lhole *
 list_insert_after(struct list_heap *l, struct lhole *at, uint64_t start,
 		  uint64_t size)
@@ -227,11 +238,7 @@ list_insert_after(struct list_heap *l, struct lhole *at, uint64_t start,
 		return NULL;
 	h->start = start;
 	h->size = size;
-	h->prev = at;
-	h->next = at->next;
-	at->next->prev = h;
-	at->next = h;
-	l->holes++;
+	list_link(l, h, at);
 	return h;
 }
 
@@ -316,88 +323,47 @@ list_free(struct list_heap *l, uint64_t addr, uint64_t size)
  * Placement is the list's, so both end with the same holes.
  */
 
-struct vhole {
-	struct vhole *next, *prev;	/* next: the hole below */
-	uint64_t offset, size;
-};
-
-struct vma_heap {
-	struct vhole head;	/* sentinel: head.next is the highest hole */
-	size_t holes;
-};
-
-static void
-vma_link(struct vma_heap *v, struct vhole *h, struct vhole *prev)
-{
-	h->prev = prev;
-	h->next = prev->next;
-	prev->next->prev = h;
-	prev->next = h;
-	v->holes++;
-}
-
-static void
-vma_unlink(struct vma_heap *v, struct vhole *h)
-{
-	h->prev->next = h->next;
-	h->next->prev = h->prev;
-	free(h);
-	v->holes--;
-}
-
-static void
-vma_init(struct vma_heap *v, uint64_t start, uint64_t size)
-{
-	struct vhole *h = calloc(1, sizeof(*h));
-
-	v->head.next = v->head.prev = &v->head;
-	v->holes = 0;
-	h->offset = start;
-	h->size = size;
-	vma_link(v, h, &v->head);
-}
-
-static void
-vma_fini(struct vma_heap *v)
-{
-	while (v->head.next != &v->head)
-		vma_unlink(v, v->head.next);
-}
+/*
+ * The same hole struct and sentinel as the list's (32 bytes, as
+ * util_vma_hole), kept the other way round: head.next is the highest hole,
+ * and ->next goes down. list_init() starts both (one hole either way) and
+ * list_fini() ends both.
+ */
 
 /* Take [offset, offset + size) out of hole @h, which holds it. */
 static int
-vma_take(struct vma_heap *v, struct vhole *h, uint64_t offset, uint64_t size)
+vma_take(struct list_heap *v, struct lhole *h, uint64_t offset, uint64_t size)
 {
-	uint64_t above = (h->size - size) - (offset - h->offset);
-	struct vhole *hi;
+	uint64_t above = (h->size - size) - (offset - h->start);
+	struct lhole *hi;
 
-	if (offset == h->offset && size == h->size) {
-		vma_unlink(v, h);
+	if (offset == h->start && size == h->size) {
+		list_unlink(v, h);
 	} else if (above == 0) {
 		h->size -= size;
-	} else if (offset == h->offset) {
-		h->offset += size;
+	} else if (offset == h->start) {
+		h->start += size;
 		h->size -= size;
 	} else {
 		/* the part above goes in front of h: the list runs downwards */
 		hi = calloc(1, sizeof(*hi));
 		if (!hi)
 			return -ENOMEM;
-		hi->offset = offset + size;
+		hi->start = offset + size;
 		hi->size = above;
-		h->size = offset - h->offset;
-		vma_link(v, hi, h->prev);
+		h->size = offset - h->start;
+		list_link(v, hi, h->prev);
 	}
 	return 0;
 }
 
 static int
-vma_alloc(struct vma_heap *v, uint64_t size, uint64_t align, uint64_t *out)
+vma_alloc(struct list_heap *v, uint64_t size, uint64_t align, uint64_t *out)
 {
 	if (size == 0 || !util_is_pow2(align))
 		return -EINVAL;
-	for (struct vhole *h = v->head.prev; h != &v->head; h = h->prev) {
-		uint64_t offset = h->offset, misalign;
+	for (struct lhole *h = v->head.prev; h != &v->head; h = h->prev) {
+		uint64_t offset = h->start, misalign;
 
 		if (size > h->size)
 			continue;
@@ -414,40 +380,40 @@ vma_alloc(struct vma_heap *v, uint64_t size, uint64_t align, uint64_t *out)
 }
 
 static int
-vma_free(struct vma_heap *v, uint64_t offset, uint64_t size)
+vma_free(struct list_heap *v, uint64_t offset, uint64_t size)
 {
-	struct vhole *high = NULL, *low = NULL, *h;
+	struct lhole *high = NULL, *low = NULL, *h;
 	bool high_next, low_next;
 
 	if (size == 0 || offset > UINT64_MAX - size)
 		return -EINVAL;
 	for (h = v->head.next; h != &v->head; h = h->next) {
-		if (h->offset <= offset) {
+		if (h->start <= offset) {
 			low = h;
 			break;
 		}
 		high = h;
 	}
-	if ((high && offset + size > high->offset) ||
-	    (low && low->offset + low->size > offset))
+	if ((high && offset + size > high->start) ||
+	    (low && low->start + low->size > offset))
 		return -EINVAL;	/* overlaps free space: a double free */
-	high_next = high && high->offset == offset + size;
-	low_next = low && low->offset + low->size == offset;
+	high_next = high && high->start == offset + size;
+	low_next = low && low->start + low->size == offset;
 	if (high_next && low_next) {
 		low->size += size + high->size;
-		vma_unlink(v, high);
+		list_unlink(v, high);
 	} else if (low_next) {
 		low->size += size;
 	} else if (high_next) {
-		high->offset = offset;
+		high->start = offset;
 		high->size += size;
 	} else {
 		h = calloc(1, sizeof(*h));
 		if (!h)
 			return -ENOMEM;
-		h->offset = offset;
+		h->start = offset;
 		h->size = size;
-		vma_link(v, h, high ? high : &v->head);
+		list_link(v, h, high ? high : &v->head);
 	}
 	return 0;
 }
@@ -478,7 +444,7 @@ struct impl {
 	enum side side;
 	struct gpuva_heap *heap;
 	struct list_heap list;
-	struct vma_heap vma;
+	struct list_heap vma;
 };
 
 static int
@@ -566,7 +532,7 @@ run_seq(enum side side, const struct seq *s, size_t list_ops, struct run *out)
 	if (side == SIDE_LIST)
 		list_init(&im.list, HEAP_START, HEAP_RANGE);
 	else if (side == SIDE_VMA)
-		vma_init(&im.vma, HEAP_START, HEAP_RANGE);
+		list_init(&im.vma, HEAP_START, HEAP_RANGE);
 	else if (gpuva_heap_create(HEAP_START, HEAP_RANGE, &im.heap))
 		return 1;
 	if (mid > s->n)
@@ -598,7 +564,7 @@ run_seq(enum side side, const struct seq *s, size_t list_ops, struct run *out)
 	if (side == SIDE_LIST) {
 		list_fini(&im.list);
 	} else if (side == SIDE_VMA) {
-		vma_fini(&im.vma);
+		list_fini(&im.vma);
 	} else {
 		struct gpuva_heap_stats st;
 
@@ -637,7 +603,7 @@ check_same_placement(const struct seq *s, size_t list_ops)
 		return 1;
 	}
 	list_init(&a.list, HEAP_START, HEAP_RANGE);
-	vma_init(&b.vma, HEAP_START, HEAP_RANGE);
+	list_init(&b.vma, HEAP_START, HEAP_RANGE);
 	for (size_t i = 0; i < end && i < s->n && !ret; i++) {
 		ret = run_reqs(&a, s, i, i + 1, sa, &la) ||
 		      run_reqs(&b, s, i, i + 1, sb, &lb);
@@ -655,7 +621,7 @@ check_same_placement(const struct seq *s, size_t list_ops)
 		ret = 1;
 	}
 	list_fini(&a.list);
-	vma_fini(&b.vma);
+	list_fini(&b.vma);
 	free(sa);
 	free(sb);
 	return ret;
