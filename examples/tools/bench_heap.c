@@ -443,8 +443,7 @@ static const char *const side_name[SIDES] = { "heap", "list", "vma" };
 struct impl {
 	enum side side;
 	struct gpuva_heap *heap;
-	struct list_heap list;
-	struct list_heap vma;
+	struct list_heap list;	/* list or vma: the same struct, kept either way */
 };
 
 static int
@@ -454,7 +453,7 @@ impl_alloc(struct impl *im, uint64_t size, uint64_t align, uint64_t *addr)
 	case SIDE_LIST:
 		return list_alloc(&im->list, size, align, addr);
 	case SIDE_VMA:
-		return vma_alloc(&im->vma, size, align, addr);
+		return vma_alloc(&im->list, size, align, addr);
 	default:
 		return gpuva_heap_alloc(im->heap, size, align, 0, addr);
 	}
@@ -467,7 +466,7 @@ impl_free(struct impl *im, uint64_t addr, uint64_t size)
 	case SIDE_LIST:
 		return list_free(&im->list, addr, size);
 	case SIDE_VMA:
-		return vma_free(&im->vma, addr, size);
+		return vma_free(&im->list, addr, size);
 	default:
 		return gpuva_heap_free(im->heap, addr, size);
 	}
@@ -479,10 +478,8 @@ impl_holes(const struct impl *im)
 {
 	struct gpuva_heap_stats st;
 
-	if (im->side == SIDE_LIST)
+	if (im->side != SIDE_HEAP)
 		return im->list.holes;
-	if (im->side == SIDE_VMA)
-		return im->vma.holes;
 	gpuva_heap_get_stats(im->heap, &st);
 	return st.holes;
 }
@@ -529,10 +526,8 @@ run_seq(enum side side, const struct seq *s, size_t list_ops, struct run *out)
 
 	if (!slots)
 		return 1;
-	if (side == SIDE_LIST)
+	if (is_list)
 		list_init(&im.list, HEAP_START, HEAP_RANGE);
-	else if (side == SIDE_VMA)
-		list_init(&im.vma, HEAP_START, HEAP_RANGE);
 	else if (gpuva_heap_create(HEAP_START, HEAP_RANGE, &im.heap))
 		return 1;
 	if (mid > s->n)
@@ -561,10 +556,8 @@ run_seq(enum side side, const struct seq *s, size_t list_ops, struct run *out)
 	out->ops_ns = is_list ? t2 - t1 : (t2 - t1) + (t4 - t3);
 	out->end_live = live;
 	out->holes = impl_holes(&im);
-	if (side == SIDE_LIST) {
+	if (is_list) {
 		list_fini(&im.list);
-	} else if (side == SIDE_VMA) {
-		list_fini(&im.vma);
 	} else {
 		struct gpuva_heap_stats st;
 
@@ -582,11 +575,31 @@ run_seq(enum side side, const struct seq *s, size_t list_ops, struct run *out)
 }
 
 /*
+ * Are @l's holes in address order, upwards from head.next (@down false) or
+ * downwards (@down true), none touching the next? Each side keeps its list
+ * one way; a side that ran the other's code would fail this.
+ */
+static bool
+list_in_order(const struct list_heap *l, bool down)
+{
+	size_t n = 0;
+
+	for (const struct lhole *h = l->head.next; h != &l->head; h = h->next, n++) {
+		const struct lhole *lo = down ? h->next : h, *hi = down ? h : h->next;
+
+		if (h->next != &l->head && lo->start + lo->size >= hi->start)
+			return false;
+	}
+	return n == l->holes;
+}
+
+/*
  * Untimed: the list and util_vma_heap's algorithm, run side by side on the
  * first @list_ops requests after the scene, return the same address for
  * every allocation (the list stands for util_vma_heap's placement, so a
- * difference is a bug of this file). 0, or 1 with the first difference
- * printed.
+ * difference is a bug of this file), end with the same number of holes,
+ * and keep their lists in order, each its own way. 0, or 1 with the first
+ * difference printed.
  */
 static int
 check_same_placement(const struct seq *s, size_t list_ops)
@@ -603,7 +616,7 @@ check_same_placement(const struct seq *s, size_t list_ops)
 		return 1;
 	}
 	list_init(&a.list, HEAP_START, HEAP_RANGE);
-	list_init(&b.vma, HEAP_START, HEAP_RANGE);
+	list_init(&b.list, HEAP_START, HEAP_RANGE);
 	for (size_t i = 0; i < end && i < s->n && !ret; i++) {
 		ret = run_reqs(&a, s, i, i + 1, sa, &la) ||
 		      run_reqs(&b, s, i, i + 1, sb, &lb);
@@ -615,13 +628,19 @@ check_same_placement(const struct seq *s, size_t list_ops)
 			ret = 1;
 		}
 	}
-	if (!ret && a.list.holes != b.vma.holes) {
+	if (!ret && a.list.holes != b.list.holes) {
 		fprintf(stderr, "gpuva bench: list has %zu holes, util_vma_heap's"
-			" algorithm %zu\n", a.list.holes, b.vma.holes);
+			" algorithm %zu\n", a.list.holes, b.list.holes);
+		ret = 1;
+	}
+	if (!ret && (!list_in_order(&a.list, false) ||
+		     !list_in_order(&b.list, true))) {
+		fprintf(stderr, "gpuva bench: a hole list is out of order (list:"
+			" upwards, util_vma_heap's algorithm: downwards)\n");
 		ret = 1;
 	}
 	list_fini(&a.list);
-	list_fini(&b.vma);
+	list_fini(&b.list);
 	free(sa);
 	free(sb);
 	return ret;

@@ -4,9 +4,10 @@
 # three sides (the heap, the first-fit list, util_vma_heap's algorithm),
 # the heap passes gpuva_heap_check() at the end, and the list and
 # util_vma_heap's algorithm place every block at the same address (the
-# bench checks that itself and exits 1 otherwise). Also that the report
-# has each side's line and both ratios, and that the two lists end with
-# the same holes. Timings are printed, never compared.
+# bench checks that itself, with each list in its own order, and exits 1
+# otherwise). Also that the report has each side's line and both ratios,
+# and that the two lists end the timed runs with the same holes. Timings
+# are printed, never compared.
 #
 #   bench-heap.sh GPUVA
 set -eu
@@ -16,8 +17,8 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 for run in "heap-churn --n 100 --ops 20000" "heap-churn --n 3000 --ops 6000" \
 	   "heap-frag --n 100 --ops 4000" "heap-frag --n 3000 --ops 4000"; do
-	# shellcheck disable=SC2086
 	rc=0
+	# shellcheck disable=SC2086
 	"$gpuva" bench $run --reps 2 > "$out" || rc=$?
 	if [ "$rc" != 0 ]; then
 		echo "FAIL: bench $run: exit status $rc"
