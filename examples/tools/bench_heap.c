@@ -321,13 +321,11 @@ list_free(struct list_heap *l, uint64_t addr, uint64_t size)
  * hole from calloc; a free walks from the top hole down to the first one
  * at or below the address. The checks are the list's, for the same reason.
  * Placement is the list's, so both end with the same holes.
- */
-
-/*
- * The same hole struct and sentinel as the list's (32 bytes, as
- * util_vma_hole), kept the other way round: head.next is the highest hole,
- * and ->next goes down. list_init() starts both (one hole either way) and
- * list_fini() ends both.
+ *
+ * It uses the list's hole struct and sentinel (32 bytes, as util_vma_hole)
+ * kept the other way round: head.next is the highest hole, and ->next goes
+ * down. list_init() starts both (one hole either way), list_fini() ends
+ * both.
  */
 
 /* Take [offset, offset + size) out of hole @h, which holds it. */
@@ -472,15 +470,17 @@ impl_free(struct impl *im, uint64_t addr, uint64_t size)
 	}
 }
 
-/* Holes now, on any side. */
+/* Holes now, on any side, and the heap's bytes (0 for a list). */
 static size_t
-impl_holes(const struct impl *im)
+impl_holes(const struct impl *im, size_t *bytes)
 {
 	struct gpuva_heap_stats st;
 
+	*bytes = 0;
 	if (im->side != SIDE_HEAP)
 		return im->list.holes;
 	gpuva_heap_get_stats(im->heap, &st);
+	*bytes = st.bytes;
 	return st.holes;
 }
 
@@ -528,8 +528,10 @@ run_seq(enum side side, const struct seq *s, size_t list_ops, struct run *out)
 		return 1;
 	if (is_list)
 		list_init(&im.list, HEAP_START, HEAP_RANGE);
-	else if (gpuva_heap_create(HEAP_START, HEAP_RANGE, &im.heap))
+	else if (gpuva_heap_create(HEAP_START, HEAP_RANGE, &im.heap)) {
+		free(slots);
 		return 1;
+	}
 	if (mid > s->n)
 		mid = s->n;
 	t0 = now_ns();
@@ -540,13 +542,7 @@ run_seq(enum side side, const struct seq *s, size_t list_ops, struct run *out)
 	t2 = now_ns();
 	/* untimed: the memory at the point where the list stops */
 	out->mid_live = live;
-	out->mid_holes = impl_holes(&im);
-	if (!is_list) {
-		struct gpuva_heap_stats st;
-
-		gpuva_heap_get_stats(im.heap, &st);
-		out->mid_bytes = st.bytes;
-	}
+	out->mid_holes = impl_holes(&im, &out->mid_bytes);
 	t3 = now_ns();
 	if (!ret && !is_list)
 		ret = run_reqs(&im, s, mid, s->n, slots, &live);
@@ -555,14 +551,10 @@ run_seq(enum side side, const struct seq *s, size_t list_ops, struct run *out)
 	out->prefix_ns = t2 - t1;
 	out->ops_ns = is_list ? t2 - t1 : (t2 - t1) + (t4 - t3);
 	out->end_live = live;
-	out->holes = impl_holes(&im);
+	out->holes = impl_holes(&im, &out->end_bytes);
 	if (is_list) {
 		list_fini(&im.list);
 	} else {
-		struct gpuva_heap_stats st;
-
-		gpuva_heap_get_stats(im.heap, &st);
-		out->end_bytes = st.bytes;
 		if (gpuva_heap_check(im.heap)) {
 			fprintf(stderr, "gpuva bench: %s\n",
 				gpuva_heap_last_error(im.heap));
