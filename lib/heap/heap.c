@@ -51,31 +51,134 @@
 #include <string.h>
 
 #include "util/util.h"
-#include "heap_internal.h"
+#include "heap_fit.h"
+
+/*
+ * A rejection keeps its format and arguments, not its text: the text is
+ * written only when gpuva_heap_last_error() asks for it. Every format here
+ * takes integers and static strings, HEAP_ERR_ARGS at most.
+ */
+
+/* Past the flags, width and precision of the conversion at @p (after '%'). */
+static const char *
+conv_skip(const char *p)
+{
+	while (*p && strchr("-+ #0123456789.", *p))
+		p++;
+	return p;
+}
+
+/* The length modifier at @p: 0, 'h', 'l', 'L' (ll), 'z' or 'j'; moves @p. */
+static char
+conv_len(const char **p)
+{
+	const char *q = *p;
+	char m = 0;
+
+	if (*q == 'h') {
+		m = 'h';
+		q += q[1] == 'h' ? 2 : 1;
+	} else if (*q == 'l') {
+		m = q[1] == 'l' ? 'L' : 'l';
+		q += q[1] == 'l' ? 2 : 1;
+	} else if (*q == 'z' || *q == 'j') {
+		m = *q++;
+	}
+	*p = q;
+	return m;
+}
 
 int
 heap_reject(struct gpuva_heap *heap, int err, const char *fmt, ...)
 {
+	unsigned n = 0;
 	va_list ap;
 
 	va_start(ap, fmt);
-	err = util_reject(heap->last_error, sizeof(heap->last_error),
-			  heap->log_fn, heap->log_priv, err, fmt, ap);
+	for (const char *p = fmt; (p = strchr(p, '%')) != NULL && n < HEAP_ERR_ARGS;) {
+		char m, c;
+
+		if (p[1] == '%') {
+			p += 2;
+			continue;
+		}
+		p = conv_skip(p + 1);
+		m = conv_len(&p);
+		c = *p++;
+		if (c == 's')
+			heap->err_arg[n++] = (uintptr_t)va_arg(ap, const char *);
+		else if (m == 'l')
+			heap->err_arg[n++] = va_arg(ap, unsigned long);
+		else if (m == 'L')
+			heap->err_arg[n++] = va_arg(ap, unsigned long long);
+		else if (m == 'z')
+			heap->err_arg[n++] = va_arg(ap, size_t);
+		else if (m == 'j')
+			heap->err_arg[n++] = va_arg(ap, uintmax_t);
+		else if (c == 'd' || c == 'i')
+			heap->err_arg[n++] = (uint64_t)(int64_t)va_arg(ap, int);
+		else
+			heap->err_arg[n++] = va_arg(ap, unsigned);
+	}
 	va_end(ap);
+	heap->err_fmt = fmt;
+	if (heap->log_fn)
+		heap->log_fn(heap->log_priv, gpuva_heap_last_error(heap));
 	return err;
 }
 
-/* Last byte of [addr, addr + size); size > 0 and no overflow assumed. */
-static inline uint64_t
-last_of(uint64_t addr, uint64_t size)
+const char *
+gpuva_heap_last_error(const struct gpuva_heap *heap)
 {
-	return addr + (size - 1);
-}
+	static _Thread_local char text[384];
+	size_t at = 0;
+	unsigned n = 0;
 
-static inline uint64_t
-sat_add(uint64_t a, uint64_t b)
-{
-	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+	text[0] = 0;
+	if (!heap->err_fmt)
+		return text;
+	for (const char *p = heap->err_fmt; *p && at < sizeof(text) - 1;) {
+		const char *q;
+		char spec[16], m, c;
+		uint64_t v;
+		int w;
+
+		if (*p != '%' || p[1] == '%') {
+			text[at++] = *p;
+			p += *p == '%' ? 2 : 1;
+			continue;
+		}
+		q = conv_skip(p + 1);
+		m = conv_len(&q);
+		c = *q++;
+		if ((size_t)(q - p) >= sizeof(spec) || n >= HEAP_ERR_ARGS)
+			break;
+		memcpy(spec, p, (size_t)(q - p));
+		spec[q - p] = 0;
+		v = heap->err_arg[n++];
+		if (c == 's')
+			w = snprintf(text + at, sizeof(text) - at, spec,
+				     (const char *)(uintptr_t)v);
+		else if (m == 'l')
+			w = snprintf(text + at, sizeof(text) - at, spec, (unsigned long)v);
+		else if (m == 'L')
+			w = snprintf(text + at, sizeof(text) - at, spec,
+				     (unsigned long long)v);
+		else if (m == 'z')
+			w = snprintf(text + at, sizeof(text) - at, spec, (size_t)v);
+		else if (m == 'j')
+			w = snprintf(text + at, sizeof(text) - at, spec, (uintmax_t)v);
+		else if (c == 'd' || c == 'i')
+			w = snprintf(text + at, sizeof(text) - at, spec, (int)(int64_t)v);
+		else
+			w = snprintf(text + at, sizeof(text) - at, spec, (unsigned)v);
+		if (w < 0)
+			break;
+		at += (size_t)w < sizeof(text) - at ? (size_t)w : sizeof(text) - 1 - at;
+		p = q;
+	}
+	text[at] = 0;
+	return text;
 }
 
 static inline uint64_t
@@ -440,19 +543,6 @@ tiles_store(const struct gpuva_heap *heap, const struct tiles *t, unsigned a,
 
 /* ---- paths ---------------------------------------------------------- */
 
-/*
- * A root-to-leaf descent: node[lv] and the child idx[lv] taken there for
- * each inner level, the leaf, and hil[lv], the last byte of the node at
- * level lv (hil[depth]: the leaf's). Changes redo the largest-hole values
- * bottom-up along it without a second descent.
- */
-struct heap_path {
-	struct heap_inner *node[HEAP_MAX_DEPTH];
-	uint8_t idx[HEAP_MAX_DEPTH];
-	uint64_t hil[HEAP_MAX_DEPTH + 1];
-	struct heap_leaf *leaf;
-};
-
 /* The child of @in that holds @addr (>= in->key[0]). */
 static inline unsigned
 inner_find(const struct heap_inner *in, uint64_t addr)
@@ -560,37 +650,53 @@ path_set_key(const struct heap_path *p, unsigned lv, uint64_t key)
 /* ---- lifecycle ------------------------------------------------------ */
 
 int
+heap_tree_init(struct gpuva_heap *heap)
+{
+	struct heap_leaf *l = heap->fail_alloc ? NULL : calloc(1, HEAP_BLOCK_BYTES);
+	uint64_t range = heap->last - heap->start + 1;
+
+	if (!l)
+		return -ENOMEM;
+	/* one tile: the whole range, a hole */
+	l->n = 1;
+	l->shift = HEAP_SHIFT_MAX;
+	l->base = heap->start;
+	l->hole = 1;
+	l->nmax = 1;
+	heap->root = l;
+	heap->depth = 0;
+	heap->blocks = 1;
+	heap->largest = range;
+	heap->free_bytes = range;
+	heap->allocated_bytes = heap->reserved_bytes = 0;
+	heap->holes = 1;
+	heap->allocations = heap->reservations = 0;
+	return 0;
+}
+
+int
 gpuva_heap_create(uint64_t start, uint64_t range, struct gpuva_heap **out)
 {
 	struct gpuva_heap *heap;
-	struct heap_leaf *l;
 
 	if (!out || range == 0 || start > UINT64_MAX - (range - 1))
 		return -EINVAL;
 	heap = calloc(1, sizeof(*heap));
-	l = calloc(1, HEAP_BLOCK_BYTES);
-	if (!heap || !l) {
-		free(heap);
-		free(l);
+	if (!heap)
 		return -ENOMEM;
-	}
 	heap->leaf_cap = HEAP_LEAF_NARROW;
 	heap->wide_cap = HEAP_LEAF_WIDE;
 	heap->inner_cap = HEAP_INNER_MAX;
 	heap->narrow_max = UINT32_MAX;
-	/* one tile: the whole range, a hole */
-	l->n = 1;
-	l->shift = HEAP_SHIFT_MAX;
-	l->base = start;
-	l->hole = 1;
-	l->nmax = 1;
-	heap->root = l;
-	heap->blocks = 1;
+	heap->flat_max = HEAP_FLAT_MAX;
 	heap->start = start;
 	heap->last = last_of(start, range);
-	heap->largest = range;
 	heap->free_bytes = range;
 	heap->holes = 1;
+	if (flat_init(heap)) {
+		free(heap);
+		return -ENOMEM;
+	}
 	*out = heap;
 	return 0;
 }
@@ -608,18 +714,24 @@ free_node(struct gpuva_heap *heap, void *n, unsigned lv)
 }
 
 void
+heap_tree_fini(struct gpuva_heap *heap)
+{
+	free_node(heap, heap->root, 0);
+	heap->root = NULL;
+	heap->depth = 0;
+	heap->blocks = 0;
+}
+
+void
 gpuva_heap_destroy(struct gpuva_heap *heap)
 {
 	if (!heap)
 		return;
-	free_node(heap, heap->root, 0);
+	if (heap_is_flat(heap))
+		flat_fini(heap);
+	else
+		heap_tree_fini(heap);
 	free(heap);
-}
-
-const char *
-gpuva_heap_last_error(const struct gpuva_heap *heap)
-{
-	return heap->last_error;
 }
 
 void
@@ -804,31 +916,6 @@ leaf_rewrite(struct gpuva_heap *heap, const struct heap_path *p,
 }
 
 /* ---- carving -------------------------------------------------------- */
-
-/* [x, x + size) of @kind became used (@sign 1) or free again (-1). */
-static inline void
-count_used(struct gpuva_heap *heap, uint64_t size, enum heap_kind kind, int sign)
-{
-	if (sign > 0) {
-		heap->free_bytes -= size;
-		if (kind == HEAP_KIND_ALLOC) {
-			heap->allocations++;
-			heap->allocated_bytes += size;
-		} else {
-			heap->reservations++;
-			heap->reserved_bytes += size;
-		}
-	} else {
-		heap->free_bytes += size;
-		if (kind == HEAP_KIND_ALLOC) {
-			heap->allocations--;
-			heap->allocated_bytes -= size;
-		} else {
-			heap->reservations--;
-			heap->reserved_bytes -= size;
-		}
-	}
-}
 
 /*
  * carve() when the leaf cannot take the new tiles in place: decode it,
@@ -1328,80 +1415,6 @@ release(struct gpuva_heap *heap, struct heap_path *p, unsigned i, uint64_t a,
 
 /* ---- the search ----------------------------------------------------- */
 
-struct fit {
-	uint64_t size;
-	uint64_t mask;		/* align - 1 */
-	uint64_t lo, last;	/* window, inclusive, clipped to the heap */
-	unsigned span;		/* no-span shift, 0: none */
-	bool high;
-	bool plain;		/* low, no span, no window: the list's own test */
-	uint64_t need;		/* only holes at least this big are candidates */
-	int budget;		/* near misses still allowed; < 0: no limit */
-	uint64_t addr;		/* result */
-	uint64_t s, e;		/* the hole it lies in, first and last byte */
-	unsigned i;		/* that hole's tile in path.leaf */
-	struct heap_path path;	/* to the hole; carve() wants it */
-};
-
-static inline bool
-crosses(unsigned span, uint64_t x, uint64_t size)
-{
-	return span && (x >> span) != (last_of(x, size) >> span);
-}
-
-/* The lowest (highest) fitting position in hole [s, s + len), if any. */
-static bool
-fit_hole(const struct fit *f, uint64_t s, uint64_t len, uint64_t *out)
-{
-	uint64_t a = s > f->lo ? s : f->lo;
-	uint64_t b = last_of(s, len) < f->last ? last_of(s, len) : f->last;
-	uint64_t x;
-
-	if (a > b || b - a < f->size - 1)
-		return false;
-	if (!f->high) {
-		if (a > UINT64_MAX - f->mask)
-			return false;
-		x = (a + f->mask) & ~f->mask;
-		if (x > b || b - x < f->size - 1)
-			return false;
-		if (crosses(f->span, x, f->size)) {
-			/*
-			 * Start at the boundary it crossed. Crossing needs
-			 * align < 2^span, so the boundary is aligned too.
-			 */
-			x = (last_of(x, f->size) >> f->span) << f->span;
-			if (x > b || b - x < f->size - 1)
-				return false;
-		}
-	} else {
-		x = (b - (f->size - 1)) & ~f->mask;
-		if (x < a)
-			return false;
-		if (crosses(f->span, x, f->size)) {
-			/* end just below the boundary; boundary >= 2^span >= size */
-			uint64_t bound = (last_of(x, f->size) >> f->span) << f->span;
-
-			x = (bound - f->size) & ~f->mask;
-			if (x < a)
-				return false;
-		}
-	}
-	*out = x;
-	return true;
-}
-
-/*
- * A near miss: a hole big enough that failed on alignment or the no-span
- * rule. The search gives up (-1) on the first one past the budget, so it
- * settles for the fallback only after more than GPUVA_HEAP_SEARCH_BUDGET.
- */
-static inline bool
-over_budget(struct fit *f)
-{
-	return f->budget >= 0 && f->budget-- == 0;
-}
-
 /*
  * The usual request (low first, no span rule, whole heap) in a narrow
  * leaf: sizes from offset differences, and fit_hole() comes down to the
@@ -1578,6 +1591,8 @@ find_fit(struct gpuva_heap *heap, struct fit *f)
 {
 	int r;
 
+	if (heap_is_flat(heap))
+		return flat_find_fit(heap, f);
 	if (heap->largest < f->need)
 		return 0;
 	if (heap->depth)
@@ -1613,7 +1628,8 @@ alloc_checked(struct gpuva_heap *heap, uint64_t size, uint64_t align,
 	struct fit f;	/* not zeroed: the path alone is 1.1 KiB */
 	int r, err;
 
-	if (heap->largest < size)
+	/* the tree knows its largest hole; the flat mode finds out below */
+	if (!heap_is_flat(heap) && heap->largest < size)
 		goto no_hole;
 	f.size = size;
 	f.mask = align - 1;
@@ -1639,15 +1655,30 @@ alloc_checked(struct gpuva_heap *heap, uint64_t size, uint64_t align,
 			r = find_fit(heap, &f);
 		}
 	}
-	if (r <= 0)
+	if (r <= 0) {
+		if (heap_is_flat(heap) && flat_largest(heap) < size)
+			goto no_hole;
 		return heap_reject(heap, -ENOSPC, REQ "%s: no hole fits",
 				   REQ_ARGS, dir_name(flags));
+	}
 	/*
 	 * The search changed nothing; carve() takes the memory it needs
 	 * before it changes anything, and only for a request that will be
 	 * carved (a refused one leaves even the heap's memory as it was).
 	 */
-	err = carve(heap, &f.path, f.i, f.s, f.e, f.addr, size, HEAP_KIND_ALLOC);
+	if (heap_is_flat(heap)) {
+		err = flat_carve(heap, f.i, f.s, f.e, f.addr, size, HEAP_KIND_ALLOC);
+		if (err == FLAT_CANNOT) {
+			/* the tree places it at the same address */
+			err = heap_to_tree(heap);
+			if (!err)
+				return alloc_checked(heap, size, align, flags, lo,
+						     last, win_addr, win_range, addr);
+		}
+	} else {
+		err = carve(heap, &f.path, f.i, f.s, f.e, f.addr, size,
+			    HEAP_KIND_ALLOC);
+	}
 	if (err)
 		return heap_reject(heap, err, REQ ": out of memory for a node",
 				   REQ_ARGS);
@@ -1658,7 +1689,7 @@ no_hole:
 	return heap_reject(heap, -ENOSPC,
 			   REQ "%s: no hole of 0x%" PRIx64 " bytes (largest 0x%"
 			   PRIx64 ")", REQ_ARGS, dir_name(flags), size,
-			   heap->largest);
+			   heap_is_flat(heap) ? flat_largest(heap) : heap->largest);
 }
 
 int
@@ -1723,12 +1754,6 @@ gpuva_heap_alloc(struct gpuva_heap *heap, uint64_t size, uint64_t align,
 
 /* ---- fixed ranges --------------------------------------------------- */
 
-/* One tile, as found by tile_at(). */
-struct tile {
-	uint64_t addr, last;
-	int kind;		/* 0: hole, else enum heap_kind */
-};
-
 static int
 tile_kind(const struct gpuva_heap *heap, const struct heap_leaf *l, unsigned i)
 {
@@ -1745,8 +1770,15 @@ static void
 tile_at(const struct gpuva_heap *heap, uint64_t addr, struct tile *t)
 {
 	struct heap_path p;
-	struct heap_leaf *l = descend(heap, addr, &p);
-	unsigned i = leaf_find(l, addr);
+	struct heap_leaf *l;
+	unsigned i;
+
+	if (heap_is_flat(heap)) {
+		flat_tile_at(heap, addr, t);
+		return;
+	}
+	l = descend(heap, addr, &p);
+	i = leaf_find(l, addr);
 
 	t->addr = lkey(l, i);
 	t->last = tile_last(l, i, p.hil[heap->depth]);
@@ -1779,13 +1811,51 @@ kind_name(int k)
 	}
 }
 
+/* [addr, addr + size) cannot be taken: byte @taken is not free. */
+static __attribute__((noinline)) int
+refuse_take(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
+	    uint64_t taken, const char *what)
+{
+	struct tile u;
+
+	tile_at(heap, taken, &u);
+	return heap_reject(heap, -ENOSPC, "%s 0x%" PRIx64 " 0x%" PRIx64
+			   ": byte 0x%" PRIx64 " is taken by the %s 0x%" PRIx64
+			   " 0x%" PRIx64, what, addr, size, taken,
+			   kind_name(u.kind), u.addr, u.last - u.addr + 1);
+}
+
+/* heap_take() in the flat mode, whose arguments are checked. */
+static int
+flat_take(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
+	  enum heap_kind kind, const char *what)
+{
+	uint64_t s, e;
+	unsigned i;
+	int err;
+
+	if (!flat_hole_at(heap, addr, &i, &s, &e))
+		return refuse_take(heap, addr, size, addr, what);
+	if (last_of(addr, size) > e)
+		return refuse_take(heap, addr, size, e + 1, what);
+	err = flat_carve(heap, i, s, e, addr, size, kind);
+	if (err == FLAT_CANNOT) {
+		err = heap_to_tree(heap);
+		if (!err)
+			return heap_take(heap, addr, size, kind, what);
+	}
+	if (err)
+		return heap_reject(heap, err, "%s 0x%" PRIx64 " 0x%" PRIx64
+				   ": out of memory for a node", what, addr, size);
+	return 0;
+}
+
 int
 heap_take(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
 	  enum heap_kind kind, const char *what)
 {
 	struct heap_path path;
 	struct heap_leaf *l;
-	struct tile u;
 	uint64_t taken, e;
 	unsigned i;
 	int err;
@@ -1800,6 +1870,8 @@ heap_take(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
 		return heap_reject(heap, -EINVAL, "%s 0x%" PRIx64 " 0x%" PRIx64
 				   ": outside the heap [0x%" PRIx64 ", 0x%" PRIx64
 				   "]", what, addr, size, heap->start, heap->last);
+	if (heap_is_flat(heap))
+		return flat_take(heap, addr, size, kind, what);
 	l = descend(heap, addr, &path);
 	i = leaf_find(l, addr);
 	e = tile_last(l, i, path.hil[heap->depth]);
@@ -1809,11 +1881,7 @@ heap_take(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
 		taken = e + 1;
 	else
 		goto fits;
-	tile_at(heap, taken, &u);
-	return heap_reject(heap, -ENOSPC, "%s 0x%" PRIx64 " 0x%" PRIx64
-			   ": byte 0x%" PRIx64 " is taken by the %s 0x%" PRIx64
-			   " 0x%" PRIx64, what, addr, size, taken,
-			   kind_name(u.kind), u.addr, u.last - u.addr + 1);
+	return refuse_take(heap, addr, size, taken, what);
 fits:
 	err = carve(heap, &path, i, lkey(l, i), e, addr, size, kind);
 	if (err)
@@ -1874,6 +1942,23 @@ refuse_give_back(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
  * call is decided by one descent and three comparisons (start, kind,
  * size); a refused one is explained by refuse_give_back().
  */
+/*
+ * After a tree gave a tile back: a heap that shrank to half the flat
+ * mode's tiles goes back to it, unless the last try failed (a tile not in
+ * units, no memory) fewer calls ago than that try walked tiles.
+ */
+static void
+maybe_flat(struct gpuva_heap *heap)
+{
+	if (!heap->flat_max || heap_tiles(heap) > heap->flat_max / 2)
+		return;
+	if (heap->flat_wait) {
+		heap->flat_wait--;
+		return;
+	}
+	heap_to_flat(heap);
+}
+
 static int
 give_back(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
 	  enum heap_kind kind, const char *what)
@@ -1884,6 +1969,11 @@ give_back(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
 
 	if (addr < heap->start || addr > heap->last || size == 0)
 		return refuse_give_back(heap, addr, size, kind, what);
+	if (heap_is_flat(heap)) {
+		if (!flat_give_back(heap, addr, size, kind))
+			return refuse_give_back(heap, addr, size, kind, what);
+		return 0;
+	}
 	l = descend(heap, addr, &p);
 	i = leaf_find(l, addr);
 	if (lkey(l, i) != addr || tile_last(l, i, p.hil[heap->depth]) - addr != size - 1 ||
@@ -1891,6 +1981,7 @@ give_back(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
 	     tile_kind(heap, l, i) != (int)kind))
 		return refuse_give_back(heap, addr, size, kind, what);
 	release(heap, &p, i, addr, last_of(addr, size), kind);
+	maybe_flat(heap);
 	return 0;
 }
 
@@ -1915,13 +2006,14 @@ gpuva_heap_get_stats(const struct gpuva_heap *heap,
 	st->start = heap->start;
 	st->range = heap->last - heap->start + 1;
 	st->free_bytes = heap->free_bytes;
-	st->largest_hole = heap->largest;
+	st->largest_hole = heap_is_flat(heap) ? flat_largest(heap) : heap->largest;
 	st->holes = heap->holes;
 	st->allocations = heap->allocations;
 	st->allocated_bytes = heap->allocated_bytes;
 	st->reservations = heap->reservations;
 	st->reserved_bytes = heap->reserved_bytes;
-	st->bytes = sizeof(*heap) + heap->blocks * HEAP_BLOCK_BYTES;
+	st->bytes = sizeof(*heap) + (heap_is_flat(heap) ? flat_bytes(heap) :
+				     heap->blocks * HEAP_BLOCK_BYTES);
 }
 
 bool
@@ -1932,6 +2024,13 @@ gpuva_heap_is_free(const struct gpuva_heap *heap, uint64_t addr, uint64_t size)
 	if (size == 0 || addr > UINT64_MAX - (size - 1) || addr < heap->start ||
 	    addr > heap->last)
 		return false;
+	if (heap_is_flat(heap)) {
+		uint64_t s, e;
+		unsigned i;
+
+		return flat_hole_at(heap, addr, &i, &s, &e) &&
+		       last_of(addr, size) <= e;
+	}
 	tile_at(heap, addr, &t);
 	return !t.kind && last_of(addr, size) <= t.last;
 }
@@ -1973,17 +2072,28 @@ walk(const struct gpuva_heap *heap, const void *node, unsigned lv,
 }
 
 int
+heap_tree_walk(const struct gpuva_heap *heap, bool holes_only,
+	       gpuva_heap_range_fn fn, void *priv)
+{
+	return walk(heap, heap->root, 0, heap->last, holes_only, fn, priv);
+}
+
+int
 gpuva_heap_for_each_hole(const struct gpuva_heap *heap, gpuva_heap_range_fn fn,
 			 void *priv)
 {
-	return walk(heap, heap->root, 0, heap->last, true, fn, priv);
+	if (heap_is_flat(heap))
+		return flat_walk(heap, true, fn, priv);
+	return heap_tree_walk(heap, true, fn, priv);
 }
 
 int
 gpuva_heap_for_each_range(const struct gpuva_heap *heap,
 			  gpuva_heap_range_fn fn, void *priv)
 {
-	return walk(heap, heap->root, 0, heap->last, false, fn, priv);
+	if (heap_is_flat(heap))
+		return flat_walk(heap, false, fn, priv);
+	return heap_tree_walk(heap, false, fn, priv);
 }
 
 /* ---- checking ------------------------------------------------------- */
@@ -1997,6 +2107,37 @@ struct check_walk {
 	bool kernel_seen;
 	const char *why;
 };
+
+/* The next tile [a, last] of kind @k (0: a hole), in order, into @w. */
+static const char *
+check_tile(const struct gpuva_heap *heap, struct check_walk *w, uint64_t a,
+	   uint64_t last, int k)
+{
+	uint64_t size = last - a + 1;
+
+	if (w->end || a != w->next)
+		return "tiles do not follow each other";
+	if (!k && w->prev_hole)
+		return "two adjacent holes not merged";
+	w->prev_hole = !k;
+	if (k == HEAP_KIND_KERNEL)
+		w->kernel_seen = true;
+	if (!k) {
+		w->free_b += size;
+		w->holes++;
+	} else if (k == HEAP_KIND_ALLOC) {
+		w->alloc_b += size;
+		w->allocs++;
+	} else {
+		w->rsv_b += size;
+		w->rsvs++;
+	}
+	if (last == heap->last)
+		w->end = true;
+	else
+		w->next = last + 1;
+	return NULL;
+}
 
 /* A leaf's own rules: sizes, masks, the narrow encoding. */
 static const char *
@@ -2082,33 +2223,27 @@ check_node(const struct gpuva_heap *heap, const void *node, unsigned lv,
 		return "a leaf's count of largest holes is wrong";
 	if (b > l->below)
 		return "a leaf's bound on its other holes is wrong";
-	for (unsigned i = 0; i < l->n; i++) {
-		int k = tile_kind(heap, l, i);
-		uint64_t a = lkey(l, i), size = tile_last(l, i, hil) - a + 1;
-
-		if (w->end || a != w->next)
-			return "tiles do not follow each other";
-		if (!k && w->prev_hole)
-			return "two adjacent holes not merged";
-		w->prev_hole = !k;
-		if (k == HEAP_KIND_KERNEL)
-			w->kernel_seen = true;
-		if (!k) {
-			w->free_b += size;
-			w->holes++;
-		} else if (k == HEAP_KIND_ALLOC) {
-			w->alloc_b += size;
-			w->allocs++;
-		} else {
-			w->rsv_b += size;
-			w->rsvs++;
-		}
-		if (tile_last(l, i, hil) == heap->last)
-			w->end = true;
-		else
-			w->next = tile_last(l, i, hil) + 1;
-	}
+	for (unsigned i = 0; i < l->n; i++)
+		if ((why = check_tile(heap, w, lkey(l, i), tile_last(l, i, hil),
+				      tile_kind(heap, l, i))) != NULL)
+			return why;
 	return NULL;
+}
+
+struct check_flat {
+	const struct gpuva_heap *heap;
+	struct check_walk *w;
+};
+
+static int
+check_flat_tile(void *priv, const struct gpuva_heap_range *r)
+{
+	struct check_flat *c = priv;
+	int k = r->state == GPUVA_HEAP_HOLE ? 0 :
+		used_kind(c->heap, r->addr, r->state == GPUVA_HEAP_RESERVED);
+
+	c->w->why = check_tile(c->heap, c->w, r->addr, last_of(r->addr, r->range), k);
+	return c->w->why != NULL;
 }
 
 int
@@ -2118,10 +2253,19 @@ gpuva_heap_check(struct gpuva_heap *heap)
 	const char *why;
 	uint64_t m = 0;
 
-	if (heap->depth > HEAP_MAX_DEPTH)
-		return heap_reject(heap, -EINVAL, "check: tree deeper than %d",
-				   HEAP_MAX_DEPTH);
-	why = check_node(heap, heap->root, 0, heap->start, heap->last, &m, &w);
+	if (heap_is_flat(heap)) {
+		struct check_flat c = { heap, &w };
+
+		why = flat_check(heap);
+		if (!why && flat_walk(heap, false, check_flat_tile, &c))
+			why = w.why ? w.why : "a used tile without its record";
+		m = heap->largest;	/* the flat mode keeps none */
+	} else {
+		if (heap->depth > HEAP_MAX_DEPTH)
+			return heap_reject(heap, -EINVAL, "check: tree deeper than %d",
+					   HEAP_MAX_DEPTH);
+		why = check_node(heap, heap->root, 0, heap->start, heap->last, &m, &w);
+	}
 	if (why)
 		return heap_reject(heap, -EINVAL, "check: at 0x%" PRIx64 ": %s",
 				   w.next, why);

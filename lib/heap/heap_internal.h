@@ -10,8 +10,6 @@
 
 #include "gpuva/heap.h"
 
-#define HEAP_ERROR_MAX 256
-
 /*
  * The heap is a sequence of tiles: holes, allocations and reservations
  * that follow each other without a gap, so a tile is only its start (its
@@ -103,10 +101,58 @@ _Static_assert(sizeof(struct heap_leaf) == HEAP_BLOCK_BYTES, "leaf is a block");
 _Static_assert(sizeof(struct heap_inner) <= HEAP_BLOCK_BYTES, "inner fits a block");
 _Static_assert(HEAP_LEAF_NARROW <= 64, "tile masks are 64 bits");
 
+/*
+ * The flat mode of a small heap. Below a few hundred tiles a tree's descent
+ * and its in-leaf moves cost more than the whole work of a flat array, so a
+ * heap starts flat and goes to the tree only when it grows past
+ * heap->flat_max tiles (or when a tile cannot be written in units, below);
+ * it comes back when it shrinks to half that.
+ *
+ * Positions are in units of 2^shift bytes from the heap's start: bytes when
+ * the range fits in 32 bits, else 4 KiB pages. Every tile boundary but the
+ * heap's end must be a whole unit below 2^32 - 1 units; a request that
+ * would make one that is not sends the heap to the tree first.
+ *
+ * Holes: a sorted array of (start, length) pairs, never adjacent; a length
+ * of FLAT_TO_END means "to the heap's end". Its capacity is kept above the
+ * used tiles, since holes never outnumber them by more than one, so that
+ * a free, which may add a hole, never needs memory.
+ *
+ * Used tiles (allocations and reservations): 8-byte records, start << 32 |
+ * FLAT_RSV if a reservation | length (FLAT_REC_END: to the heap's end), in
+ * a hash table keyed by the start: groups of 16 slots, each with a control
+ * byte (FLAT_EMPTY, FLAT_DEAD, else 7 bits of the key's hash), so that a
+ * lookup compares a whole group at once and rarely looks past one group.
+ * One malloc'd block holds the slots, then the control bytes.
+ */
+#define FLAT_TO_END UINT32_MAX
+#define FLAT_RSV (UINT32_C(1) << 31)
+#define FLAT_REC_END (FLAT_RSV - 1)
+#define FLAT_GROUP 16
+#define FLAT_EMPTY 0x80
+#define FLAT_DEAD 0xfe
+/* tiles a heap holds in the flat mode at most, by default */
+#define HEAP_FLAT_MAX 256
+
+/* Arguments a rejection reason keeps: integers and static strings. */
+#define HEAP_ERR_ARGS 8
+
+struct flat_hole {
+	uint32_t s, len;	/* units from the heap's start */
+};
+
+struct heap_flat {
+	struct flat_hole *hole;	/* nh of them, room for cap */
+	uint64_t *slot;		/* ng * FLAT_GROUP records, then the control bytes */
+	uint32_t nh, cap;
+	uint32_t ng, used, dead;	/* groups, records, deleted slots */
+	uint8_t shift;
+};
+
 struct gpuva_heap {
-	void *root;			/* a leaf when depth is 0 */
+	void *root;			/* a leaf when depth is 0; NULL: flat */
 	unsigned depth;			/* inner levels */
-	uint64_t largest;		/* the largest hole */
+	uint64_t largest;		/* the largest hole (the tree only) */
 	uint64_t start, last;		/* managed: [start, last] inclusive */
 	uint64_t free_bytes;
 	uint64_t allocated_bytes;
@@ -127,14 +173,84 @@ struct gpuva_heap {
 	uint32_t narrow_max;
 	/* tests: make the next block allocation fail, as malloc would */
 	bool fail_alloc;
+	/*
+	 * Tiles above which the heap leaves the flat mode (HEAP_FLAT_MAX; 0:
+	 * never flat, for the tests of the tree), and calls to wait before a
+	 * failed return to it is tried again.
+	 */
+	uint32_t flat_max;
+	uint32_t flat_wait;
 
 	/* blocks taken, before it changes anything, by the call in progress */
 	void *pool;
+	struct heap_flat flat;
 
 	gpuva_log_fn log_fn;
 	void *log_priv;
-	char last_error[HEAP_ERROR_MAX];
+	/*
+	 * The last rejection, kept as its format and arguments and written
+	 * out only when asked for: 72 bytes where the text took 256, which
+	 * matters to a small heap's bytes per allocation.
+	 */
+	const char *err_fmt;
+	uint64_t err_arg[HEAP_ERR_ARGS];
 };
+
+/* Last byte of [addr, addr + size); size > 0 and no overflow assumed. */
+static inline uint64_t
+last_of(uint64_t addr, uint64_t size)
+{
+	return addr + (size - 1);
+}
+
+static inline uint64_t
+sat_add(uint64_t a, uint64_t b)
+{
+	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* One tile, as found by tile_at(). */
+struct tile {
+	uint64_t addr, last;
+	int kind;		/* 0: hole, else enum heap_kind */
+};
+
+/* [x, x + size) of @kind became used (@sign 1) or free again (-1). */
+static inline void
+count_used(struct gpuva_heap *heap, uint64_t size, enum heap_kind kind, int sign)
+{
+	if (sign > 0) {
+		heap->free_bytes -= size;
+		if (kind == HEAP_KIND_ALLOC) {
+			heap->allocations++;
+			heap->allocated_bytes += size;
+		} else {
+			heap->reservations++;
+			heap->reserved_bytes += size;
+		}
+	} else {
+		heap->free_bytes += size;
+		if (kind == HEAP_KIND_ALLOC) {
+			heap->allocations--;
+			heap->allocated_bytes -= size;
+		} else {
+			heap->reservations--;
+			heap->reserved_bytes -= size;
+		}
+	}
+}
+
+static inline bool
+heap_is_flat(const struct gpuva_heap *heap)
+{
+	return !heap->root;
+}
+
+static inline size_t
+heap_tiles(const struct gpuva_heap *heap)
+{
+	return heap->holes + heap->allocations + heap->reservations;
+}
 
 /* Record a rejection reason, tell the log callback, return @err. */
 int heap_reject(struct gpuva_heap *heap, int err, const char *fmt, ...)
@@ -143,5 +259,64 @@ int heap_reject(struct gpuva_heap *heap, int err, const char *fmt, ...)
 /* Reserve [addr, addr + size) as @kind; the checks of gpuva_heap_reserve(). */
 int heap_take(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
 	      enum heap_kind kind, const char *what);
+
+/* The kind of a used tile that starts at @addr and is (@rsv) a reservation. */
+static inline int
+used_kind(const struct gpuva_heap *heap, uint64_t addr, bool rsv)
+{
+	if (!rsv)
+		return HEAP_KIND_ALLOC;
+	return heap->has_kernel && addr == heap->kernel_addr ?
+	       HEAP_KIND_KERNEL : HEAP_KIND_RESERVED;
+}
+
+/* ---- the tree (heap.c), for the flat mode's switches ---- */
+
+/* Make @heap, flat or not, a tree of one hole over its range: -ENOMEM. */
+int heap_tree_init(struct gpuva_heap *heap);
+/* Free the tree's blocks; the heap is left with no representation. */
+void heap_tree_fini(struct gpuva_heap *heap);
+/* Every tile of the tree, in order (gpuva_heap_for_each_range()'s walk). */
+int heap_tree_walk(const struct gpuva_heap *heap, bool holes_only,
+		   gpuva_heap_range_fn fn, void *priv);
+
+/* ---- the flat mode (flat.c) ---- */
+
+/* What flat_carve() returns when the result cannot be kept flat. */
+#define FLAT_CANNOT 1
+
+/* Make @heap flat with one hole over its range: 0 or -ENOMEM. */
+int flat_init(struct gpuva_heap *heap);
+void flat_fini(struct gpuva_heap *heap);
+/* Bytes of the flat arrays. */
+size_t flat_bytes(const struct gpuva_heap *heap);
+/* The largest hole: a scan of the holes. */
+uint64_t flat_largest(const struct gpuva_heap *heap);
+/*
+ * Make [x, x + size) of hole @i (bytes [s, e]) a tile of @kind: 0,
+ * -ENOMEM (nothing changed), or FLAT_CANNOT (nothing changed) when the
+ * tiles would not fit the flat mode: units, limits, flat_max.
+ */
+int flat_carve(struct gpuva_heap *heap, unsigned i, uint64_t s, uint64_t e,
+	       uint64_t x, uint64_t size, enum heap_kind kind);
+/* Is @addr in a hole? Then its index and bytes [*s, *e]. */
+bool flat_hole_at(const struct gpuva_heap *heap, uint64_t addr, unsigned *i,
+		  uint64_t *s, uint64_t *e);
+/* The tile containing @addr, which is in the heap. */
+void flat_tile_at(const struct gpuva_heap *heap, uint64_t addr, struct tile *t);
+/*
+ * Give back the used tile of @kind that is exactly [addr, addr + size):
+ * true, or false (nothing changed) when there is none.
+ */
+bool flat_give_back(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
+		    enum heap_kind kind);
+int flat_walk(const struct gpuva_heap *heap, bool holes_only,
+	      gpuva_heap_range_fn fn, void *priv);
+/* The flat mode's own rules; NULL or the broken one. Tiles: flat_walk(). */
+const char *flat_check(const struct gpuva_heap *heap);
+/* Go to the tree: 0 or -ENOMEM (nothing changed). */
+int heap_to_tree(struct gpuva_heap *heap);
+/* Try to go back to the flat mode; stays a tree when it cannot. */
+void heap_to_flat(struct gpuva_heap *heap);
 
 #endif /* GPUVA_LIB_HEAP_INTERNAL_H */

@@ -66,6 +66,7 @@ static size_t step;
 static struct {
 	uint64_t ok, enospc, einval, over_budget;
 	uint64_t leaf_steps, deep_steps, wide_steps, depth_changes;
+	uint64_t flat_steps, to_tree, to_flat;
 	unsigned max_depth;
 } tally;
 
@@ -528,21 +529,32 @@ has_wide(const void *node, unsigned lv)
 	return false;
 }
 
+/*
+ * @tiny: a tree of tiny nodes throughout. Else the heap starts flat and
+ * switches as its tiles cross @flat_max (down again at half of it).
+ */
 static void
-run_phase(uint64_t base, uint64_t count, bool many, bool tiny)
+run_phase(uint64_t base, uint64_t count, bool many, bool tiny,
+	  uint32_t flat_max)
 {
 	unsigned was_depth = 0;
+	bool was_flat;
 
 	model_reset(base);
 	shape.many = many;
 	shape.want_live = 24;
 	assert_int_equal(gpuva_heap_create(base, U, &H), 0);
 	if (tiny) {
+		H->flat_max = 0;
+		assert_int_equal(heap_to_tree(H), 0);
 		H->leaf_cap = 4;
 		H->wide_cap = 3;
 		H->inner_cap = 3;
 		H->narrow_max = 63;
+	} else {
+		H->flat_max = flat_max;
 	}
+	was_flat = heap_is_flat(H);
 	logf_("heap 0x%" PRIx64 " 0x%x\n", base, U);
 	for (uint64_t i = 0; i < count; i++, step++) {
 		uint64_t r = rnd_below(100);
@@ -564,6 +576,13 @@ run_phase(uint64_t base, uint64_t count, bool many, bool tiny)
 		else
 			op_misuse();
 		check_all();
+		tally.to_tree += was_flat && !heap_is_flat(H);
+		tally.to_flat += !was_flat && heap_is_flat(H);
+		was_flat = heap_is_flat(H);
+		if (was_flat) {
+			tally.flat_steps++;
+			continue;
+		}
 		if (H->depth)
 			tally.deep_steps++;
 		else
@@ -585,27 +604,48 @@ random_ops_agree_with_the_byte_map_model(void **state)
 	const uint64_t bases[] = {
 		(UINT64_C(1) << 32) - U / 2, 0x10000, UINT64_MAX - (U - 1),
 	};
-	uint64_t per = (opt_count + 5) / 6;
+	/*
+	 * Tiny trees throughout in four phases; in the others the heap starts
+	 * flat and switches as its tiles cross flat_max: often at 64 (about
+	 * 50 tiles), at the 8-to-768-record swings of a "many" phase, never
+	 * in the last two.
+	 */
+	static const struct {
+		int base;
+		bool many, tiny;
+		uint32_t flat_max;
+	} phase[] = {
+		{ 0, false, false, 64 },	{ 0, true, true, 0 },
+		{ 1, false, true, 0 },		{ 1, true, false, HEAP_FLAT_MAX },
+		{ 2, false, true, 0 },		{ 2, true, true, 0 },
+		{ 2, false, false, HEAP_FLAT_MAX }, { 1, false, false, HEAP_FLAT_MAX },
+	};
+	const int nphase = (int)(sizeof(phase) / sizeof(phase[0]));
+	uint64_t per = (opt_count + nphase - 1) / nphase;
 
 	rng.s = opt_seed;
 	step = 0;
 	trace_len = 0;
-	/* default capacities for phases 0 and 3, tiny ones for the others */
-	for (int i = 0; i < 6; i++)
-		run_phase(bases[i / 2], per, i % 2, i % 3 != 0);
+	for (int i = 0; i < nphase; i++)
+		run_phase(bases[phase[i].base], per, phase[i].many, phase[i].tiny,
+			  phase[i].flat_max);
 	printf("heap-random: seed 0x%" PRIx64 ", %zu steps, all agree: %" PRIu64
 	       " ok, %" PRIu64 " -ENOSPC, %" PRIu64 " -EINVAL, %" PRIu64
-	       " allocs past the near-miss budget; %" PRIu64 " steps in one"
-	       " leaf, %" PRIu64 " in a deeper tree (up to %u inner levels, %"
-	       PRIu64 " depth changes), %" PRIu64 " with a wide leaf\n",
+	       " allocs past the near-miss budget; %" PRIu64 " steps flat (%"
+	       PRIu64 " switches to the tree, %" PRIu64 " back), %" PRIu64
+	       " in one leaf, %" PRIu64 " in a deeper tree (up to %u inner"
+	       " levels, %" PRIu64 " depth changes), %" PRIu64 " with a wide"
+	       " leaf\n",
 	       opt_seed, step, tally.ok, tally.enospc, tally.einval,
-	       tally.over_budget, tally.leaf_steps, tally.deep_steps,
+	       tally.over_budget, tally.flat_steps, tally.to_tree,
+	       tally.to_flat, tally.leaf_steps, tally.deep_steps,
 	       tally.max_depth, tally.depth_changes, tally.wide_steps);
 	/* the default run must exercise every shape of the tree */
 	if (opt_count >= 100000 && (!tally.leaf_steps || !tally.deep_steps ||
 				    tally.max_depth < 3 || tally.depth_changes < 10 ||
-				    !tally.wide_steps))
-		fail_msg("too few steps in some shape of the tree");
+				    !tally.wide_steps || tally.flat_steps < 20000 ||
+				    tally.to_tree < 5 || tally.to_flat < 5))
+		fail_msg("too few steps in some shape of the tree or the flat mode");
 }
 
 int

@@ -29,6 +29,32 @@ struct fx {
 	struct gpuva_heap *heap;
 };
 
+/*
+ * The suite runs twice: once on heaps as created (small, so in the flat
+ * mode) and once on heaps sent to the tree first, so that every test of
+ * the API holds in both representations.
+ */
+static bool as_tree;
+
+/* Keep @heap a tree from now on (white box): the tests of the tree's shapes. */
+static void
+fx_tree(struct gpuva_heap *heap)
+{
+	heap->flat_max = 0;
+	if (heap_is_flat(heap))
+		assert_int_equal(heap_to_tree(heap), 0);
+	assert_false(heap_is_flat(heap));
+}
+
+/* gpuva_heap_create(), then the representation this run tests. */
+static void
+heap_new(uint64_t start, uint64_t range, struct gpuva_heap **out)
+{
+	assert_int_equal(gpuva_heap_create(start, range, out), 0);
+	if (as_tree)
+		fx_tree(*out);
+}
+
 /* Every range of the heap, for before/after comparisons. */
 struct fx_saved {
 	struct gpuva_heap_range r[64];
@@ -107,7 +133,7 @@ fx_setup(void **state)
 	struct fx *fx = calloc(1, sizeof(*fx));
 
 	assert_non_null(fx);
-	assert_int_equal(gpuva_heap_create(BASE, RANGE, &fx->heap), 0);
+	heap_new(BASE, RANGE, &fx->heap);
 	*state = fx;
 	return 0;
 }
@@ -184,7 +210,7 @@ destroy_accepts_null_and_a_heap_with_live_allocations(void **state)
 	uint64_t a;
 
 	gpuva_heap_destroy(NULL);
-	assert_int_equal(gpuva_heap_create(0, 1 << 20, &h), 0);
+	heap_new(0, 1 << 20, &h);
 	for (int i = 0; i < 600; i++)	/* many leaves */
 		assert_int_equal(gpuva_heap_alloc(h, 0x100, 1, 0, &a), 0);
 	assert_int_equal(gpuva_heap_reserve(h, 0xf0000, 0x100), 0);
@@ -197,7 +223,7 @@ a_heap_at_the_top_of_the_address_space_allocates_and_frees(void **state)
 	struct gpuva_heap *h;
 	uint64_t a;
 
-	assert_int_equal(gpuva_heap_create(UINT64_MAX - 0xfffff, 0x100000, &h), 0);
+	heap_new(UINT64_MAX - 0xfffff, 0x100000, &h);
 	assert_int_equal(gpuva_heap_alloc(h, 0x1000, 0x1000, GPUVA_HEAP_HIGH, &a), 0);
 	assert_int_equal(a, UINT64_MAX - 0xfff);
 	assert_int_equal(gpuva_heap_alloc(h, 0x1000, 0x10000, 0, &a), 0);
@@ -212,7 +238,7 @@ a_heap_at_the_top_of_the_address_space_allocates_and_frees(void **state)
 	gpuva_heap_destroy(h);
 
 	/* the whole 64-bit space but one byte */
-	assert_int_equal(gpuva_heap_create(1, UINT64_MAX, &h), 0);
+	heap_new(1, UINT64_MAX, &h);
 	assert_int_equal(gpuva_heap_alloc(h, 1, 1, GPUVA_HEAP_HIGH, &a), 0);
 	assert_int_equal(a, UINT64_MAX);
 	assert_int_equal(gpuva_heap_check(h), 0);
@@ -405,8 +431,10 @@ alloc_when_only_misaligned_room_is_left_returns_enospc(void **state)
 static void
 fx_fill_leaf(struct fx *fx)
 {
-	struct heap_leaf *l = fx->heap->root;
+	struct heap_leaf *l;
 
+	fx_tree(fx->heap);
+	l = fx->heap->root;
 	assert_int_equal(fx->heap->depth, 0);
 	while (l->n < fx->heap->leaf_cap)
 		fx_alloc(fx, PG, PG, 0);
@@ -548,7 +576,7 @@ alloc_no_span_never_crosses_the_4gib_boundary(void **state)
 	struct gpuva_heap *h;
 	uint64_t four = UINT64_C(1) << 32, a;
 
-	assert_int_equal(gpuva_heap_create(four - 0x3000, 0x10000, &h), 0);
+	heap_new(four - 0x3000, 0x10000, &h);
 	assert_int_equal(gpuva_heap_alloc(h, 0x1000, 0x1000, GPUVA_HEAP_NO_SPAN(32),
 					  &a), 0);
 	assert_int_equal(a, four - 0x3000);
@@ -570,7 +598,7 @@ alloc_no_span_high_ends_below_the_boundary(void **state)
 	struct gpuva_heap *h;
 	uint64_t four = UINT64_C(1) << 32, a;
 
-	assert_int_equal(gpuva_heap_create(four - 0x10000, 0x12000, &h), 0);
+	heap_new(four - 0x10000, 0x12000, &h);
 	assert_int_equal(gpuva_heap_alloc(h, 0x4000, 0x1000,
 		GPUVA_HEAP_HIGH | GPUVA_HEAP_NO_SPAN(32), &a), 0);
 	assert_int_equal(a, four - 0x4000);
@@ -937,6 +965,7 @@ free_errors_in_a_long_run_of_allocations_still_name_the_allocation(void **state)
 static void
 fx_tiny(struct gpuva_heap *heap)
 {
+	fx_tree(heap);
 	heap->leaf_cap = 4;
 	heap->wide_cap = 3;
 	heap->inner_cap = 3;
@@ -999,6 +1028,7 @@ free_of_a_leafs_first_tile_grows_the_hole_that_ends_the_leaf_before(void **state
 	uint64_t k1, k2;
 	size_t blocks;
 
+	fx_tree(fx->heap);
 	for (uint64_t i = 0; i < 200; i++)
 		assert_int_equal(fx_alloc(fx, PG, PG, 0), BASE + i * PG);
 	assert_int_equal(fx->heap->depth, 1);
@@ -1179,7 +1209,8 @@ wide_leaves_hold_starts_too_far_apart_for_32_bit_offsets(void **state)
 	 * byte apart, the next allocation 2^40 on. No shift puts such starts
 	 * within 2^32 units of each other: the leaves hold 64-bit starts.
 	 */
-	assert_int_equal(gpuva_heap_create(0, UINT64_MAX, &h), 0);
+	heap_new(0, UINT64_MAX, &h);
+	fx_tree(h);
 	gpuva_heap_get_stats(h, &st);
 	floor_bytes = st.bytes;
 	for (uint64_t i = 1; i <= 300; i++)
@@ -1301,7 +1332,7 @@ budget_case(unsigned misses, bool high, bool tiny, uint64_t *exact,
 	size_t n = 0;
 
 	assert_true(misses + 2 <= GPUVA_HEAP_SEARCH_BUDGET + 8);
-	assert_int_equal(gpuva_heap_create(BASE, RANGE, &h), 0);
+	heap_new(BASE, RANGE, &h);
 	if (tiny)
 		fx_tiny(h);
 	if (!high) {
@@ -1529,5 +1560,11 @@ main(void)
 		cmocka_unit_test(vm_kernel_range_cannot_be_unreserved),
 	};
 
-	return cmocka_run_group_tests_name("heap", tests, NULL, NULL);
+	int failed;
+
+	/* the API on heaps as created (flat while small), then on trees */
+	failed = cmocka_run_group_tests_name("heap, flat", tests, NULL, NULL);
+	as_tree = true;
+	failed += cmocka_run_group_tests_name("heap, tree", tests, NULL, NULL);
+	return failed;
 }
