@@ -35,16 +35,36 @@
  * search of the near-misses, O(k log n) for k of them. Free, fixed
  * allocation, reservation and unreservation are O(log n), and so are the
  * rejections, whose reasons name the allocation or reservation around an
- * address. Statistics are O(1).
+ * address. Statistics are O(1). In the flat mode, whose n is bounded (a
+ * few hundred), an allocation scans the holes, a free is O(log n) in the
+ * holes plus one table lookup, and the largest hole in the statistics and
+ * the owner named by a rejection are found by a scan; the switch between
+ * the modes is O(n) and happens at most once per n / 2 calls.
  *
- * Memory: the heap is a sequence of tiles (holes, allocations,
- * reservations), each only a start and a kind, kept in blocks of 280 bytes
- * that hold up to 62 starts each: about 5 to 8 bytes per tile, nothing
- * else per allocation, and a heap with nothing allocated takes under 1 KiB.
- * A call that adds tiles takes the blocks it needs from malloc before it
- * changes anything, so -ENOMEM leaves the heap unchanged; calls that remove
- * tiles need no memory and give emptied blocks back, so the memory follows
- * the number of tiles down as well as up (gpuva_heap_get_stats().bytes).
+ * Memory and the two representations: the heap is a sequence of tiles
+ * (holes, allocations, reservations) with no gap between them. A small
+ * heap, up to a few hundred tiles, is "flat": a sorted array of its holes
+ * and a hash table of its allocations and reservations, 8 bytes each, so
+ * that an allocation is a short scan and a free one lookup (about 20 bytes
+ * per live allocation). A larger heap keeps each tile as only a start and
+ * a kind in a B+tree of 280-byte blocks that hold up to 62 starts each
+ * (about 5 to 8 bytes per tile). The heap moves between the two by itself
+ * as it grows and shrinks, or when a tile cannot be written in the flat
+ * mode's units (below); the switch changes no address, error or reason.
+ * A heap with nothing allocated takes under 1 KiB. A call that adds tiles
+ * takes the memory it needs from malloc before it changes anything, so
+ * -ENOMEM leaves the heap unchanged; calls that remove tiles never fail
+ * for lack of memory and give memory back, so it follows the number of
+ * tiles down as well as up (gpuva_heap_get_stats().bytes).
+ *
+ * The flat mode counts in units of a byte when the heap's range is below
+ * 4 GiB, else of 4 KiB from the heap's start, up to 2^32 - 2 units: a
+ * heap of pages (sizes, alignments and fixed addresses in whole pages
+ * from a page-aligned start) allocated low first stays flat while small;
+ * a request that makes a tile edge off the units (a 2 KiB buffer in a
+ * 2^47-byte heap) or past 16 TiB from the start, or an allocation or
+ * reservation of 2^31 units or more, sends it to the tree,
+ * which costs nothing in correctness, only the flat mode's speed.
  *
  * Standalone or per VM: a heap is usable on its own, like util_vma_heap
  * (gpuva_heap_create()), or owned by a VM over its range minus the
@@ -129,8 +149,9 @@ struct gpuva_heap_stats {
 	size_t reservations;		/**< live reservations */
 	uint64_t reserved_bytes;	/**< bytes in reservations */
 	/**
-	 * library memory: the heap and the blocks of its tree, at the sizes
-	 * asked of malloc (which adds its own header to each block)
+	 * library memory: the heap and its arrays (flat mode) or the blocks
+	 * of its tree, at the sizes asked of malloc (which adds its own
+	 * header to each)
 	 */
 	size_t bytes;
 };
@@ -160,7 +181,7 @@ gpuva_heap_create(uint64_t start, uint64_t range, struct gpuva_heap **out);
  * Destroy a heap with everything still allocated or reserved in it.
  * Accepts NULL. Cannot fail.
  *
- * Complexity: O(number of blocks), about n / 40.
+ * Complexity: O(number of blocks), about n / 40; O(1) in the flat mode.
  * @since 0.1
  */
 GPUVA_EXPORT void
@@ -169,8 +190,14 @@ gpuva_heap_destroy(struct gpuva_heap *heap);
 /**
  * The reason for the last rejected call on this heap: the request, a
  * colon, the broken rule with its numbers ("free 0x2000 0x1000: not
- * allocated"). "" if none yet. Valid until the next call on the heap.
- * Cannot fail. O(1).
+ * allocated"). "" if none yet. Cannot fail. O(1).
+ *
+ * The heap keeps the reason as its numbers (72 bytes, where the text would
+ * take 256 in every heap) and writes the text when asked, into a buffer
+ * of the calling thread, as dlerror() does: the string is valid until the
+ * next call on the heap or the next gpuva_heap_last_error() in the same
+ * thread, whichever comes first. Copy it to keep it longer. Each heap's
+ * reason stays its own: rejections on other heaps do not change it.
  * @since 0.1
  */
 GPUVA_EXPORT const char *
@@ -204,8 +231,8 @@ gpuva_heap_set_log_fn(struct gpuva_heap *heap, gpuva_log_fn fn,
  * @retval -EINVAL  zero size, align not a power of two, unknown flags, size
  *                  above the no-span block 2^k
  * @retval -ENOSPC  no hole fits
- * @retval -ENOMEM  a block for the heap's tree could not be allocated
- *                  (heap unchanged)
+ * @retval -ENOMEM  memory for the heap's arrays or tree could not be
+ *                  allocated (heap unchanged)
  *
  * Complexity: O(log n). See the file overview for the bounded near-miss
  * search and its fallback.
@@ -233,8 +260,8 @@ gpuva_heap_alloc(struct gpuva_heap *heap, uint64_t size, uint64_t align,
  * @retval -EINVAL  as gpuva_heap_alloc(), plus: zero window, window end past
  *                  2^64, window outside the heap
  * @retval -ENOSPC  no hole fits inside the window
- * @retval -ENOMEM  a block for the heap's tree could not be allocated
- *                  (heap unchanged)
+ * @retval -ENOMEM  memory for the heap's arrays or tree could not be
+ *                  allocated (heap unchanged)
  *
  * Complexity: O(log n), as gpuva_heap_alloc().
  * @since 0.1
@@ -251,8 +278,8 @@ gpuva_heap_alloc_in_range(struct gpuva_heap *heap, uint64_t size,
  *
  * @retval -EINVAL  zero size, addr + size past 2^64, outside the heap
  * @retval -ENOSPC  some byte of the range is allocated or reserved
- * @retval -ENOMEM  a block for the heap's tree could not be allocated
- *                  (heap unchanged)
+ * @retval -ENOMEM  memory for the heap's arrays or tree could not be
+ *                  allocated (heap unchanged)
  *
  * Complexity: O(log n), -ENOSPC included (its reason names the owner of
  * the taken byte).
@@ -269,8 +296,9 @@ gpuva_heap_alloc_fixed(struct gpuva_heap *heap, uint64_t addr, uint64_t size);
  *                  (never allocated, already freed, inside one); a
  *                  reservation (use gpuva_heap_unreserve()); size mismatch
  *
- * Never needs memory, so never fails for a live allocation; blocks it
- * empties go back to malloc. Complexity: O(log n), rejections included.
+ * Never needs memory, so never fails for a live allocation; memory it
+ * empties goes back to malloc. Complexity: O(log n), rejections included
+ * (in the flat mode, see the file overview).
  * @since 0.1
  */
 GPUVA_EXPORT int
@@ -283,8 +311,8 @@ gpuva_heap_free(struct gpuva_heap *heap, uint64_t addr, uint64_t size);
  *
  * @retval -EINVAL  zero size, addr + size past 2^64, outside the heap
  * @retval -ENOSPC  some byte of the range is allocated or reserved
- * @retval -ENOMEM  a block for the heap's tree could not be allocated
- *                  (heap unchanged)
+ * @retval -ENOMEM  memory for the heap's arrays or tree could not be
+ *                  allocated (heap unchanged)
  *
  * Complexity: O(log n), as gpuva_heap_alloc_fixed().
  * @since 0.1
@@ -356,12 +384,14 @@ gpuva_heap_for_each_range(const struct gpuva_heap *heap,
 			  gpuva_heap_range_fn fn, void *priv);
 
 /**
- * Check every invariant: the tree ordered and balanced (every leaf at one
- * depth, nodes within their capacities), each node's first start its
+ * Check every invariant: in the tree, ordered and balanced (every leaf at
+ * one depth, nodes within their capacities), each node's first start its
  * parent's, the cached largest-hole values and their per-leaf counts and
- * bounds right, leaf encodings valid, holes non-empty and never adjacent,
- * holes, allocations and reservations tiling the heap, counters and the
- * block count right.
+ * bounds right, leaf encodings valid, the block count right; in the flat
+ * mode, the holes in order and in range, the table's control bytes, tags,
+ * counts and load, every record found by its lookup, room for the holes a
+ * free may add; in both, holes non-empty and never adjacent, holes,
+ * allocations and reservations tiling the heap, the counters right.
  *
  * @return 0, or -EINVAL with the broken rule in gpuva_heap_last_error()
  * Complexity: O(n); for tests and debugging.

@@ -437,6 +437,120 @@ flat_find_fit(const struct gpuva_heap *heap, struct fit *f)
 	return 0;
 }
 
+/* ---- the usual request, whole ---------------------------------------- */
+
+/*
+ * Bit k: hole base + k (k < 4, below n) is at least @len units long. Most
+ * holes a scan meets are too small, so they are tested four at a time.
+ */
+static inline unsigned
+holes_at_least(const struct flat_hole *h, unsigned base, unsigned n, uint32_t len)
+{
+	unsigned m = 0;
+
+#ifdef __SSE2__
+	if (base + 4 <= n) {
+		/* unsigned >= as signed >, both sides biased by 2^31 */
+		const __m128i bias = _mm_set1_epi32((int)0x80000000u);
+		const __m128i lim = _mm_xor_si128(_mm_set1_epi32((int)(len - 1)), bias);
+		__m128i a = _mm_loadu_si128((const __m128i *)&h[base]);
+		__m128i b = _mm_loadu_si128((const __m128i *)&h[base + 2]);
+		unsigned ma = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(
+				_mm_cmpgt_epi32(_mm_xor_si128(a, bias), lim)));
+		unsigned mb = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(
+				_mm_cmpgt_epi32(_mm_xor_si128(b, bias), lim)));
+
+		/* the lengths are lanes 1 and 3 of each pair of holes; len >= 1 */
+		return ((ma >> 1) & 1) | ((ma >> 2) & 2) | ((mb << 1) & 4) | (mb & 8);
+	}
+#endif
+	for (unsigned k = 0; k < 4 && base + k < n; k++)
+		m |= (unsigned)(h[base + k].len >= len) << k;
+	return m;
+}
+
+/*
+ * An allocation low first, no span rule, whole heap, with room in both
+ * arrays: the scan and the cut in units, in one pass. Returns 1 when done,
+ * 0 when the request needs the general path (flat_find_fit() and
+ * flat_carve(): a size or alignment not in units, the near-miss budget
+ * spent, no fit, an array to grow, the tree), having changed nothing.
+ * It places exactly as flat_find_fit() does: the same holes, in the same
+ * order, with the same test, in units instead of bytes.
+ */
+int
+flat_alloc_plain(struct gpuva_heap *heap, uint64_t size, uint64_t align,
+		 uint64_t *addr)
+{
+	struct heap_flat *t = &heap->flat;
+	struct flat_hole *h = t->hole;
+	unsigned sh = t->shift, n = t->nh, i;
+	uint64_t unit = UINT64_C(1) << sh, size_u = size >> sh, mask_u, off_u;
+	uint64_t end_u = (heap->last - heap->start + 1) >> sh, s, len, x, right;
+	uint64_t off = (0 - heap->start) & (align - 1);
+	int budget = GPUVA_HEAP_SEARCH_BUDGET;
+	bool at_end;
+
+	/* whole units, aligned starts in units, room for a record and a hole */
+	if ((size & (unit - 1)) || size_u >= FLAT_REC_END || (off & (unit - 1)) ||
+	    t->cap < heap->allocations + heap->reservations + 2 ||
+	    (t->used + t->dead + 1) * 8 > t->ng * FLAT_GROUP * 7 ||
+	    heap_tiles(heap) + 2 > heap->flat_max)
+		return 0;
+	mask_u = align > unit ? (align >> sh) - 1 : 0;
+	off_u = off >> sh;
+	for (unsigned base = 0; base < n; base += 4) {
+		unsigned cand = holes_at_least(h, base, n, (uint32_t)size_u);
+
+		for (; cand; cand &= cand - 1) {
+			i = base + (unsigned)__builtin_ctz(cand);
+			s = h[i].s;
+			len = h[i].len == FLAT_TO_END ? end_u - s : h[i].len;
+			/* the first x >= s at the alignment: x = off_u modulo align */
+			x = s + ((off_u - s) & mask_u);
+			if (len >= size_u && x - s <= len - size_u)
+				goto found;
+			if (len >= size_u && budget-- == 0)
+				return 0;
+		}
+	}
+	return 0;
+found:
+	right = s + len - x - size_u;
+	at_end = addr_of(heap, x + size_u) - 1 == heap->last;
+	/*
+	 * Leave to flat_carve() an end past the units, and the last bytes of
+	 * a heap whose end is not a whole unit (the hole keeps them).
+	 */
+	if (at_end ? false : x + size_u >= FLAT_TO_END ||
+	    (!right && h[i].len == FLAT_TO_END))
+		return 0;
+	if (x > s && right) {
+		memmove(&h[i + 2], &h[i + 1], (n - i - 1) * sizeof(*h));
+		h[i + 1].s = (uint32_t)(x + size_u);
+		h[i + 1].len = h[i].len == FLAT_TO_END ? FLAT_TO_END : (uint32_t)right;
+		h[i].len = (uint32_t)(x - s);
+		t->nh++;
+	} else if (x > s) {
+		h[i].len = (uint32_t)(x - s);
+	} else if (right) {
+		h[i].s = (uint32_t)(x + size_u);
+		if (h[i].len != FLAT_TO_END)
+			h[i].len = (uint32_t)right;
+	} else {
+		memmove(&h[i], &h[i + 1], (n - i - 1) * sizeof(*h));
+		t->nh--;
+	}
+	heap->holes = t->nh;
+	/* a tile that ends the heap is "to the end", as flat_carve() writes it */
+	table_put(t->slot, ctrl_of(t), t->ng,
+		  x << 32 | (at_end ? FLAT_REC_END : (uint32_t)size_u), &t->dead);
+	t->used++;
+	count_used(heap, size, HEAP_KIND_ALLOC, 1);
+	*addr = addr_of(heap, x);
+	return 1;
+}
+
 /* ---- carving and giving back ---------------------------------------- */
 
 int

@@ -1748,6 +1748,8 @@ gpuva_heap_alloc(struct gpuva_heap *heap, uint64_t size, uint64_t align,
 	    (span && size > (UINT64_C(1) << span)))
 		return gpuva_heap_alloc_in_range(heap, size, align, flags,
 						 heap->start, range, addr);
+	if (!flags && heap_is_flat(heap) && flat_alloc_plain(heap, size, align, addr))
+		return 0;
 	return alloc_checked(heap, size, align, flags, heap->start, heap->last,
 			     heap->start, range, addr);
 }
@@ -2182,7 +2184,7 @@ check_node(const struct gpuva_heap *heap, const void *node, unsigned lv,
 	w->blocks++;
 	if (lv < heap->depth) {
 		const struct heap_inner *in = node;
-		uint64_t m = 0, cm;
+		uint64_t m = 0, cm = 0;
 
 		if (in->n > heap->inner_cap)
 			return "an inner node over its capacity";

@@ -132,7 +132,9 @@ _Static_assert(HEAP_LEAF_NARROW <= 64, "tile masks are 64 bits");
 #define FLAT_EMPTY 0x80
 #define FLAT_DEAD 0xfe
 /* tiles a heap holds in the flat mode at most, by default */
-#define HEAP_FLAT_MAX 256
+#ifndef HEAP_FLAT_MAX
+#define HEAP_FLAT_MAX 384
+#endif
 
 /* Arguments a rejection reason keeps: integers and static strings. */
 #define HEAP_ERR_ARGS 8
@@ -299,6 +301,13 @@ uint64_t flat_largest(const struct gpuva_heap *heap);
  */
 int flat_carve(struct gpuva_heap *heap, unsigned i, uint64_t s, uint64_t e,
 	       uint64_t x, uint64_t size, enum heap_kind kind);
+/*
+ * gpuva_heap_alloc() of the usual kind (low first, no span rule) with
+ * everything at hand: 1, with *addr set, or 0 (nothing changed) for the
+ * general path.
+ */
+int flat_alloc_plain(struct gpuva_heap *heap, uint64_t size, uint64_t align,
+		     uint64_t *addr);
 /* Is @addr in a hole? Then its index and bytes [*s, *e]. */
 bool flat_hole_at(const struct gpuva_heap *heap, uint64_t addr, unsigned *i,
 		  uint64_t *s, uint64_t *e);
