@@ -18,6 +18,11 @@
  *
  *   test-heap-random [--seed S] [--count N]
  *
+ * A second test runs large heaps (page units in the flat mode, past the
+ * byte map's reach) against themselves: a heap as created, flat while
+ * small, and one kept a tree, under the same requests, must agree on every
+ * result, address, reason, tile and counter.
+ *
  * On failure it prints the seed and step, and writes the steps so far as a
  * `gpuva heap-map` script to heap-random-fail.txt.
  */
@@ -648,11 +653,750 @@ random_ops_agree_with_the_byte_map_model(void **state)
 		fail_msg("too few steps in some shape of the tree or the flat mode");
 }
 
+/* ---- the flat mode against the tree, on large heaps ---- */
+
+/*
+ * The byte map covers heaps of 4096 bytes, whose flat mode counts in
+ * bytes. Above 4 GiB the flat mode counts in pages from the heap's start,
+ * and only below 2^32 - 1 of them; there the model is a second heap. Heap
+ * A is created as any heap (flat while small), heap B is kept a tree for
+ * good, and both run the same requests: same result, address and reason,
+ * same tiles and counters. Sizes and alignments keep to whole pages of the
+ * heap, so that A stays flat while it is small, except about one request
+ * in 200 (a size or an address off by half a page), which sends A to the
+ * tree until that tile is given back.
+ */
+#define PG UINT64_C(4096)
+#define BIG_RECS 1024	/* live records at once; the swing tops out near 400 */
+
+struct big_rec {
+	uint64_t addr, size;
+	int kind;		/* 1 allocated, 2 reserved */
+	bool odd;		/* a boundary the flat mode cannot keep */
+};
+
+enum big_op { BIG_ALLOC, BIG_FIXED, BIG_RESERVE, BIG_FREE, BIG_UNRESERVE };
+
+/* One request, and its line of the `gpuva heap-map` script. */
+struct big_req {
+	enum big_op op;
+	uint64_t addr, size, align, wa, wr;
+	uint32_t flags;
+	bool window;
+	char text[160];
+};
+
+struct big_ranges {
+	struct gpuva_heap_range *r;
+	size_t n, cap;
+};
+
+static struct {
+	struct gpuva_heap *a, *b;	/* a: as created; b: a tree for good */
+	uint64_t start, range, last, pages;	/* pages: whole ones */
+	uint64_t flat_pages;	/* those the flat mode can name */
+	unsigned align_bits;	/* alignments up to 2^it keep to the pages */
+	struct big_rec live[BIG_RECS];
+	int nlive, nodd;
+	bool odd_next;		/* give back an odd tile at the next step */
+	struct big_ranges ra, rb;
+} big;
+
+static struct {
+	uint64_t ok, enospc, einval, odd_reqs;
+	uint64_t flat_steps, to_tree, to_flat, refused;
+} btally;
+
+static const char *
+big_mode(const struct gpuva_heap *h)
+{
+	return heap_is_flat(h) ? "flat" : "tree";
+}
+
+/* die(), naming the heap: the steps so far are only this phase's. */
+static void
+big_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+big_fail(const char *fmt, ...)
+{
+	char msg[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	die("heap 0x%" PRIx64 " 0x%" PRIx64 ", A %s now: %s", big.start,
+	    big.range, big_mode(big.a), msg);
+}
+
+static uint64_t
+big_size(void)
+{
+	return PG * (1 + rnd_below(UINT64_C(1) << rnd_below(15)));
+}
+
+/*
+ * Pages below which A can stay flat: all but one request in 32, so that
+ * a heap larger than the flat units reach still spends most steps flat.
+ */
+static uint64_t
+big_top(void)
+{
+	return rnd_below(32) ? big.flat_pages : big.pages;
+}
+
+/*
+ * A page of the heap (a whole unit of the flat mode), mostly near the
+ * records or at either end where they pack, so that fixed ranges and
+ * windows often collide; sometimes anywhere.
+ */
+static uint64_t
+big_page(void)
+{
+	uint64_t zone = UINT64_C(1) << (8 + rnd_below(14)), p;
+
+	switch (rnd_below(5)) {
+	case 0:
+	case 1:
+		if (big.nlive) {
+			const struct big_rec *r = &big.live[rnd_below((uint64_t)big.nlive)];
+			int64_t q;
+
+			p = (r->addr - big.start) / PG;
+			if (rnd() & 1)
+				p += (r->size + PG - 1) / PG;
+			q = (int64_t)p + (int64_t)rnd_below(65) - 32;
+			p = q < 0 ? 0 : (uint64_t)q;
+			break;
+		}
+		/* fall through */
+	case 2:
+		p = rnd_below(zone);
+		break;
+	case 3:
+		p = big_top() - 1 - rnd_below(zone);
+		break;
+	default:
+		p = rnd_below(big_top());
+		break;
+	}
+	return big.start + (p < big.pages ? p : big.pages - 1) * PG;
+}
+
+/*
+ * Can the flat mode keep [addr, addr + size) (heap_internal.h)? Every
+ * boundary but the heap's end a whole page from the start, below
+ * FLAT_TO_END pages, and a length below FLAT_REC_END pages unless it runs
+ * to the end. Other tiles are given back soon, and only they may keep A
+ * from coming back.
+ */
+static bool
+big_in_units(uint64_t addr, uint64_t size)
+{
+	uint64_t s = addr - big.start, e = s + size;
+
+	if (last_of(addr, size) == big.last)
+		return s % PG == 0 && s / PG < FLAT_TO_END;
+	return s % PG == 0 && e % PG == 0 && e / PG < FLAT_TO_END &&
+	       (e - s) / PG < FLAT_REC_END;
+}
+
+static bool
+big_overlaps(uint64_t addr, uint64_t size)
+{
+	for (int i = 0; i < big.nlive; i++) {
+		const struct big_rec *r = &big.live[i];
+
+		if (addr <= last_of(r->addr, r->size) && r->addr <= last_of(addr, size))
+			return true;
+	}
+	return false;
+}
+
+static void
+big_take(uint64_t addr, uint64_t size, int kind)
+{
+	struct big_rec *r;
+
+	if (big.nlive == BIG_RECS)
+		big_fail("more than %d live records", BIG_RECS);
+	r = &big.live[big.nlive++];
+	*r = (struct big_rec){ addr, size, kind, !big_in_units(addr, size) };
+	big.nodd += r->odd;
+	/*
+	 * While it lives, a free at the low tide fails to bring A back, and A
+	 * waits flat_max / 2 more frees there: mostly give it back at once.
+	 */
+	if (r->odd && rnd_below(8))
+		big.odd_next = true;
+}
+
+static void
+big_drop(uint64_t addr)
+{
+	for (int i = 0; i < big.nlive; i++) {
+		if (big.live[i].addr != addr)
+			continue;
+		big.nodd -= big.live[i].odd;
+		big.live[i] = big.live[--big.nlive];
+		return;
+	}
+	big_fail("gave back 0x%" PRIx64 ", which no record holds", addr);
+}
+
+/*
+ * What the records say of a request other than an allocation: a second
+ * opinion, so that A and B cannot agree on a wrong answer unseen.
+ */
+static int
+big_want(const struct big_req *q)
+{
+	if (q->op == BIG_FIXED || q->op == BIG_RESERVE) {
+		if (!q->size || q->addr > UINT64_MAX - (q->size - 1) ||
+		    q->addr < big.start || last_of(q->addr, q->size) > big.last)
+			return -EINVAL;
+		return big_overlaps(q->addr, q->size) ? -ENOSPC : 0;
+	}
+	for (int i = 0; i < big.nlive; i++) {
+		const struct big_rec *r = &big.live[i];
+
+		if (r->addr == q->addr)
+			return r->size == q->size &&
+			       r->kind == (q->op == BIG_FREE ? 1 : 2) ? 0 : -EINVAL;
+	}
+	return -EINVAL;
+}
+
+/* An allocation at @x honours its request and overlaps no record. */
+static bool
+big_fits(const struct big_req *q, uint64_t x)
+{
+	uint64_t lo = big.start, hi = big.last;
+
+	if (q->window) {
+		lo = q->wa > lo ? q->wa : lo;
+		hi = last_of(q->wa, q->wr) < hi ? last_of(q->wa, q->wr) : hi;
+	}
+	return x >= lo && x <= hi && q->size - 1 <= hi - x &&
+	       !(x & (q->align - 1)) &&
+	       !crosses((q->flags & GPUVA_HEAP_NO_SPAN_MASK) >> 8, x, q->size) &&
+	       !big_overlaps(x, q->size);
+}
+
+static void
+req_add(struct big_req *q, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+req_add(struct big_req *q, const char *fmt, ...)
+{
+	size_t n = strlen(q->text);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(q->text + n, sizeof(q->text) - n, fmt, ap);
+	va_end(ap);
+}
+
+static void
+big_text(struct big_req *q)
+{
+	static const char *const verb[] = { "", "fixed", "reserve", "free", "unreserve" };
+	const uint32_t known = GPUVA_HEAP_HIGH | GPUVA_HEAP_NO_SPAN_MASK;
+	unsigned span = (q->flags & GPUVA_HEAP_NO_SPAN_MASK) >> 8;
+
+	q->text[0] = 0;
+	if (q->op == BIG_FIXED)
+		req_add(q, "fixed a%zu ", step);
+	else if (q->op != BIG_ALLOC)
+		req_add(q, "%s ", verb[q->op]);
+	if (q->op != BIG_ALLOC) {
+		req_add(q, "0x%" PRIx64 " 0x%" PRIx64, q->addr, q->size);
+		return;
+	}
+	/* the script has no words for unknown flags: a comment then */
+	req_add(q, "%salloc a%zu 0x%" PRIx64 " align=0x%" PRIx64 "%s",
+		q->flags & ~known ? "# " : "", step, q->size, q->align,
+		q->flags & GPUVA_HEAP_HIGH ? " high" : "");
+	if (span)
+		req_add(q, " nospan=%u", span);
+	if (q->window)
+		req_add(q, " window=0x%" PRIx64 ",0x%" PRIx64, q->wa, q->wr);
+	if (q->flags & ~known)
+		req_add(q, " flags=0x%" PRIx32, q->flags);
+}
+
+static int
+big_run(struct gpuva_heap *h, const struct big_req *q, uint64_t *addr)
+{
+	switch (q->op) {
+	case BIG_ALLOC:
+		if (q->window)
+			return gpuva_heap_alloc_in_range(h, q->size, q->align, q->flags,
+							 q->wa, q->wr, addr);
+		return gpuva_heap_alloc(h, q->size, q->align, q->flags, addr);
+	case BIG_FIXED:
+		return gpuva_heap_alloc_fixed(h, q->addr, q->size);
+	case BIG_RESERVE:
+		return gpuva_heap_reserve(h, q->addr, q->size);
+	case BIG_FREE:
+		return gpuva_heap_free(h, q->addr, q->size);
+	default:
+		return gpuva_heap_unreserve(h, q->addr, q->size);
+	}
+}
+
+/* Run @q on both heaps: they must answer alike, and as the records say. */
+static int
+big_both(struct big_req *q)
+{
+	uint64_t xa = UINT64_MAX, xb = UINT64_MAX;	/* untouched on errors */
+	const char *was = big_mode(big.a);
+	bool may_return = !heap_is_flat(big.a) && !big.a->flat_wait;
+	char why[384];
+	int ga, gb, want;
+
+	big_text(q);
+	logf_("%s\n", q->text);
+	want = q->op == BIG_ALLOC ? 0 : big_want(q);
+	ga = big_run(big.a, q, &xa);
+	/* every heap's reason is written into one buffer: keep A's first */
+	snprintf(why, sizeof(why), "%s", ga ? gpuva_heap_last_error(big.a) : "");
+	gb = big_run(big.b, q, &xb);
+	if (ga != gb || xa != xb)
+		big_fail("%s: A (%s before) returned %d, address 0x%" PRIx64
+			 "; B (tree) returned %d, address 0x%" PRIx64, q->text, was,
+			 ga, xa, gb, xb);
+	if (ga && strcmp(why, gpuva_heap_last_error(big.b)))
+		big_fail("%s: both returned %d, with other reasons: A (%s before)"
+			 " \"%s\", B \"%s\"", q->text, ga, was, why,
+			 gpuva_heap_last_error(big.b));
+	if (q->op != BIG_ALLOC && ga != want)
+		big_fail("%s: both returned %d, the records say %d", q->text, ga, want);
+	if (q->op == BIG_ALLOC && !ga && !big_fits(q, xa))
+		big_fail("%s: both gave 0x%" PRIx64 ", outside the request or over"
+			 " a record", q->text, xa);
+	if (ga == 0)
+		btally.ok++;
+	else if (ga == -ENOSPC)
+		btally.enospc++;
+	else
+		btally.einval++;
+	if (ga)
+		return ga;
+	switch (q->op) {
+	case BIG_ALLOC:
+		logf_("# = 0x%" PRIx64 "\n", xa);
+		big_take(xa, q->size, 1);
+		break;
+	case BIG_FIXED:
+	case BIG_RESERVE:
+		big_take(q->addr, q->size, q->op == BIG_FIXED ? 1 : 2);
+		break;
+	default:
+		big_drop(q->addr);
+		/* at half of flat_max, with every tile in units, A goes back */
+		if (may_return && !heap_is_flat(big.a) && !big.nodd &&
+		    heap_tiles(big.a) <= big.a->flat_max / 2)
+			big_fail("%s: A stayed a tree of %zu tiles, all in units"
+				 " (flat_max %" PRIu32 ")", q->text,
+				 heap_tiles(big.a), big.a->flat_max);
+		break;
+	}
+	return 0;
+}
+
+static void
+big_give_back(uint64_t addr, uint64_t size, bool unreserve)
+{
+	struct big_req q = { .op = unreserve ? BIG_UNRESERVE : BIG_FREE,
+			     .addr = addr, .size = size };
+
+	big_both(&q);
+}
+
+static void
+big_alloc(bool odd)
+{
+	struct big_req q = { .op = BIG_ALLOC, .size = big_size() };
+
+	/* units count from the start: one off a page keeps them below a page */
+	if (big.align_bits < 12 && rnd_below(50))
+		q.align = UINT64_C(1) << rnd_below(big.align_bits + 1);
+	else
+		q.align = PG << rnd_below(13);
+	if (rnd_below(3) == 0)
+		q.flags |= GPUVA_HEAP_HIGH;
+	if (rnd_below(6) == 0)
+		q.flags |= GPUVA_HEAP_NO_SPAN(14 + rnd_below(26));
+	if (rnd_below(4) == 0) {
+		q.window = true;
+		q.wa = big_page();
+		q.wr = PG * (1 + rnd_below(UINT64_C(1) << rnd_below(24)));
+	} else if (q.flags & GPUVA_HEAP_HIGH && big_top() < big.pages) {
+		/* the top of a heap past the flat units: mostly below them */
+		q.window = true;
+		q.wa = big.start;
+		q.wr = big.flat_pages * PG;
+	}
+	if (odd)
+		q.size += PG / 2;
+	big_both(&q);
+}
+
+static void
+big_take_op(enum big_op op, bool odd)
+{
+	struct big_req q = { .op = op, .addr = big_page(), .size = big_size() };
+
+	if (odd && rnd() & 1)
+		q.addr += PG / 2;
+	else if (odd)
+		q.size += PG / 2;
+	big_both(&q);
+}
+
+static void
+big_free_live(void)
+{
+	const struct big_rec *r;
+
+	if (!big.nlive)
+		return;
+	r = &big.live[rnd_below((uint64_t)big.nlive)];
+	big_give_back(r->addr, r->size, r->kind == 2);
+}
+
+static void
+big_free_odd(void)
+{
+	for (int i = 0; i < big.nlive; i++) {
+		if (big.live[i].odd) {
+			big_give_back(big.live[i].addr, big.live[i].size,
+				      big.live[i].kind == 2);
+			return;
+		}
+	}
+}
+
+/*
+ * The largest hole taken in whole pages (all of it but a short last unit),
+ * again and again, so that at the low tide the heap fills to its end; a
+ * request or two on the full heap; then all given back.
+ */
+static void
+big_fill(void)
+{
+	struct big_req q = { .op = BIG_ALLOC, .align = PG };
+	struct gpuva_heap_stats st;
+	uint64_t addr[24], size[24];
+	int n = 0;
+
+	while (n < 24) {
+		gpuva_heap_get_stats(big.a, &st);
+		q.size = st.largest_hole / PG * PG;
+		q.flags = rnd() & 1 ? GPUVA_HEAP_HIGH : 0;
+		if (!q.size || big_both(&q))
+			break;
+		addr[n] = big.live[big.nlive - 1].addr;	/* big_take() appends */
+		size[n++] = q.size;
+	}
+	big_alloc(false);
+	big_take_op(BIG_FIXED, false);
+	/* first those too long for the flat mode, which would keep A a tree */
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < n; i++)
+			if (big_in_units(addr[i], size[i]) == pass)
+				big_give_back(addr[i], size[i], false);
+}
+
+static void
+big_misuse(void)
+{
+	struct big_rec r = { big.start, PG, 1, false };	/* none live: refused too */
+	struct big_req q = { .op = BIG_ALLOC, .size = PG, .align = PG };
+	uint64_t x;
+
+	if (big.nlive)
+		r = big.live[rnd_below((uint64_t)big.nlive)];
+	switch (rnd_below(9)) {
+	case 0:		/* whatever is there, often inside a record */
+		big_give_back(big_page(), big_size(), rnd() & 1);
+		break;
+	case 1:
+		big_give_back(r.addr, r.size, r.kind == 2);
+		big_give_back(r.addr, r.size, r.kind == 2);
+		break;
+	case 2:		/* the wrong size, by a page or half of one */
+		x = rnd_below(3);
+		big_give_back(r.addr, x == 0 ? r.size + PG : x == 1 ?
+			      r.size + PG / 2 : r.size - PG / 2, r.kind == 2);
+		break;
+	case 3:		/* inside: pages in, or half a page */
+		x = r.size > PG && rnd() & 1 ?
+		    PG * (1 + rnd_below(r.size / PG - 1)) : PG / 2;
+		big_give_back(r.addr + x, r.size - x, r.kind == 2);
+		break;
+	case 4:		/* the wrong kind */
+		big_give_back(r.addr, r.size, r.kind == 1);
+		break;
+	case 5:		/* allocations with bad arguments, or too large */
+		switch (rnd_below(6)) {
+		case 0:
+			q.size = 0;
+			break;
+		case 1:
+			q.align = 3 * PG;
+			break;
+		case 2:
+			q.flags = 1u << (1 + rnd_below(7));
+			break;
+		case 3:
+			q.flags = GPUVA_HEAP_NO_SPAN(12);
+			q.size = 2 * PG;
+			break;
+		case 4:		/* about the whole heap: larger than any hole */
+			q.size = big.range - PG * rnd_below(3);
+			break;
+		default:	/* windows outside, or past 2^64 */
+			q.window = true;
+			q.wr = PG * (1 + rnd_below(64));
+			if (rnd() & 1) {
+				q.wa = big.start - 64 * PG;
+			} else if (big.last == UINT64_MAX) {
+				q.wa = big.last - PG * rnd_below(8);
+				q.wr = UINT64_MAX - q.wa + 1 + rnd_below(2);
+			} else {
+				q.wa = big.last + 1 + PG * rnd_below(8);
+			}
+			break;
+		}
+		big_both(&q);
+		break;
+	case 6:		/* fixed ranges with bad arguments */
+		q.op = rnd() & 1 ? BIG_FIXED : BIG_RESERVE;
+		q.addr = big_page();
+		switch (rnd_below(4)) {
+		case 0:
+			q.size = 0;
+			break;
+		case 1:
+			q.addr = big.start - PG;
+			q.size = 2 * PG;
+			break;
+		case 2:		/* past the end, or past 2^64 */
+			q.addr = big.last + 1 - PG;
+			q.size = 2 * PG;
+			break;
+		default:
+			q.size = UINT64_MAX - rnd_below(4);
+			break;
+		}
+		big_both(&q);
+		break;
+	case 7:
+		big_fill();
+		break;
+	default:	/* outside the heap, or nothing */
+		x = rnd_below(3);
+		big_give_back(x == 0 ? big.start - PG : x == 1 ? big.last + 1 : r.addr,
+			      x == 2 ? 0 : PG, rnd() & 1);
+		break;
+	}
+}
+
+static int
+big_collect(void *priv, const struct gpuva_heap_range *r)
+{
+	struct big_ranges *c = priv;
+
+	if (c->n == c->cap) {
+		c->cap = c->cap ? 2 * c->cap : 1024;
+		c->r = realloc(c->r, c->cap * sizeof(*c->r));
+		assert_non_null(c->r);
+	}
+	c->r[c->n++] = *r;
+	return 0;
+}
+
+/* The heaps alike: a query, the counters, the invariants, every tile. */
+static void
+big_check(void)
+{
+	struct gpuva_heap_stats a, b;
+	uint64_t x = big_page(), s = big_size();
+	size_t n;
+
+	if (heap_is_flat(big.b))
+		big_fail("B went flat");
+	if (gpuva_heap_is_free(big.a, x, s) != gpuva_heap_is_free(big.b, x, s))
+		big_fail("is_free 0x%" PRIx64 " 0x%" PRIx64 ": A says %d",
+			 x, s, gpuva_heap_is_free(big.a, x, s));
+	gpuva_heap_get_stats(big.a, &a);
+	gpuva_heap_get_stats(big.b, &b);
+#define SAME(f)								\
+	if (a.f != b.f)							\
+		big_fail("stats ." #f ": A 0x%" PRIx64 ", B 0x%" PRIx64,	\
+			 (uint64_t)a.f, (uint64_t)b.f)
+	SAME(start);
+	SAME(range);
+	SAME(free_bytes);
+	SAME(largest_hole);
+	SAME(holes);
+	SAME(allocations);
+	SAME(allocated_bytes);
+	SAME(reservations);
+	SAME(reserved_bytes);
+#undef SAME
+	if (a.allocations + a.reservations != (size_t)big.nlive)
+		big_fail("%zu used tiles, %d records", a.allocations + a.reservations,
+			 big.nlive);
+	if (gpuva_heap_check(big.a))
+		big_fail("gpuva_heap_check(A): %s", gpuva_heap_last_error(big.a));
+	if (gpuva_heap_check(big.b))
+		big_fail("gpuva_heap_check(B): %s", gpuva_heap_last_error(big.b));
+	big.ra.n = big.rb.n = 0;
+	gpuva_heap_for_each_range(big.a, big_collect, &big.ra);
+	gpuva_heap_for_each_range(big.b, big_collect, &big.rb);
+	n = big.ra.n > big.rb.n ? big.ra.n : big.rb.n;
+	for (size_t i = 0; i < n; i++) {
+		const struct gpuva_heap_range none = { 0, 0, GPUVA_HEAP_HOLE };
+		const struct gpuva_heap_range *ra = i < big.ra.n ? &big.ra.r[i] : &none;
+		const struct gpuva_heap_range *rb = i < big.rb.n ? &big.rb.r[i] : &none;
+
+		if (ra->addr != rb->addr || ra->range != rb->range ||
+		    ra->state != rb->state)
+			big_fail("range %zu of %zu/%zu: A 0x%" PRIx64 " 0x%" PRIx64
+				 " state %d, B 0x%" PRIx64 " 0x%" PRIx64 " state %d",
+				 i, big.ra.n, big.rb.n, ra->addr, ra->range,
+				 ra->state, rb->addr, rb->range, rb->state);
+	}
+}
+
+static uint64_t
+big_phase(uint64_t start, uint64_t range, uint64_t count)
+{
+	uint64_t flat = 0;
+	uint32_t was_wait;
+	bool was_flat;
+
+	memset(&big.live, 0, sizeof(big.live));
+	big.nlive = big.nodd = 0;
+	big.start = start;
+	big.range = range;
+	big.last = last_of(start, range);
+	big.pages = range / PG;
+	big.flat_pages = big.pages < FLAT_TO_END - 1 ? big.pages : FLAT_TO_END - 1;
+	big.odd_next = false;
+	big.align_bits = start % PG ? (unsigned)__builtin_ctzll(start) : 63;
+	assert_int_equal(gpuva_heap_create(start, range, &big.a), 0);
+	assert_int_equal(gpuva_heap_create(start, range, &big.b), 0);
+	big.b->flat_max = 0;
+	assert_int_equal(heap_to_tree(big.b), 0);
+	H = big.a;	/* die() tells its last reason */
+	/* the failure's script: this phase alone, replayable on its own */
+	trace_len = 0;
+	logf_("heap 0x%" PRIx64 " 0x%" PRIx64 "\n", start, range);
+	was_flat = heap_is_flat(big.a);
+	was_wait = 0;
+	for (uint64_t i = 0; i < count; i++, step++) {
+		uint64_t r = rnd_below(100);
+		/* A crosses flat_max both ways on each swing */
+		int want_live = (i / 2000) % 2 ? 20 : 400;
+		uint64_t p_alloc = big.nlive < want_live ? 55 : 15;
+
+		if (big.odd_next) {
+			big.odd_next = false;
+			big_free_odd();
+		} else if (rnd_below(200) == 0) {
+			btally.odd_reqs++;
+			if (r < 50)
+				big_alloc(true);
+			else
+				big_take_op(r < 75 ? BIG_FIXED : BIG_RESERVE, true);
+		} else if (r < p_alloc) {
+			big_alloc(false);
+		} else if (r < 80) {
+			big_free_live();
+		} else if (r < 87) {
+			big_take_op(BIG_FIXED, false);
+		} else if (r < 92) {
+			big_take_op(BIG_RESERVE, false);
+		} else {
+			big_misuse();
+		}
+		/* a tile off the pages keeps A a tree: give those back soon */
+		if (big.nodd && rnd_below(20) == 0)
+			big_free_odd();
+		big_check();
+		btally.to_tree += was_flat && !heap_is_flat(big.a);
+		btally.to_flat += !was_flat && heap_is_flat(big.a);
+		/* a return to the flat mode refused: it waits again */
+		btally.refused += big.a->flat_wait > was_wait;
+		was_wait = big.a->flat_wait;
+		was_flat = heap_is_flat(big.a);
+		flat += was_flat;
+	}
+	gpuva_heap_destroy(big.a);
+	gpuva_heap_destroy(big.b);
+	big.a = big.b = NULL;
+	H = NULL;
+	btally.flat_steps += flat;
+	return flat;
+}
+
+static void
+flat_and_tree_agree_on_large_heaps(void **state)
+{
+	static const struct {
+		uint64_t start, range;
+	} phase[] = {
+		/* pages from 1 MiB; past 16 TiB no unit: the top is the tree's */
+		{ 0x100000, UINT64_C(1) << 47 },
+		/* units count from a start that is not a page */
+		{ 0x100800, UINT64_C(1) << 44 },
+		/* the top of the address space: the heap ends at 2^64 */
+		{ UINT64_MAX - ((UINT64_C(1) << 40) - 1), UINT64_C(1) << 40 },
+		/*
+		 * Just past 4 GiB, so in pages, with a short last unit; small
+		 * enough to fill, so that first fits reach the end.
+		 */
+		{ 0x100000, (UINT64_C(1) << 32) + PG / 2 },
+	};
+	const int nphase = (int)(sizeof(phase) / sizeof(phase[0]));
+	uint64_t flat[sizeof(phase) / sizeof(phase[0])];
+
+	rng.s = opt_seed;
+	step = 0;
+	memset(&btally, 0, sizeof(btally));
+	for (int i = 0; i < nphase; i++)
+		flat[i] = big_phase(phase[i].start, phase[i].range,
+				    opt_count / nphase + (i < (int)(opt_count % nphase)));
+	printf("heap-random large: seed 0x%" PRIx64 ", %zu steps, flat and tree"
+	       " agree: %" PRIu64 " ok, %" PRIu64 " -ENOSPC, %" PRIu64 " -EINVAL,"
+	       " %" PRIu64 " requests off the pages; A flat in %" PRIu64 " steps"
+	       " (%" PRIu64 "/%" PRIu64 "/%" PRIu64 "/%" PRIu64 " by phase), %"
+	       PRIu64 " switches to the tree, %" PRIu64 " back, %" PRIu64
+	       " returns refused\n", opt_seed, step, btally.ok, btally.enospc,
+	       btally.einval, btally.odd_reqs, btally.flat_steps, flat[0],
+	       flat[1], flat[2], flat[3], btally.to_tree, btally.to_flat,
+	       btally.refused);
+	free(big.ra.r);
+	free(big.rb.r);
+	memset(&big.ra, 0, sizeof(big.ra));
+	memset(&big.rb, 0, sizeof(big.rb));
+	/* the default run must keep covering the flat mode and its switches */
+	if (opt_count >= 100000 && (btally.flat_steps * 5 < step ||
+				    btally.to_tree < 5 || btally.to_flat < 5))
+		fail_msg("A was flat in too few steps or switched too rarely");
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(random_ops_agree_with_the_byte_map_model),
+		cmocka_unit_test(flat_and_tree_agree_on_large_heaps),
 	};
 	int ret;
 

@@ -927,6 +927,125 @@ log_fn_receives_each_rejection_reason(void **state)
 	assert_string_equal(got, "");
 }
 
+/* The whole reason, whatever its length (log_record() keeps 256 bytes). */
+static void
+log_whole(void *priv, const char *reason)
+{
+	snprintf(priv, 512, "%s", reason);
+}
+
+/* The reason is @want, read twice, and the log function got the same. */
+static void
+assert_reason_is(struct gpuva_heap *heap, const char *want, const char *logged)
+{
+	char first[512];
+
+	snprintf(first, sizeof(first), "%s", gpuva_heap_last_error(heap));
+	assert_string_equal(first, want);
+	assert_string_equal(gpuva_heap_last_error(heap), first);
+	assert_string_equal(logged, first);
+}
+
+static void
+last_error_keeps_the_longest_reasons_whole_and_log_fn_gets_the_same_text(void **state)
+{
+	/* a heap over the top half of the space: every number 16 digits */
+	const uint64_t start = UINT64_C(0x8000000000001000);
+	const uint64_t range = UINT64_C(0x7ffffffffffff000);
+	const uint64_t size = UINT64_C(1) << 63, align = UINT64_C(1) << 62;
+	const uint64_t wa = UINT64_C(0x8000000000001234);
+	const uint64_t wr = UINT64_C(0x7fffffffffffedcc);
+	const uint32_t flags = GPUVA_HEAP_HIGH | GPUVA_HEAP_NO_SPAN(63);
+	struct gpuva_heap *h;
+	char want[512], got[512] = "";
+	uint64_t a = UNTOUCHED;
+
+	(void)state;
+	heap_new(start, range, &h);
+	gpuva_heap_set_log_fn(h, log_whole, got);
+
+	/* the longest rejection of an alloc: seven 64-bit numbers and " high" */
+	assert_int_equal(gpuva_heap_alloc_in_range(h, size, align, flags, wa, wr,
+						   &a), -ENOSPC);
+	snprintf(want, sizeof(want), "alloc 0x%" PRIx64 " align=0x%" PRIx64
+		 " flags=0x%" PRIx32 " window=0x%" PRIx64 ",0x%" PRIx64
+		 " high: no hole of 0x%" PRIx64 " bytes (largest 0x%" PRIx64 ")",
+		 size, align, flags, wa, wr, size, range);
+	assert_true(strlen(want) > 150);
+	assert_reason_is(h, want, got);
+
+	/* a window below the heap */
+	assert_int_equal(gpuva_heap_alloc_in_range(h, size, align, flags,
+		UINT64_C(0x7fffffffffff0000), 0x1000, &a), -EINVAL);
+	snprintf(want, sizeof(want), "alloc 0x%" PRIx64 " align=0x%" PRIx64
+		 " flags=0x%" PRIx32 " window=0x%" PRIx64 ",0x%" PRIx64
+		 ": window outside the heap [0x%" PRIx64 ", 0x%" PRIx64 "]",
+		 size, align, flags, UINT64_C(0x7fffffffffff0000),
+		 UINT64_C(0x1000), start, UINT64_MAX);
+	assert_reason_is(h, want, got);
+	assert_int_equal(a, UNTOUCHED);
+	gpuva_heap_destroy(h);
+
+	/*
+	 * Owners named near 2^64, in a heap small enough to stay flat in
+	 * the first pass: a reservation, and an allocation to the heap's end.
+	 */
+	heap_new(UINT64_C(0xfffff00000000000), UINT64_C(1) << 44, &h);
+	gpuva_heap_set_log_fn(h, log_whole, got);
+	assert_int_equal(gpuva_heap_reserve(h, UINT64_C(0xfffff12345678000),
+					    UINT64_C(0x7654321000)), 0);
+	assert_int_equal(gpuva_heap_alloc_fixed(h, UINT64_C(0xffffffffff000000),
+						0x1000000), 0);
+	assert_int_equal(heap_is_flat(h), !as_tree);
+	assert_int_equal(gpuva_heap_alloc_fixed(h, UINT64_C(0xfffff12345677000),
+						0x2000), -ENOSPC);
+	snprintf(want, sizeof(want), "alloc_fixed 0x%" PRIx64 " 0x%" PRIx64
+		 ": byte 0x%" PRIx64 " is taken by the reservation 0x%" PRIx64
+		 " 0x%" PRIx64, UINT64_C(0xfffff12345677000), UINT64_C(0x2000),
+		 UINT64_C(0xfffff12345678000), UINT64_C(0xfffff12345678000),
+		 UINT64_C(0x7654321000));
+	assert_reason_is(h, want, got);
+	assert_int_equal(gpuva_heap_reserve(h, UINT64_C(0xfffffffffe800000),
+					    0x1000000), -ENOSPC);
+	snprintf(want, sizeof(want), "reserve 0x%" PRIx64 " 0x%" PRIx64
+		 ": byte 0x%" PRIx64 " is taken by the allocation 0x%" PRIx64
+		 " 0x%" PRIx64, UINT64_C(0xfffffffffe800000), UINT64_C(0x1000000),
+		 UINT64_C(0xffffffffff000000), UINT64_C(0xffffffffff000000),
+		 UINT64_C(0x1000000));
+	assert_reason_is(h, want, got);
+	assert_int_equal(gpuva_heap_check(h), 0);
+	gpuva_heap_destroy(h);
+}
+
+/*
+ * Each heap keeps its own reason: rejections on another heap do not touch
+ * it. The text itself is written into the thread's buffer when asked for
+ * (heap.h: dlerror()'s contract), so a caller that reads two heaps'
+ * reasons at once copies the first.
+ */
+static void
+last_error_of_one_heap_survives_rejections_on_another(void **state)
+{
+	struct gpuva_heap *h1, *h2;
+	char copy[512];
+
+	(void)state;
+	heap_new(BASE, RANGE, &h1);
+	heap_new(BASE, RANGE, &h2);
+	assert_int_equal(gpuva_heap_free(h1, BASE, PG), -EINVAL);
+	snprintf(copy, sizeof(copy), "%s", gpuva_heap_last_error(h1));
+	assert_non_null(strstr(copy, "free 0x100000 0x1000: not allocated"));
+	assert_int_equal(gpuva_heap_alloc_fixed(h2, END, PG), -EINVAL);
+	assert_non_null(strstr(gpuva_heap_last_error(h2), "outside the heap"));
+	/* h1's reason is still its own, and reads the same */
+	assert_string_equal(gpuva_heap_last_error(h1), copy);
+	/* a successful call on h2 leaves h1 alone too */
+	assert_int_equal(gpuva_heap_alloc_fixed(h2, BASE, PG), 0);
+	assert_string_equal(gpuva_heap_last_error(h1), copy);
+	gpuva_heap_destroy(h1);
+	gpuva_heap_destroy(h2);
+}
+
 static void
 free_errors_in_a_long_run_of_allocations_still_name_the_allocation(void **state)
 {
@@ -1295,6 +1414,448 @@ check_reports_a_broken_tree(void **state)
 #undef BREAKS
 }
 
+/* ---- the flat mode (white box) ---- */
+
+/*
+ * These tests are about the flat mode itself: each makes its own heaps
+ * with gpuva_heap_create(), flat whatever the pass.
+ */
+static struct gpuva_heap *
+flat_new(uint64_t start, uint64_t range, uint32_t flat_max)
+{
+	struct gpuva_heap *h;
+
+	assert_int_equal(gpuva_heap_create(start, range, &h), 0);
+	assert_true(heap_is_flat(h));
+	if (flat_max)
+		h->flat_max = flat_max;
+	return h;
+}
+
+/*
+ * The same requests on a heap that may be flat (h) and on one kept a tree
+ * (ref): the switches must not show in any address or error.
+ */
+struct twin {
+	struct gpuva_heap *h, *ref;
+};
+
+static struct twin
+twin_new(uint64_t start, uint64_t range, uint32_t flat_max)
+{
+	struct twin w = { flat_new(start, range, flat_max), NULL };
+
+	assert_int_equal(gpuva_heap_create(start, range, &w.ref), 0);
+	fx_tree(w.ref);
+	return w;
+}
+
+static void
+twin_destroy(struct twin *w)
+{
+	gpuva_heap_destroy(w->h);
+	gpuva_heap_destroy(w->ref);
+}
+
+/* Both heaps pass their check and hold the same tiles and counters. */
+static void
+twin_assert_same(struct twin *w)
+{
+	struct fx_saved a, b;
+
+	assert_int_equal(gpuva_heap_check(w->h), 0);
+	assert_int_equal(gpuva_heap_check(w->ref), 0);
+	a = fx_save(w->h);
+	b = fx_save(w->ref);
+	assert_int_equal(a.n, b.n);
+	for (size_t i = 0; i < a.n; i++) {
+		assert_int_equal(a.r[i].addr, b.r[i].addr);
+		assert_int_equal(a.r[i].range, b.r[i].range);
+		assert_int_equal(a.r[i].state, b.r[i].state);
+	}
+	/* only the memory may differ */
+	a.st.bytes = b.st.bytes = 0;
+	assert_memory_equal(&a.st, &b.st, sizeof(a.st));
+}
+
+static uint64_t
+twin_alloc(struct twin *w, uint64_t size, uint64_t align, uint32_t flags)
+{
+	uint64_t a = UNTOUCHED, b = UNTOUCHED;
+
+	assert_int_equal(gpuva_heap_alloc(w->ref, size, align, flags, &b), 0);
+	if (gpuva_heap_alloc(w->h, size, align, flags, &a))
+		fail_msg("alloc 0x%" PRIx64 ": %s", size,
+			 gpuva_heap_last_error(w->h));
+	assert_int_equal(a, b);
+	twin_assert_same(w);
+	return a;
+}
+
+static void
+twin_fixed(struct twin *w, uint64_t addr, uint64_t size, bool rsv)
+{
+	if (rsv) {
+		assert_int_equal(gpuva_heap_reserve(w->ref, addr, size), 0);
+		assert_int_equal(gpuva_heap_reserve(w->h, addr, size), 0);
+	} else {
+		assert_int_equal(gpuva_heap_alloc_fixed(w->ref, addr, size), 0);
+		assert_int_equal(gpuva_heap_alloc_fixed(w->h, addr, size), 0);
+	}
+	twin_assert_same(w);
+}
+
+static void
+twin_free(struct twin *w, uint64_t addr, uint64_t size, bool rsv)
+{
+	if (rsv) {
+		assert_int_equal(gpuva_heap_unreserve(w->ref, addr, size), 0);
+		assert_int_equal(gpuva_heap_unreserve(w->h, addr, size), 0);
+	} else {
+		assert_int_equal(gpuva_heap_free(w->ref, addr, size), 0);
+		assert_int_equal(gpuva_heap_free(w->h, addr, size), 0);
+	}
+	twin_assert_same(w);
+}
+
+static void
+past_flat_max_tiles_a_heap_is_a_tree_at_the_same_addresses_and_flat_again_at_half(void **state)
+{
+	enum { N = 24, MAX = 16 };
+	struct twin w = twin_new(BASE, RANGE, MAX);
+	uint64_t a[N], sz[N];
+
+	(void)state;
+	/* a reservation and a fixed allocation: both kinds of record move over */
+	twin_fixed(&w, BASE + 0x100000, 0x3000, true);
+	twin_fixed(&w, END - 0x5000, PG, false);
+	assert_true(heap_is_flat(w.h));
+	/* sizes, alignments and directions that leave holes between them */
+	for (unsigned i = 0; i < N; i++) {
+		sz[i] = PG * (1 + i % 3);
+		a[i] = twin_alloc(&w, sz[i], i % 4 == 3 ? 0x10000 : PG,
+				  i % 5 == 4 ? GPUVA_HEAP_HIGH : 0);
+		/* allocations never lower the tiles: flat until past MAX, then a tree */
+		assert_int_equal(heap_is_flat(w.h), heap_tiles(w.h) <= MAX);
+	}
+	assert_false(heap_is_flat(w.h));
+
+	/* freed in a scattered order: a tree until half MAX tiles, then flat */
+	twin_free(&w, BASE + 0x100000, 0x3000, true);
+	for (unsigned i = 0, k = 0; i < N; i++, k = (k + 7) % N) {
+		twin_free(&w, a[k], sz[k], false);
+		/* frees never raise the tiles; nothing failed, nothing to wait for */
+		assert_int_equal(heap_is_flat(w.h), heap_tiles(w.h) <= MAX / 2);
+	}
+	assert_true(heap_is_flat(w.h));
+	assert_int_equal(w.h->flat_wait, 0);
+	/* flat again, it places as the tree does */
+	twin_alloc(&w, 0x3000, 0x10000, 0);
+	twin_alloc(&w, PG, PG, GPUVA_HEAP_HIGH);
+	twin_free(&w, END - 0x5000, PG, false);
+	assert_true(heap_is_flat(w.h));
+	twin_destroy(&w);
+}
+
+/* What makes a boundary that is not a whole page unit. */
+enum off_unit {
+	OFF_SIZE,	/* a 0x800-byte allocation */
+	OFF_FIXED,	/* alloc_fixed at a half page */
+	OFF_START,	/* a page-aligned request in a heap that starts mid-page */
+};
+
+static void
+off_unit_case(enum off_unit how)
+{
+	enum { MAX = 16 };
+	uint64_t start = how == OFF_START ? BASE + 0x800 : BASE;
+	struct twin w = twin_new(start, UINT64_C(1) << 40, MAX);
+	uint64_t x, size = PG;
+	bool waited = false;
+	uint32_t frees, left;
+
+	/* past 4 GiB: the flat mode counts in pages */
+	assert_int_equal(w.h->flat.shift, 12);
+	for (uint64_t i = 0; i < 4; i++)
+		assert_int_equal(twin_alloc(&w, PG, 1, 0), start + i * PG);
+	assert_true(heap_is_flat(w.h));
+
+	switch (how) {
+	case OFF_SIZE:
+		size = 0x800;
+		x = twin_alloc(&w, size, 1, 0);
+		assert_int_equal(x, start + 4 * PG);
+		break;
+	case OFF_FIXED:
+		x = start + 6 * PG + 0x800;
+		twin_fixed(&w, x, size, false);
+		break;
+	default:
+		/* the hole starts at 0x104800: a page boundary is 0x800 into a unit */
+		x = twin_alloc(&w, size, PG, 0);
+		assert_int_equal(x, BASE + 5 * PG);
+		break;
+	}
+	assert_false(heap_is_flat(w.h));
+	assert_true(heap_tiles(w.h) <= MAX / 2);
+
+	/*
+	 * While it lives, the heap cannot be flat: each try fails and sets
+	 * flat_wait, and the frees in between only count it down.
+	 */
+	for (unsigned i = 0; i < 2 * (MAX / 2 + 1); i++) {
+		uint64_t b = twin_alloc(&w, PG, 1, GPUVA_HEAP_HIGH);
+
+		twin_free(&w, b, PG, false);
+		assert_false(heap_is_flat(w.h));
+		assert_true(w.h->flat_wait <= MAX / 2 + 1);
+		waited |= w.h->flat_wait == MAX / 2 + 1;
+	}
+	assert_true(waited);
+
+	/* once it is gone: the calls still to wait, then the try that works */
+	twin_free(&w, x, size, false);
+	left = w.h->flat_wait;
+	for (frees = 0; !heap_is_flat(w.h); frees++) {
+		uint32_t wait = w.h->flat_wait;
+		uint64_t b;
+
+		assert_true(frees <= left);
+		b = twin_alloc(&w, PG, 1, GPUVA_HEAP_HIGH);
+		twin_free(&w, b, PG, false);
+		/* a free either counts down or tries, and the try works */
+		if (heap_is_flat(w.h))
+			assert_int_equal(wait, 0);
+		else
+			assert_int_equal(w.h->flat_wait, wait - 1);
+	}
+	assert_true(frees <= left + 1);
+	assert_int_equal(heap_tiles(w.h), 5);
+	/* flat again, the same addresses */
+	twin_alloc(&w, 3 * PG, 1, 0);
+	twin_alloc(&w, PG, 1, GPUVA_HEAP_HIGH);
+	assert_true(heap_is_flat(w.h));
+	twin_destroy(&w);
+}
+
+static void
+a_tile_off_the_page_units_keeps_the_heap_a_tree_until_it_is_freed(void **state)
+{
+	(void)state;
+	off_unit_case(OFF_SIZE);
+	off_unit_case(OFF_FIXED);
+	off_unit_case(OFF_START);
+}
+
+/* One used tile more at @x by @op (0: alloc, 1: alloc_fixed, 2: reserve). */
+static int
+flat_add(struct gpuva_heap *h, int op, uint64_t x, uint64_t *a)
+{
+	switch (op) {
+	case 0:
+		return gpuva_heap_alloc(h, PG, PG, 0, a);
+	case 1:
+		return gpuva_heap_alloc_fixed(h, x, PG);
+	default:
+		return gpuva_heap_reserve(h, x, PG);
+	}
+}
+
+/*
+ * Would one more used tile make the flat heap grow its arrays? The hole
+ * array keeps room for one hole more than the used tiles; the table stays
+ * at most 7/8 full with its deleted slots.
+ */
+static void
+flat_needs(const struct gpuva_heap *h, bool *holes, bool *table)
+{
+	const struct heap_flat *t = &h->flat;
+	size_t used = h->allocations + h->reservations;
+
+	*holes = t->cap < (used + 1) + 1;
+	*table = (t->used + t->dead + 1) * 8 > t->ng * FLAT_GROUP * 7;
+}
+
+static void
+flat_requests_without_memory_to_grow_return_enomem_and_change_nothing(void **state)
+{
+	enum { MAX = 32 };
+	struct gpuva_heap *h = flat_new(BASE, RANGE, MAX);
+	unsigned grew_holes = 0, grew_table = 0;
+	uint64_t a = UNTOUCHED;
+
+	(void)state;
+	/* pages from the start: each request adds one used tile */
+	for (uint64_t n = 0; heap_tiles(h) < MAX; n++) {
+		uint64_t x = BASE + n * PG;
+		bool holes, table;
+
+		flat_needs(h, &holes, &table);
+		assert_int_equal(h->allocations + h->reservations, n);
+		h->fail_alloc = true;
+		if (holes || table) {
+			struct fx_saved before = fx_save(h);
+
+			for (int op = 0; op < 3; op++) {
+				assert_int_equal(flat_add(h, op, x, &a), -ENOMEM);
+				assert_reason(h, "out of memory");
+			}
+			assert_int_equal(a, UNTOUCHED);	/* *addr is untouched on error */
+			assert_true(heap_is_flat(h));
+			fx_assert_unchanged(h, &before);
+			h->fail_alloc = false;
+			grew_holes += holes;
+			grew_table += table;
+		}
+		/* what needs no memory succeeds without it */
+		assert_int_equal(flat_add(h, (int)(n % 3), x, &a), 0);
+		h->fail_alloc = false;
+		assert_int_equal(a, n % 3 ? UNTOUCHED : x);
+		a = UNTOUCHED;
+		assert_int_equal(gpuva_heap_check(h), 0);
+		assert_true(heap_is_flat(h));
+	}
+	assert_true(grew_holes >= 2);
+	assert_true(grew_table >= 1);
+
+	/* one tile more goes to the tree, which needs memory as well */
+	{
+		uint64_t x = BASE + (h->allocations + h->reservations) * PG;
+		struct fx_saved before = fx_save(h);
+
+		h->fail_alloc = true;
+		for (int op = 0; op < 3; op++)
+			assert_int_equal(flat_add(h, op, x, &a), -ENOMEM);
+		h->fail_alloc = false;
+		assert_int_equal(a, UNTOUCHED);
+		assert_true(heap_is_flat(h));
+		assert_null(h->root);
+		fx_assert_unchanged(h, &before);
+		for (int op = 0; op < 3; op++) {
+			assert_int_equal(flat_add(h, op, x, &a), 0);
+			assert_int_equal(gpuva_heap_check(h), 0);
+			x += PG;
+		}
+		assert_false(heap_is_flat(h));
+	}
+	gpuva_heap_destroy(h);
+}
+
+static void
+flat_frees_never_need_memory_and_memory_follows_the_tiles_down(void **state)
+{
+	enum { N = 200 };
+	struct gpuva_heap *h = flat_new(BASE, RANGE, 0);
+	struct gpuva_heap_stats st;
+	size_t floor_bytes, bytes;
+
+	(void)state;
+	gpuva_heap_get_stats(h, &st);
+	floor_bytes = st.bytes;
+	/* round 0: the second half of the frees with memory; round 1: without */
+	for (int round = 0; round < 2; round++) {
+		for (uint64_t i = 0; i < N; i++)
+			assert_int_equal(gpuva_heap_alloc(h, PG, PG, 0, &(uint64_t){0}), 0);
+		gpuva_heap_get_stats(h, &st);
+		bytes = st.bytes;
+		h->fail_alloc = true;
+		for (uint64_t i = 0; i < N; i += 2) {
+			assert_int_equal(gpuva_heap_free(h, BASE + i * PG, PG), 0);
+			assert_int_equal(gpuva_heap_check(h), 0);
+		}
+		/* a hole per allocation, and the top one: the most holes there are */
+		gpuva_heap_get_stats(h, &st);
+		assert_int_equal(st.holes, st.allocations + 1);
+		assert_true(heap_is_flat(h));
+		h->fail_alloc = round == 1;
+		/* 37 is prime to N / 2: every odd page once, scattered */
+		for (uint64_t i = 0, k = 0; i < N / 2; i++, k = (k + 37) % (N / 2)) {
+			assert_int_equal(gpuva_heap_free(h, BASE + (2 * k + 1) * PG, PG), 0);
+			assert_int_equal(gpuva_heap_check(h), 0);
+			gpuva_heap_get_stats(h, &st);
+			assert_true(st.bytes <= bytes);	/* never more on a free */
+			bytes = st.bytes;
+		}
+		assert_int_equal(st.holes, 1);
+		assert_true(heap_is_flat(h));
+		if (round == 1) {
+			/* what could not be given back goes at the next free with memory */
+			h->fail_alloc = false;
+			assert_int_equal(gpuva_heap_alloc(h, PG, PG, 0, &(uint64_t){0}), 0);
+			assert_int_equal(gpuva_heap_free(h, BASE, PG), 0);
+			gpuva_heap_get_stats(h, &st);
+		}
+		assert_int_equal(st.bytes, floor_bytes);
+	}
+	gpuva_heap_destroy(h);
+}
+
+/* The slot of the record of the used tile at unit @u (white box). */
+static size_t
+flat_slot_of(const struct gpuva_heap *h, uint32_t u)
+{
+	const struct heap_flat *t = &h->flat;
+	const uint8_t *ctrl = (const uint8_t *)(t->slot + (size_t)t->ng * FLAT_GROUP);
+
+	for (size_t k = 0; k < (size_t)t->ng * FLAT_GROUP; k++)
+		if (!(ctrl[k] & 0x80) && (uint32_t)(t->slot[k] >> 32) == u)
+			return k;
+	fail_msg("no record at unit 0x%" PRIx32, u);
+	return 0;
+}
+
+static void
+check_reports_a_broken_flat_heap(void **state)
+{
+	struct gpuva_heap *h = flat_new(BASE, RANGE, 0);
+	struct heap_flat *t = &h->flat;
+	struct flat_hole hole;
+	uint8_t *ctrl, tag;
+	uint64_t rec;
+	uint32_t max;
+	size_t k;
+
+	(void)state;
+	for (uint64_t i = 0; i < 8; i++)
+		assert_int_equal(gpuva_heap_alloc(h, PG, PG, 0, &(uint64_t){0}), 0);
+	for (uint64_t i = 1; i < 8; i += 2)
+		assert_int_equal(gpuva_heap_free(h, BASE + i * PG, PG), 0);
+	assert_int_equal(gpuva_heap_reserve(h, BASE + 0x100000, PG), 0);
+	/* holes at pages 1, 3, 5, from 7 to the reservation, and above it */
+	assert_true(heap_is_flat(h));
+	assert_int_equal(t->nh, 5);
+	assert_int_equal(gpuva_heap_check(h), 0);
+	ctrl = (uint8_t *)(t->slot + (size_t)t->ng * FLAT_GROUP);
+
+#define BREAKS(change, undo, why)					\
+	do {								\
+		change;							\
+		assert_int_equal(gpuva_heap_check(h), -EINVAL);		\
+		assert_reason(h, why);					\
+		undo;							\
+		assert_int_equal(gpuva_heap_check(h), 0);		\
+	} while (0)
+
+	hole = t->hole[0];
+	BREAKS((t->hole[0] = t->hole[1], t->hole[1] = hole),
+	       (t->hole[1] = t->hole[0], t->hole[0] = hole), "flat holes out of order");
+	BREAKS(t->hole[1].len = 0, t->hole[1].len = hole.len, "out of range or empty");
+	BREAKS(t->nh--, t->nh++, "hole array's count is not the heap's");
+	k = flat_slot_of(h, 2 * PG);
+	tag = ctrl[k];
+	BREAKS(ctrl[k] = tag ^ 1, ctrl[k] = tag, "under another key's tag");
+	BREAKS(t->used++, t->used--, "table's counts are wrong");
+	BREAKS(h->holes++, h->holes--, "hole array's count is not the heap's");
+	/* page 2 grows over the hole at page 3 without it moving */
+	rec = t->slot[k];
+	BREAKS(t->slot[k] = rec + 1, t->slot[k] = rec, "do not follow each other");
+	max = h->flat_max;
+	BREAKS(h->flat_max = (uint32_t)heap_tiles(h) - 1, h->flat_max = max,
+	       "more tiles than the flat mode takes");
+#undef BREAKS
+	gpuva_heap_destroy(h);
+}
+
 /* ---- the near-miss budget ---- */
 
 /* Alloc_fixed every byte of the heap but @holes ({addr, size}, sorted). */
@@ -1544,6 +2105,8 @@ main(void)
 		T(for_each_range_tiles_the_heap_with_every_state),
 		T(is_free_is_false_for_taken_empty_overflowing_or_outside_ranges),
 		T(log_fn_receives_each_rejection_reason),
+		cmocka_unit_test(last_error_keeps_the_longest_reasons_whole_and_log_fn_gets_the_same_text),
+		cmocka_unit_test(last_error_of_one_heap_survives_rejections_on_another),
 		T(free_errors_in_a_long_run_of_allocations_still_name_the_allocation),
 		T(free_of_a_leafs_first_tile_grows_the_hole_that_ends_the_leaf_before),
 		T(an_empty_heap_costs_at_most_1_kib_and_memory_follows_the_tiles),
@@ -1552,6 +2115,11 @@ main(void)
 		T(free_never_needs_memory_and_gives_blocks_back),
 		cmocka_unit_test(wide_leaves_hold_starts_too_far_apart_for_32_bit_offsets),
 		T(check_reports_a_broken_tree),
+		cmocka_unit_test(past_flat_max_tiles_a_heap_is_a_tree_at_the_same_addresses_and_flat_again_at_half),
+		cmocka_unit_test(a_tile_off_the_page_units_keeps_the_heap_a_tree_until_it_is_freed),
+		cmocka_unit_test(flat_requests_without_memory_to_grow_return_enomem_and_change_nothing),
+		cmocka_unit_test(flat_frees_never_need_memory_and_memory_follows_the_tiles_down),
+		cmocka_unit_test(check_reports_a_broken_flat_heap),
 		cmocka_unit_test(near_miss_budget_exactly_spent_still_takes_the_exact_fit),
 		cmocka_unit_test(one_near_miss_past_the_budget_takes_the_fallback),
 		cmocka_unit_test(vm_alloc_addr_uses_the_vm_range_minus_the_kernel_range),
