@@ -35,7 +35,7 @@
  */
 #define FLAT_LOAD 8
 /* Hole slots above the used tiles + 1: reallocations every few calls. */
-#define FLAT_SLACK 8
+#define FLAT_SLACK 4
 
 /* A unit that is not a tile boundary in the flat mode. */
 #define NO_UNIT UINT64_MAX
@@ -46,16 +46,22 @@ unit_shift(const struct gpuva_heap *heap)
 	return heap->flat.shift;
 }
 
-/* The unit of @b, a boundary below the heap's end: NO_UNIT if not whole. */
+/* The unit of 2^@sh bytes at @b, a boundary below the heap's end: NO_UNIT if not whole. */
 static inline uint64_t
-unit_of(const struct gpuva_heap *heap, uint64_t b)
+unit_at(const struct gpuva_heap *heap, unsigned sh, uint64_t b)
 {
 	uint64_t d = b - heap->start;
 
-	if (d & ((UINT64_C(1) << unit_shift(heap)) - 1))
+	if (d & ((UINT64_C(1) << sh) - 1))
 		return NO_UNIT;
-	d >>= unit_shift(heap);
+	d >>= sh;
 	return d < FLAT_TO_END ? d : NO_UNIT;
+}
+
+static inline uint64_t
+unit_of(const struct gpuva_heap *heap, uint64_t b)
+{
+	return unit_at(heap, unit_shift(heap), b);
 }
 
 static inline uint64_t
@@ -440,36 +446,6 @@ flat_find_fit(const struct gpuva_heap *heap, struct fit *f)
 /* ---- the usual request, whole ---------------------------------------- */
 
 /*
- * Bit k: hole base + k (k < 4, below n) is at least @len units long. Most
- * holes a scan meets are too small, so they are tested four at a time.
- */
-static inline unsigned
-holes_at_least(const struct flat_hole *h, unsigned base, unsigned n, uint32_t len)
-{
-	unsigned m = 0;
-
-#ifdef __SSE2__
-	if (base + 4 <= n) {
-		/* unsigned >= as signed >, both sides biased by 2^31 */
-		const __m128i bias = _mm_set1_epi32((int)0x80000000u);
-		const __m128i lim = _mm_xor_si128(_mm_set1_epi32((int)(len - 1)), bias);
-		__m128i a = _mm_loadu_si128((const __m128i *)&h[base]);
-		__m128i b = _mm_loadu_si128((const __m128i *)&h[base + 2]);
-		unsigned ma = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(
-				_mm_cmpgt_epi32(_mm_xor_si128(a, bias), lim)));
-		unsigned mb = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(
-				_mm_cmpgt_epi32(_mm_xor_si128(b, bias), lim)));
-
-		/* the lengths are lanes 1 and 3 of each pair of holes; len >= 1 */
-		return ((ma >> 1) & 1) | ((ma >> 2) & 2) | ((mb << 1) & 4) | (mb & 8);
-	}
-#endif
-	for (unsigned k = 0; k < 4 && base + k < n; k++)
-		m |= (unsigned)(h[base + k].len >= len) << k;
-	return m;
-}
-
-/*
  * An allocation low first, no span rule, whole heap, with room in both
  * arrays: the scan and the cut in units, in one pass. Returns 1 when done,
  * 0 when the request needs the general path (flat_find_fit() and
@@ -499,20 +475,17 @@ flat_alloc_plain(struct gpuva_heap *heap, uint64_t size, uint64_t align,
 		return 0;
 	mask_u = align > unit ? (align >> sh) - 1 : 0;
 	off_u = off >> sh;
-	for (unsigned base = 0; base < n; base += 4) {
-		unsigned cand = holes_at_least(h, base, n, (uint32_t)size_u);
-
-		for (; cand; cand &= cand - 1) {
-			i = base + (unsigned)__builtin_ctz(cand);
-			s = h[i].s;
-			len = h[i].len == FLAT_TO_END ? end_u - s : h[i].len;
-			/* the first x >= s at the alignment: x = off_u modulo align */
-			x = s + ((off_u - s) & mask_u);
-			if (len >= size_u && x - s <= len - size_u)
-				goto found;
-			if (len >= size_u && budget-- == 0)
-				return 0;
-		}
+	for (i = 0; i < n; i++) {
+		if (h[i].len < size_u)
+			continue;	/* most holes: one compare */
+		s = h[i].s;
+		len = h[i].len == FLAT_TO_END ? end_u - s : h[i].len;
+		/* the first x >= s at the alignment: x = off_u modulo align */
+		x = s + ((off_u - s) & mask_u);
+		if (len >= size_u && x - s <= len - size_u)
+			goto found;
+		if (len >= size_u && budget-- == 0)
+			return 0;
 	}
 	return 0;
 found:
@@ -909,9 +882,10 @@ static int
 put_into_flat(void *priv, const struct gpuva_heap_range *r)
 {
 	struct to_flat *c = priv;
-	const struct gpuva_heap *heap = c->heap;
-	uint64_t u = unit_of(heap, r->addr), last = last_of(r->addr, r->range);
-	uint64_t eu = last == heap->last ? NO_UNIT : unit_of(heap, last + 1);
+	const struct gpuva_heap *heap = c->heap;	/* still a tree */
+	unsigned sh = c->t->shift;
+	uint64_t u = unit_at(heap, sh, r->addr), last = last_of(r->addr, r->range);
+	uint64_t eu = last == heap->last ? NO_UNIT : unit_at(heap, sh, last + 1);
 
 	if (u == NO_UNIT || (last != heap->last && eu == NO_UNIT)) {
 		c->cannot = true;
@@ -944,7 +918,6 @@ heap_to_flat(struct gpuva_heap *heap)
 	struct heap_flat t = { .shift = shift_for(heap) };
 	struct to_flat c = { heap, &t, false };
 
-	heap->flat.shift = t.shift;	/* unit_of() reads it */
 	t.cap = holes_cap_for(used);
 	t.ng = groups_for((uint32_t)used);
 	t.hole = flat_malloc(heap, (size_t)t.cap * sizeof(*t.hole));

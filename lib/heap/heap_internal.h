@@ -152,9 +152,7 @@ struct heap_flat {
 };
 
 struct gpuva_heap {
-	void *root;			/* a leaf when depth is 0; NULL: flat */
-	unsigned depth;			/* inner levels */
-	uint64_t largest;		/* the largest hole (the tree only) */
+	void *root;			/* the tree's root, a leaf at depth 0; NULL: flat */
 	uint64_t start, last;		/* managed: [start, last] inclusive */
 	uint64_t free_bytes;
 	uint64_t allocated_bytes;
@@ -162,19 +160,7 @@ struct gpuva_heap {
 	size_t holes;
 	size_t allocations;
 	size_t reservations;		/* includes the kernel range */
-	size_t blocks;			/* leaves and inner nodes */
 	uint64_t kernel_addr;		/* the kernel range's start, if has_kernel */
-	bool has_kernel;
-
-	/*
-	 * Capacities, HEAP_LEAF_NARROW, HEAP_LEAF_WIDE, HEAP_INNER_MAX and
-	 * UINT32_MAX unless a test lowers them to build deep trees and wide
-	 * leaves out of a few hundred tiles.
-	 */
-	uint8_t leaf_cap, wide_cap, inner_cap;
-	uint32_t narrow_max;
-	/* tests: make the next block allocation fail, as malloc would */
-	bool fail_alloc;
 	/*
 	 * Tiles above which the heap leaves the flat mode (HEAP_FLAT_MAX; 0:
 	 * never flat, for the tests of the tree), and calls to wait before a
@@ -182,10 +168,28 @@ struct gpuva_heap {
 	 */
 	uint32_t flat_max;
 	uint32_t flat_wait;
+	/*
+	 * Capacities, HEAP_LEAF_NARROW, HEAP_LEAF_WIDE, HEAP_INNER_MAX and
+	 * UINT32_MAX unless a test lowers them to build deep trees and wide
+	 * leaves out of a few hundred tiles.
+	 */
+	uint32_t narrow_max;
+	uint8_t leaf_cap, wide_cap, inner_cap;
+	bool has_kernel;
+	/* tests: make the next allocation of memory fail, as malloc would */
+	bool fail_alloc;
 
-	/* blocks taken, before it changes anything, by the call in progress */
-	void *pool;
-	struct heap_flat flat;
+	/* one representation at a time: the tree's fields or the flat mode's */
+	union {
+		struct {
+			unsigned depth;		/* inner levels */
+			uint64_t largest;	/* the largest hole */
+			size_t blocks;		/* leaves and inner nodes */
+			/* blocks taken, before it changes anything, by the call in progress */
+			void *pool;
+		};
+		struct heap_flat flat;
+	};
 
 	gpuva_log_fn log_fn;
 	void *log_priv;
