@@ -443,14 +443,42 @@ flat_find_fit(const struct gpuva_heap *heap, struct fit *f)
 	return 0;
 }
 
+/*
+ * Room for one used tile more and the hole it may add: both arrays grown
+ * as needed, or neither (-ENOMEM), before anything changes.
+ */
+static int
+flat_room(struct gpuva_heap *heap)
+{
+	struct heap_flat *t = &heap->flat;
+	size_t used = heap->allocations + heap->reservations + 1;
+	uint64_t *slot = NULL;
+	uint32_t ng = 0, cap = 0;
+
+	if (t->cap < used + 1)
+		cap = holes_cap_for(used);
+	if ((t->used + t->dead + 1) * 8 > t->ng * FLAT_GROUP * 7) {
+		ng = groups_for(t->used + 1);
+		slot = table_new(heap, t, ng);
+		if (!slot)
+			return -ENOMEM;
+	}
+	if (cap && holes_resize(heap, t, cap)) {
+		free(slot);
+		return -ENOMEM;
+	}
+	if (slot)
+		table_swap(t, slot, ng);
+	return 0;
+}
+
 /* ---- the usual request, whole ---------------------------------------- */
 
 /*
- * An allocation low first, no span rule, whole heap, with room in both
- * arrays: the scan and the cut in units, in one pass. Returns 1 when done,
- * 0 when the request needs the general path (flat_find_fit() and
- * flat_carve(): a size or alignment not in units, the near-miss budget
- * spent, no fit, an array to grow, the tree), having changed nothing.
+ * An allocation low first, no span rule, whole heap: the scan and the cut
+ * in units, in one pass. Returns 1 when done, 0 when the request needs the
+ * general path (flat_find_fit() and flat_carve(): a size or alignment not
+ * in units, no fit, no memory, the tree), having changed nothing.
  * It places exactly as flat_find_fit() does: the same holes, in the same
  * order, with the same test, in units instead of bytes.
  */
@@ -462,15 +490,13 @@ flat_alloc_plain(struct gpuva_heap *heap, uint64_t size, uint64_t align,
 	struct flat_hole *h = t->hole;
 	unsigned sh = t->shift, n = t->nh, i;
 	uint64_t unit = UINT64_C(1) << sh, size_u = size >> sh, mask_u, off_u;
-	uint64_t end_u = (heap->last - heap->start + 1) >> sh, s, len, x, right;
+	uint64_t end_u = (heap->last - heap->start + 1) >> sh, s, len, x, right, need_u;
 	uint64_t off = (0 - heap->start) & (align - 1);
 	int budget = GPUVA_HEAP_SEARCH_BUDGET;
 	bool at_end;
 
-	/* whole units, aligned starts in units, room for a record and a hole */
+	/* whole units, aligned starts in units, tiles to spare */
 	if ((size & (unit - 1)) || size_u >= FLAT_REC_END || (off & (unit - 1)) ||
-	    t->cap < heap->allocations + heap->reservations + 2 ||
-	    (t->used + t->dead + 1) * 8 > t->ng * FLAT_GROUP * 7 ||
 	    heap_tiles(heap) + 2 > heap->flat_max)
 		return 0;
 	mask_u = align > unit ? (align >> sh) - 1 : 0;
@@ -482,10 +508,31 @@ flat_alloc_plain(struct gpuva_heap *heap, uint64_t size, uint64_t align,
 		len = h[i].len == FLAT_TO_END ? end_u - s : h[i].len;
 		/* the first x >= s at the alignment: x = off_u modulo align */
 		x = s + ((off_u - s) & mask_u);
-		if (len >= size_u && x - s <= len - size_u)
+		if (len < size_u)
+			continue;	/* the hole to the end, shorter than it says */
+		if (x - s <= len - size_u)
 			goto found;
-		if (len >= size_u && budget-- == 0)
-			return 0;
+		if (budget-- == 0)
+			goto fallback;
+	}
+	return 0;
+fallback:
+	/*
+	 * alloc_checked()'s fallback, from the hole after: the first hole of
+	 * size + align - 1 bytes, which fits at any offset (none before it
+	 * is that long: it would have fitted), else the first exact fit.
+	 */
+	need_u = size_u + ((align + unit - 2) >> sh);
+	for (unsigned k = 0; k < 2; k++) {
+		for (unsigned j = i + 1; j < n; j++) {
+			s = h[j].s;
+			len = h[j].len == FLAT_TO_END ? end_u - s : h[j].len;
+			x = s + ((off_u - s) & mask_u);
+			if (k ? len >= size_u && x - s <= len - size_u : len >= need_u) {
+				i = j;
+				goto found;
+			}
+		}
 	}
 	return 0;
 found:
@@ -498,6 +545,9 @@ found:
 	if (at_end ? false : x + size_u >= FLAT_TO_END ||
 	    (!right && h[i].len == FLAT_TO_END))
 		return 0;
+	if (flat_room(heap))
+		return 0;	/* flat_carve() meets it again and says so */
+	h = t->hole;
 	if (x > s && right) {
 		memmove(&h[i + 2], &h[i + 1], (n - i - 1) * sizeof(*h));
 		h[i + 1].s = (uint32_t)(x + size_u);
@@ -533,10 +583,7 @@ flat_carve(struct gpuva_heap *heap, unsigned i, uint64_t s, uint64_t e,
 	struct heap_flat *t = &heap->flat;
 	uint64_t xl = last_of(x, size), xu = unit_of(heap, x), eu = 0, len;
 	bool left = x > s, right = xl < e;
-	size_t used = heap->allocations + heap->reservations + 1;
 	struct flat_hole *h;
-	uint64_t *slot = NULL;
-	uint32_t ng = 0, cap = 0;
 
 	if (xu == NO_UNIT)
 		return FLAT_CANNOT;
@@ -550,22 +597,8 @@ flat_carve(struct gpuva_heap *heap, unsigned i, uint64_t s, uint64_t e,
 	}
 	if (heap_tiles(heap) + left + right > heap->flat_max)
 		return FLAT_CANNOT;
-
-	/* memory first: both arrays, or neither */
-	if (t->cap < used + 1)
-		cap = holes_cap_for(used);
-	if ((t->used + t->dead + 1) * 8 > t->ng * FLAT_GROUP * 7) {
-		ng = groups_for(t->used + 1);
-		slot = table_new(heap, t, ng);
-		if (!slot)
-			return -ENOMEM;
-	}
-	if (cap && holes_resize(heap, t, cap)) {
-		free(slot);
+	if (flat_room(heap))
 		return -ENOMEM;
-	}
-	if (slot)
-		table_swap(t, slot, ng);
 
 	h = t->hole;
 	if (left && right) {

@@ -1887,9 +1887,12 @@ leave_holes(struct gpuva_heap *heap, const uint64_t (*holes)[2], size_t n)
  * gpuva_heap_alloc(0x2000, align 0x2000) and the exact fit in *exact, the
  * fallback's choice (the first hole of 0x3fff bytes or more) in
  * *fallback. @tiny: a tree of tiny nodes, the holes over many leaves.
+ * @pages: a heap 4 GiB larger, taken above END, so that the flat mode
+ * counts in pages: the 0x3000-byte hole is then 3 units, one unit short
+ * of the fallback's 0x3fff bytes, not "0x3fff units".
  */
 static uint64_t
-budget_case(unsigned misses, bool high, bool tiny, uint64_t *exact,
+budget_case(unsigned misses, bool high, bool tiny, bool pages, uint64_t *exact,
 	    uint64_t *fallback)
 {
 	uint64_t holes[GPUVA_HEAP_SEARCH_BUDGET + 8][2], a = 0;
@@ -1897,7 +1900,9 @@ budget_case(unsigned misses, bool high, bool tiny, uint64_t *exact,
 	size_t n = 0;
 
 	assert_true(misses + 2 <= GPUVA_HEAP_SEARCH_BUDGET + 8);
-	heap_new(BASE, RANGE, &h);
+	heap_new(BASE, RANGE + (pages ? UINT64_C(1) << 32 : 0), &h);
+	if (pages)
+		assert_int_equal(gpuva_heap_reserve(h, END, UINT64_C(1) << 32), 0);
 	if (tiny)
 		fx_tiny(h);
 	if (!high) {
@@ -1944,14 +1949,14 @@ near_miss_budget_exactly_spent_still_takes_the_exact_fit(void **state)
 	uint64_t exact, fallback, a;
 
 	(void)state;
-	for (int tiny = 0; tiny < 2; tiny++) {
+	for (int shape = 0; shape < 3; shape++) {
 		for (int high = 0; high < 2; high++) {
-			a = budget_case(GPUVA_HEAP_SEARCH_BUDGET, high, tiny,
-					&exact, &fallback);
+			a = budget_case(GPUVA_HEAP_SEARCH_BUDGET, high, shape == 1,
+					shape == 2, &exact, &fallback);
 			assert_int_equal(a, exact);
 			/* and one fewer, as before */
-			a = budget_case(GPUVA_HEAP_SEARCH_BUDGET - 1, high, tiny,
-					&exact, &fallback);
+			a = budget_case(GPUVA_HEAP_SEARCH_BUDGET - 1, high, shape == 1,
+					shape == 2, &exact, &fallback);
 			assert_int_equal(a, exact);
 		}
 	}
@@ -1963,10 +1968,11 @@ one_near_miss_past_the_budget_takes_the_fallback(void **state)
 	uint64_t exact, fallback, a;
 
 	(void)state;
-	for (int tiny = 0; tiny < 2; tiny++) {
+	/* bytes, a tree of tiny nodes, pages */
+	for (int shape = 0; shape < 3; shape++) {
 		for (int high = 0; high < 2; high++) {
-			a = budget_case(GPUVA_HEAP_SEARCH_BUDGET + 1, high, tiny,
-					&exact, &fallback);
+			a = budget_case(GPUVA_HEAP_SEARCH_BUDGET + 1, high, shape == 1,
+					shape == 2, &exact, &fallback);
 			assert_int_equal(a, fallback);
 			assert_true(fallback != exact);
 		}
