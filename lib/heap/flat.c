@@ -160,7 +160,7 @@ group_free(const uint8_t *g)
 }
 
 /* The slot of the record starting at unit @su, or -1. */
-static long
+static inline long
 table_find(const struct heap_flat *t, uint32_t su)
 {
 	const uint8_t *ctrl = ctrl_of(t);
@@ -267,23 +267,27 @@ table_swap(struct heap_flat *t, uint64_t *slot, uint32_t ng)
 
 /* ---- the holes ------------------------------------------------------ */
 
-/* The first hole that starts above unit @u (nh if none). */
+/* The first hole that starts above unit @u (nh if none): the holes at or below it. */
 static inline unsigned
 hole_after(const struct heap_flat *t, uint64_t u)
 {
 	const struct flat_hole *h = t->hole;
-	unsigned lo = 0, n = t->nh;
+	unsigned n = t->nh, blocks = 0, i, end, c;
 
-	/* branchless halving: the outcome of each step is unpredictable */
-	while (n > 1) {
-		unsigned half = n / 2;
-
-		lo = h[lo + half - 1].s < u ? lo + half : lo;
-		n -= half;
-	}
-	if (n && h[lo].s <= u)
-		lo++;
-	return lo;
+	/*
+	 * Not a binary search, whose steps wait on each other's loads: count
+	 * the blocks of 16 whose first hole is low enough, then the holes of
+	 * the last such block. No comparison waits on another.
+	 */
+	for (i = 0; i < n; i += 16)
+		blocks += h[i].s <= u;
+	if (!blocks)
+		return 0;
+	c = i = (blocks - 1) * 16;
+	end = i + 16 < n ? i + 16 : n;
+	for (; i < end; i++)
+		c += h[i].s <= u;
+	return c;
 }
 
 static int
@@ -688,23 +692,27 @@ flat_tile_at(const struct gpuva_heap *heap, uint64_t addr, struct tile *t)
  * Give back room the heap no longer needs, to the sizes of a new heap when
  * nothing is used; a failed malloc keeps the old arrays.
  */
-static void
-flat_shrink(struct gpuva_heap *heap)
+static __attribute__((noinline)) void
+flat_shrink(struct gpuva_heap *heap, size_t used)
 {
 	struct heap_flat *t = &heap->flat;
-	size_t used = heap->allocations + heap->reservations;
+	uint32_t ng = groups_for(t->used);
+	uint64_t *slot;
 
-	if (t->ng > 1 && (!used ||
-			  (uint64_t)t->used * 10 < (uint64_t)t->ng * FLAT_GROUP * 4)) {
-		uint32_t ng = groups_for(t->used);
-		uint64_t *slot = table_new(heap, t, ng);
-
-		if (slot)
-			table_swap(t, slot, ng);
-	}
-	if (t->cap > holes_cap_for(used) + 2 * FLAT_SLACK ||
-	    (!used && t->cap != holes_cap_for(0)))
+	if (t->ng > ng && (slot = table_new(heap, t, ng)) != NULL)
+		table_swap(t, slot, ng);
+	if (t->cap != holes_cap_for(used))
 		holes_resize(heap, t, holes_cap_for(used));
+}
+
+/* Is there room to give back (flat_shrink())? */
+static inline bool
+flat_oversized(const struct heap_flat *t, size_t used)
+{
+	return (t->ng > 1 && (!used ||
+			      (uint64_t)t->used * 10 < (uint64_t)t->ng * FLAT_GROUP * 4)) ||
+	       t->cap > holes_cap_for(used) + 2 * FLAT_SLACK ||
+	       (!used && t->cap != holes_cap_for(0));
 }
 
 bool
@@ -715,6 +723,7 @@ flat_give_back(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
 	uint64_t u = unit_of(heap, addr), rec, last, lu;
 	struct flat_hole *h = t->hole;
 	bool prev, next;
+	size_t used;
 	unsigned j;
 	long k;
 
@@ -753,7 +762,9 @@ flat_give_back(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
 	}
 	heap->holes = t->nh;
 	count_used(heap, size, kind, -1);
-	flat_shrink(heap);
+	used = heap->allocations + heap->reservations;
+	if (flat_oversized(t, used))
+		flat_shrink(heap, used);
 	return true;
 }
 

@@ -1991,6 +1991,9 @@ give_back(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
 int
 gpuva_heap_free(struct gpuva_heap *heap, uint64_t addr, uint64_t size)
 {
+	/* flat_give_back() refuses what give_back() checks first */
+	if (heap_is_flat(heap) && flat_give_back(heap, addr, size, HEAP_KIND_ALLOC))
+		return 0;
 	return give_back(heap, addr, size, HEAP_KIND_ALLOC, "free");
 }
 
