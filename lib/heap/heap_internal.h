@@ -131,7 +131,12 @@ _Static_assert(HEAP_LEAF_NARROW <= 64, "tile masks are 64 bits");
 #define FLAT_GROUP 16
 #define FLAT_EMPTY 0x80
 #define FLAT_DEAD 0xfe
-/* tiles a heap holds in the flat mode at most, by default */
+/*
+ * Tiles a heap holds in the flat mode at most, by default. heap-churn at
+ * 100 live allocations reaches about 340 tiles, which 256 sent to the tree
+ * part of the time; at 300 live heap-frag's scan of 150 holes is slower
+ * than the tree. A build may set it (-DHEAP_FLAT_MAX=N) to measure others.
+ */
 #ifndef HEAP_FLAT_MAX
 #define HEAP_FLAT_MAX 384
 #endif
