@@ -36,10 +36,12 @@
  * allocation, reservation and unreservation are O(log n), and so are the
  * rejections, whose reasons name the allocation or reservation around an
  * address. Statistics are O(1). In the flat mode, whose n is bounded (a
- * few hundred), an allocation scans the holes, a free is O(log n) in the
- * holes plus one table lookup, and the largest hole in the statistics and
- * the owner named by a rejection are found by a scan; the switch between
- * the modes is O(n) and happens at most once per n / 2 calls.
+ * few hundred), an allocation scans the holes, a free is one table lookup
+ * and a count of the holes (n / 16 + 16 compares), and the largest hole in
+ * the statistics and the owner named by a rejection are found by a scan.
+ * A switch between the modes is O(n) for the n of a small heap: growth
+ * and shrinkage switch at most once per n / 2 calls, and a request off
+ * the flat mode's units (below) at most once itself and once at its free.
  *
  * Memory and the two representations: the heap is a sequence of tiles
  * (holes, allocations, reservations) with no gap between them. A small

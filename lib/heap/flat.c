@@ -10,12 +10,12 @@
  * Here an allocation scans a short array of 8-byte holes (the same
  * first-fit scan as util_vma_heap's list, in half the memory) and moves
  * one hole's edge, and a free finds its record with one probe of a group
- * of 16 slots and merges with its neighbours found by a binary search of
- * the holes. Past heap->flat_max tiles the scan would cost more than a
+ * of 16 slots and merges with its neighbours, found by counting the holes
+ * below it. Past heap->flat_max tiles the scan would cost more than a
  * descent, and the heap goes to the tree (heap_to_tree()); the switch is
  * invisible to the caller: the same placement, the same errors.
  *
- * Memory is taken before anything changes, as in the tree: flat_carve()
+ * Memory is taken before anything changes, as in the tree: flat_room()
  * sizes both arrays first. A free needs none, because the hole array
  * always has room for one hole more than there are used tiles, and no
  * heap has more holes than that.
@@ -38,7 +38,7 @@
 #ifndef FLAT_LOAD
 #define FLAT_LOAD 16
 #endif
-/* Hole slots above the used tiles + 1: reallocations every few calls. */
+/* Hole slots above the used tiles + 1, so that not every call reallocates. */
 #define FLAT_SLACK 4
 
 /* A unit that is not a tile boundary in the flat mode. */
