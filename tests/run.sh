@@ -9,7 +9,8 @@
 #              property, golden, examples, shim, backend, threads,
 #              consumer, api, fuzz corpus; the heap and bind tests are in
 #              unit and property);
-# 3. asan:     a second build with -Db_sanitize=address,undefined, running
+# 3. asan:     a second build with -Db_sanitize=address,undefined and the
+#              portable C forms (GPUVA_NO_ASM: no inline asm, no SSE2), running
 #              the unit, property, golden, fuzz-corpus, threads and
 #              fake-kernel suites (the shim and backend executables);
 # 4. valgrind: a 200,000-request trace replayed under memcheck, the thread

@@ -23,7 +23,14 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef __SSE2__
+
+/*
+ * A group's 16 control bytes are compared in one SSE2 instruction where
+ * there is SSE2, else byte by byte (aarch64, and GPUVA_NO_ASM: the
+ * sanitizer pass of tests/run.sh runs that form).
+ */
+#if defined(__SSE2__) && !defined(GPUVA_NO_ASM)
+#define FLAT_SSE2 1
 #include <emmintrin.h>
 #endif
 
@@ -135,7 +142,7 @@ tag_of(uint64_t m)
 static inline unsigned
 group_match(const uint8_t *g, uint8_t c)
 {
-#ifdef __SSE2__
+#ifdef FLAT_SSE2
 	__m128i v = _mm_loadu_si128((const __m128i *)g);
 
 	return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8((char)c)));
@@ -152,7 +159,7 @@ group_match(const uint8_t *g, uint8_t c)
 static inline unsigned
 group_free(const uint8_t *g)
 {
-#ifdef __SSE2__
+#ifdef FLAT_SSE2
 	return (unsigned)_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)g));
 #else
 	unsigned m = 0;
