@@ -396,37 +396,6 @@ found(struct fit *f, unsigned i, uint64_t s, uint64_t e, uint64_t x)
 	return 1;
 }
 
-/*
- * The usual request (low first, no span rule, whole heap): the first-fit
- * list's own test, with the holes too small for the size skipped on their
- * unit length alone.
- */
-static int
-find_plain(const struct gpuva_heap *heap, struct fit *f, uint32_t need_u)
-{
-	const struct flat_hole *h = heap->flat.hole;
-	unsigned n = heap->flat.nh;
-	uint64_t size = f->size, mask = f->mask;
-
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t s, e, x;
-
-		if (h[i].len < need_u)
-			continue;
-		s = addr_of(heap, h[i].s);
-		e = hole_last(heap, &h[i]);
-		if (e - s < f->need - 1)
-			continue;	/* the hole to the end, shorter than it says */
-		/* rounding past 2^64 wraps below s: no room then */
-		x = (s + mask) & ~mask;
-		if (x >= s && x - s <= e - s + 1 - size)
-			return found(f, i, s, e, x);
-		if (over_budget(f))
-			return -1;
-	}
-	return 0;
-}
-
 int
 flat_find_fit(const struct gpuva_heap *heap, struct fit *f)
 {
@@ -438,8 +407,7 @@ flat_find_fit(const struct gpuva_heap *heap, struct fit *f)
 	/* a hole of d units holds need bytes iff d >= need_u; the top one says more */
 	if (need_u > FLAT_TO_END)
 		need_u = FLAT_TO_END;
-	if (f->plain)
-		return find_plain(heap, f, (uint32_t)need_u);
+	/* the usual request has its own loop, flat_alloc_plain() */
 	for (unsigned k = 0; k < n; k++) {
 		unsigned i = f->high ? n - 1 - k : k;
 		uint64_t s, e, x;
