@@ -88,6 +88,9 @@ conv_len(const char **p)
 	return m;
 }
 
+static const char *heap_format(const struct gpuva_heap *heap, char *text,
+			       size_t size);
+
 int
 heap_reject(struct gpuva_heap *heap, int err, const char *fmt, ...)
 {
@@ -122,22 +125,26 @@ heap_reject(struct gpuva_heap *heap, int err, const char *fmt, ...)
 	}
 	va_end(ap);
 	heap->err_fmt = fmt;
-	if (heap->log_fn)
-		heap->log_fn(heap->log_priv, gpuva_heap_last_error(heap));
+	if (heap->log_fn) {
+		/* not the thread's buffer: a text the caller holds stays */
+		char text[HEAP_ERR_TEXT];
+
+		heap->log_fn(heap->log_priv, heap_format(heap, text, sizeof(text)));
+	}
 	return err;
 }
 
-const char *
-gpuva_heap_last_error(const struct gpuva_heap *heap)
+/* The text of the last rejection into @text (@size bytes); returns @text. */
+static const char *
+heap_format(const struct gpuva_heap *heap, char *text, size_t size)
 {
-	static _Thread_local char text[384];
 	size_t at = 0;
 	unsigned n = 0;
 
 	text[0] = 0;
 	if (!heap->err_fmt)
 		return text;
-	for (const char *p = heap->err_fmt; *p && at < sizeof(text) - 1;) {
+	for (const char *p = heap->err_fmt; *p && at < size - 1;) {
 		const char *q;
 		char spec[16], m, c;
 		uint64_t v;
@@ -157,28 +164,36 @@ gpuva_heap_last_error(const struct gpuva_heap *heap)
 		spec[q - p] = 0;
 		v = heap->err_arg[n++];
 		if (c == 's')
-			w = snprintf(text + at, sizeof(text) - at, spec,
+			w = snprintf(text + at, size - at, spec,
 				     (const char *)(uintptr_t)v);
 		else if (m == 'l')
-			w = snprintf(text + at, sizeof(text) - at, spec, (unsigned long)v);
+			w = snprintf(text + at, size - at, spec, (unsigned long)v);
 		else if (m == 'L')
-			w = snprintf(text + at, sizeof(text) - at, spec,
+			w = snprintf(text + at, size - at, spec,
 				     (unsigned long long)v);
 		else if (m == 'z')
-			w = snprintf(text + at, sizeof(text) - at, spec, (size_t)v);
+			w = snprintf(text + at, size - at, spec, (size_t)v);
 		else if (m == 'j')
-			w = snprintf(text + at, sizeof(text) - at, spec, (uintmax_t)v);
+			w = snprintf(text + at, size - at, spec, (uintmax_t)v);
 		else if (c == 'd' || c == 'i')
-			w = snprintf(text + at, sizeof(text) - at, spec, (int)(int64_t)v);
+			w = snprintf(text + at, size - at, spec, (int)(int64_t)v);
 		else
-			w = snprintf(text + at, sizeof(text) - at, spec, (unsigned)v);
+			w = snprintf(text + at, size - at, spec, (unsigned)v);
 		if (w < 0)
 			break;
-		at += (size_t)w < sizeof(text) - at ? (size_t)w : sizeof(text) - 1 - at;
+		at += (size_t)w < size - at ? (size_t)w : size - 1 - at;
 		p = q;
 	}
 	text[at] = 0;
 	return text;
+}
+
+const char *
+gpuva_heap_last_error(const struct gpuva_heap *heap)
+{
+	static _Thread_local char text[HEAP_ERR_TEXT];
+
+	return heap_format(heap, text, sizeof(text));
 }
 
 static inline uint64_t

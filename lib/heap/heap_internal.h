@@ -143,6 +143,8 @@ _Static_assert(HEAP_LEAF_NARROW <= 64, "tile masks are 64 bits");
 
 /* Arguments a rejection reason keeps: integers and static strings. */
 #define HEAP_ERR_ARGS 8
+/* Bytes of a reason's text, when it is written out. */
+#define HEAP_ERR_TEXT 384
 
 struct flat_hole {
 	uint32_t s, len;	/* units from the heap's start */

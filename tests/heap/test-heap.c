@@ -1024,10 +1024,19 @@ last_error_keeps_the_longest_reasons_whole_and_log_fn_gets_the_same_text(void **
  * reasons at once copies the first.
  */
 static void
+count_log(void *priv, const char *msg)
+{
+	(void)msg;
+	(*(int *)priv)++;
+}
+
+static void
 last_error_of_one_heap_survives_rejections_on_another(void **state)
 {
 	struct gpuva_heap *h1, *h2;
+	const char *why;
 	char copy[512];
+	int logged = 0;
 
 	(void)state;
 	heap_new(BASE, RANGE, &h1);
@@ -1042,6 +1051,15 @@ last_error_of_one_heap_survives_rejections_on_another(void **state)
 	/* a successful call on h2 leaves h1 alone too */
 	assert_int_equal(gpuva_heap_alloc_fixed(h2, BASE, PG), 0);
 	assert_string_equal(gpuva_heap_last_error(h1), copy);
+	/*
+	 * A rejection on h2 with a log function writes its text elsewhere:
+	 * the string h1 handed out is still h1's.
+	 */
+	why = gpuva_heap_last_error(h1);
+	gpuva_heap_set_log_fn(h2, count_log, &logged);
+	assert_int_equal(gpuva_heap_free(h2, END - PG, PG), -EINVAL);
+	assert_int_equal(logged, 1);
+	assert_string_equal(why, copy);
 	gpuva_heap_destroy(h1);
 	gpuva_heap_destroy(h2);
 }
