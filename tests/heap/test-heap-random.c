@@ -11,10 +11,12 @@
  * exact search after more than GPUVA_HEAP_SEARCH_BUDGET near misses (then
  * any valid position will do).
  *
- * Some phases shrink the heap's block capacities (white box: a leaf of 4
- * tiles, an inner node of 3 children, narrow offsets up to 63 units), so
- * that a few hundred tiles make a tree several levels deep, with wide
- * leaves, and every split, merge and re-encoding runs thousands of times.
+ * Four of its eight phases keep the heap a tree and shrink its block
+ * capacities (white box: a leaf of 4 tiles, an inner node of 3 children,
+ * narrow offsets up to 63 units), so that a few hundred tiles make a tree
+ * several levels deep, with wide leaves, and every split, merge and
+ * re-encoding runs thousands of times. The other four start flat; two of
+ * them cross flat_max and switch to the tree and back.
  *
  *   test-heap-random [--seed S] [--count N]
  *
