@@ -1514,29 +1514,13 @@ twin_alloc(struct twin *w, uint64_t size, uint64_t align, uint32_t flags)
 	return a;
 }
 
+/* The same call, which must succeed, on both heaps; then compare them. */
 static void
-twin_fixed(struct twin *w, uint64_t addr, uint64_t size, bool rsv)
+twin_do(struct twin *w, int (*fn)(struct gpuva_heap *, uint64_t, uint64_t),
+	uint64_t addr, uint64_t size)
 {
-	if (rsv) {
-		assert_int_equal(gpuva_heap_reserve(w->ref, addr, size), 0);
-		assert_int_equal(gpuva_heap_reserve(w->h, addr, size), 0);
-	} else {
-		assert_int_equal(gpuva_heap_alloc_fixed(w->ref, addr, size), 0);
-		assert_int_equal(gpuva_heap_alloc_fixed(w->h, addr, size), 0);
-	}
-	twin_assert_same(w);
-}
-
-static void
-twin_free(struct twin *w, uint64_t addr, uint64_t size, bool rsv)
-{
-	if (rsv) {
-		assert_int_equal(gpuva_heap_unreserve(w->ref, addr, size), 0);
-		assert_int_equal(gpuva_heap_unreserve(w->h, addr, size), 0);
-	} else {
-		assert_int_equal(gpuva_heap_free(w->ref, addr, size), 0);
-		assert_int_equal(gpuva_heap_free(w->h, addr, size), 0);
-	}
+	assert_int_equal(fn(w->ref, addr, size), 0);
+	assert_int_equal(fn(w->h, addr, size), 0);
 	twin_assert_same(w);
 }
 
@@ -1549,8 +1533,8 @@ past_flat_max_tiles_a_heap_is_a_tree_at_the_same_addresses_and_flat_again_at_hal
 
 	(void)state;
 	/* a reservation and a fixed allocation: both kinds of record move over */
-	twin_fixed(&w, BASE + 0x100000, 0x3000, true);
-	twin_fixed(&w, END - 0x5000, PG, false);
+	twin_do(&w, gpuva_heap_reserve, BASE + 0x100000, 0x3000);
+	twin_do(&w, gpuva_heap_alloc_fixed, END - 0x5000, PG);
 	assert_true(heap_is_flat(w.h));
 	/* sizes, alignments and directions that leave holes between them */
 	for (unsigned i = 0; i < N; i++) {
@@ -1563,9 +1547,9 @@ past_flat_max_tiles_a_heap_is_a_tree_at_the_same_addresses_and_flat_again_at_hal
 	assert_false(heap_is_flat(w.h));
 
 	/* freed in a scattered order: a tree until half MAX tiles, then flat */
-	twin_free(&w, BASE + 0x100000, 0x3000, true);
+	twin_do(&w, gpuva_heap_unreserve, BASE + 0x100000, 0x3000);
 	for (unsigned i = 0, k = 0; i < N; i++, k = (k + 7) % N) {
-		twin_free(&w, a[k], sz[k], false);
+		twin_do(&w, gpuva_heap_free, a[k], sz[k]);
 		/* frees never raise the tiles; nothing failed, nothing to wait for */
 		assert_int_equal(heap_is_flat(w.h), heap_tiles(w.h) <= MAX / 2);
 	}
@@ -1574,7 +1558,7 @@ past_flat_max_tiles_a_heap_is_a_tree_at_the_same_addresses_and_flat_again_at_hal
 	/* flat again, it places as the tree does */
 	twin_alloc(&w, 0x3000, 0x10000, 0);
 	twin_alloc(&w, PG, PG, GPUVA_HEAP_HIGH);
-	twin_free(&w, END - 0x5000, PG, false);
+	twin_do(&w, gpuva_heap_free, END - 0x5000, PG);
 	assert_true(heap_is_flat(w.h));
 	twin_destroy(&w);
 }
@@ -1610,7 +1594,7 @@ off_unit_case(enum off_unit how)
 		break;
 	case OFF_FIXED:
 		x = start + 6 * PG + 0x800;
-		twin_fixed(&w, x, size, false);
+		twin_do(&w, gpuva_heap_alloc_fixed, x, size);
 		break;
 	default:
 		/* the hole starts at 0x104800: a page boundary is 0x800 into a unit */
@@ -1628,7 +1612,7 @@ off_unit_case(enum off_unit how)
 	for (unsigned i = 0; i < 2 * (MAX / 2 + 1); i++) {
 		uint64_t b = twin_alloc(&w, PG, 1, GPUVA_HEAP_HIGH);
 
-		twin_free(&w, b, PG, false);
+		twin_do(&w, gpuva_heap_free, b, PG);
 		assert_false(heap_is_flat(w.h));
 		assert_true(w.h->flat_wait <= MAX / 2 + 1);
 		waited |= w.h->flat_wait == MAX / 2 + 1;
@@ -1636,7 +1620,7 @@ off_unit_case(enum off_unit how)
 	assert_true(waited);
 
 	/* once it is gone: the calls still to wait, then the try that works */
-	twin_free(&w, x, size, false);
+	twin_do(&w, gpuva_heap_free, x, size);
 	left = w.h->flat_wait;
 	for (frees = 0; !heap_is_flat(w.h); frees++) {
 		uint32_t wait = w.h->flat_wait;
@@ -1644,7 +1628,7 @@ off_unit_case(enum off_unit how)
 
 		assert_true(frees <= left);
 		b = twin_alloc(&w, PG, 1, GPUVA_HEAP_HIGH);
-		twin_free(&w, b, PG, false);
+		twin_do(&w, gpuva_heap_free, b, PG);
 		/* a free either counts down or tries, and the try works */
 		if (heap_is_flat(w.h))
 			assert_int_equal(wait, 0);
