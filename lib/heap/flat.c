@@ -455,6 +455,45 @@ flat_room(struct gpuva_heap *heap)
 	return 0;
 }
 
+/*
+ * Make units [xu, eu) of hole @i a used tile of @kind at byte @x, @size
+ * bytes, with its record @rec: the hole keeps what is left on either side
+ * (@left, @right). flat_room() made the room.
+ */
+static void
+cut(struct gpuva_heap *heap, unsigned i, uint64_t xu, uint64_t eu, bool left,
+    bool right, uint64_t rec, uint64_t x, uint64_t size, enum heap_kind kind)
+{
+	struct heap_flat *t = &heap->flat;
+	struct flat_hole *h = t->hole;
+
+	if (left && right) {
+		memmove(&h[i + 2], &h[i + 1], (t->nh - i - 1) * sizeof(*h));
+		h[i + 1].s = (uint32_t)eu;
+		h[i + 1].len = h[i].len == FLAT_TO_END ? FLAT_TO_END :
+			       (uint32_t)(h[i].s + h[i].len - eu);
+		h[i].len = (uint32_t)(xu - h[i].s);
+		t->nh++;
+	} else if (left) {
+		h[i].len = (uint32_t)(xu - h[i].s);
+	} else if (right) {
+		if (h[i].len != FLAT_TO_END)
+			h[i].len = (uint32_t)(h[i].s + h[i].len - eu);
+		h[i].s = (uint32_t)eu;
+	} else {
+		memmove(&h[i], &h[i + 1], (t->nh - i - 1) * sizeof(*h));
+		t->nh--;
+	}
+	heap->holes = t->nh;
+	table_put(t->slot, ctrl_of(t), t->ng, rec, &t->dead);
+	t->used++;
+	count_used(heap, size, kind, 1);
+	if (kind == HEAP_KIND_KERNEL) {
+		heap->kernel_addr = x;
+		heap->has_kernel = true;
+	}
+}
+
 /* ---- the usual request, whole ---------------------------------------- */
 
 /*
@@ -530,29 +569,10 @@ found:
 		return 0;
 	if (flat_room(heap))
 		return 0;	/* flat_carve() meets it again and says so */
-	h = t->hole;
-	if (x > s && right) {
-		memmove(&h[i + 2], &h[i + 1], (n - i - 1) * sizeof(*h));
-		h[i + 1].s = (uint32_t)(x + size_u);
-		h[i + 1].len = h[i].len == FLAT_TO_END ? FLAT_TO_END : (uint32_t)right;
-		h[i].len = (uint32_t)(x - s);
-		t->nh++;
-	} else if (x > s) {
-		h[i].len = (uint32_t)(x - s);
-	} else if (right) {
-		h[i].s = (uint32_t)(x + size_u);
-		if (h[i].len != FLAT_TO_END)
-			h[i].len = (uint32_t)right;
-	} else {
-		memmove(&h[i], &h[i + 1], (n - i - 1) * sizeof(*h));
-		t->nh--;
-	}
-	heap->holes = t->nh;
 	/* a tile that ends the heap is "to the end", as flat_carve() writes it */
-	table_put(t->slot, ctrl_of(t), t->ng,
-		  x << 32 | (at_end ? FLAT_REC_END : (uint32_t)size_u), &t->dead);
-	t->used++;
-	count_used(heap, size, HEAP_KIND_ALLOC, 1);
+	cut(heap, i, x, x + size_u, x > s, right != 0,
+	    x << 32 | (at_end ? FLAT_REC_END : (uint32_t)size_u), addr_of(heap, x),
+	    size, HEAP_KIND_ALLOC);
 	*addr = addr_of(heap, x);
 	return 1;
 }
@@ -563,10 +583,8 @@ int
 flat_carve(struct gpuva_heap *heap, unsigned i, uint64_t s, uint64_t e,
 	   uint64_t x, uint64_t size, enum heap_kind kind)
 {
-	struct heap_flat *t = &heap->flat;
 	uint64_t xl = last_of(x, size), xu = unit_of(heap, x), eu = 0, len;
 	bool left = x > s, right = xl < e;
-	struct flat_hole *h;
 
 	if (xu == NO_UNIT)
 		return FLAT_CANNOT;
@@ -582,35 +600,8 @@ flat_carve(struct gpuva_heap *heap, unsigned i, uint64_t s, uint64_t e,
 		return FLAT_CANNOT;
 	if (flat_room(heap))
 		return -ENOMEM;
-
-	h = t->hole;
-	if (left && right) {
-		memmove(&h[i + 2], &h[i + 1], (t->nh - i - 1) * sizeof(*h));
-		h[i + 1].s = (uint32_t)eu;
-		h[i + 1].len = h[i].len == FLAT_TO_END ? FLAT_TO_END :
-			       (uint32_t)(h[i].s + h[i].len - eu);
-		h[i].len = (uint32_t)(xu - h[i].s);
-		t->nh++;
-	} else if (left) {
-		h[i].len = (uint32_t)(xu - h[i].s);
-	} else if (right) {
-		if (h[i].len != FLAT_TO_END)
-			h[i].len = (uint32_t)(h[i].s + h[i].len - eu);
-		h[i].s = (uint32_t)eu;
-	} else {
-		memmove(&h[i], &h[i + 1], (t->nh - i - 1) * sizeof(*h));
-		t->nh--;
-	}
-	heap->holes = t->nh;
-	table_put(t->slot, ctrl_of(t), t->ng,
-		  xu << 32 | (kind == HEAP_KIND_ALLOC ? 0 : FLAT_RSV) | len,
-		  &t->dead);
-	t->used++;
-	count_used(heap, size, kind, 1);
-	if (kind == HEAP_KIND_KERNEL) {
-		heap->kernel_addr = x;
-		heap->has_kernel = true;
-	}
+	cut(heap, i, xu, eu, left, right,
+	    xu << 32 | (kind == HEAP_KIND_ALLOC ? 0 : FLAT_RSV) | len, x, size, kind);
 	return 0;
 }
 

@@ -1777,10 +1777,7 @@ tile_kind(const struct gpuva_heap *heap, const struct heap_leaf *l, unsigned i)
 {
 	if (bit(l->hole, i))
 		return 0;
-	if (!bit(l->rsv, i))
-		return HEAP_KIND_ALLOC;
-	return heap->has_kernel && lkey(l, i) == heap->kernel_addr ?
-	       HEAP_KIND_KERNEL : HEAP_KIND_RESERVED;
+	return used_kind(heap, lkey(l, i), bit(l->rsv, i));
 }
 
 /* The tile containing @addr, which is in the heap. O(log n). */
