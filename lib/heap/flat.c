@@ -99,13 +99,6 @@ rec_last(const struct gpuva_heap *heap, uint64_t rec)
 	return addr_of(heap, (rec >> 32) + len) - 1;
 }
 
-/* Records in the table: the heap's allocations and reservations. */
-static inline size_t
-records(const struct gpuva_heap *heap)
-{
-	return heap->allocations + heap->reservations;
-}
-
 static void *
 flat_malloc(const struct gpuva_heap *heap, size_t n)
 {
@@ -240,6 +233,7 @@ table_del(struct heap_flat *t, size_t k)
 		ctrl[k] = FLAT_DEAD;
 		t->dead++;
 	}
+	t->used--;
 }
 
 static uint32_t
@@ -440,14 +434,14 @@ static int
 flat_room(struct gpuva_heap *heap)
 {
 	struct heap_flat *t = &heap->flat;
-	size_t used = records(heap) + 1;
+	size_t used = heap->allocations + heap->reservations + 1;
 	uint64_t *slot = NULL;
 	uint32_t ng = 0, cap = 0;
 
 	if (t->cap < used + 1)
 		cap = holes_cap_for(used);
-	if ((used + t->dead) * 8 > t->ng * FLAT_GROUP * 7) {
-		ng = groups_for((uint32_t)used);
+	if ((t->used + t->dead + 1) * 8 > t->ng * FLAT_GROUP * 7) {
+		ng = groups_for(t->used + 1);
 		slot = table_new(heap, t, ng);
 		if (!slot)
 			return -ENOMEM;
@@ -492,6 +486,7 @@ cut(struct gpuva_heap *heap, unsigned i, uint64_t xu, uint64_t eu, bool left,
 	}
 	heap->holes = t->nh;
 	table_put(t->slot, ctrl_of(t), t->ng, rec, &t->dead);
+	t->used++;
 	count_used(heap, size, kind, 1);
 	if (kind == HEAP_KIND_KERNEL) {
 		heap->kernel_addr = x;
@@ -671,7 +666,7 @@ static __attribute__((noinline)) void
 flat_shrink(struct gpuva_heap *heap, size_t used)
 {
 	struct heap_flat *t = &heap->flat;
-	uint32_t ng = groups_for((uint32_t)used);
+	uint32_t ng = groups_for(t->used);
 	uint64_t *slot;
 
 	if (t->ng > ng && (slot = table_new(heap, t, ng)) != NULL)
@@ -685,7 +680,7 @@ static inline bool
 flat_oversized(const struct heap_flat *t, size_t used)
 {
 	return (t->ng > 1 && (!used ||
-			      (uint64_t)used * 10 < (uint64_t)t->ng * FLAT_GROUP * 4)) ||
+			      (uint64_t)t->used * 10 < (uint64_t)t->ng * FLAT_GROUP * 4)) ||
 	       t->cap > holes_cap_for(used) + 2 * FLAT_SLACK ||
 	       (!used && t->cap != holes_cap_for(0));
 }
@@ -737,7 +732,7 @@ flat_give_back(struct gpuva_heap *heap, uint64_t addr, uint64_t size,
 	}
 	heap->holes = t->nh;
 	count_used(heap, size, kind, -1);
-	used = records(heap);
+	used = heap->allocations + heap->reservations;
 	if (flat_oversized(t, used))
 		flat_shrink(heap, used);
 	return true;
@@ -806,7 +801,7 @@ flat_check(const struct gpuva_heap *heap)
 
 	if (!t->hole || !t->slot || !t->ng)
 		return "a flat heap without its arrays";
-	if (t->nh > t->cap || t->cap < records(heap) + 1)
+	if (t->nh > t->cap || t->cap < heap->allocations + heap->reservations + 1)
 		return "the hole array lacks the room a free may need";
 	if (t->nh != heap->holes)
 		return "the hole array's count is not the heap's";
@@ -836,9 +831,11 @@ flat_check(const struct gpuva_heap *heap)
 			used++;
 		}
 	}
-	if (used != records(heap) || dead != t->dead)
+	if (used != t->used || dead != t->dead)
 		return "the table's counts are wrong";
-	if ((used + t->dead) * 8 > t->ng * FLAT_GROUP * 7)
+	if (used != heap->allocations + heap->reservations)
+		return "records and used tiles disagree";
+	if ((t->used + t->dead) * 8 > t->ng * FLAT_GROUP * 7)
 		return "the table is fuller than 7/8";
 	if (heap_tiles(heap) > heap->flat_max)
 		return "more tiles than the flat mode takes";
@@ -923,6 +920,7 @@ put_into_flat(void *priv, const struct gpuva_heap_range *r)
 		table_put(c->t->slot, ctrl_of(c->t), c->t->ng,
 			  u << 32 | (r->state == GPUVA_HEAP_RESERVED ? FLAT_RSV : 0) |
 			  len, &c->t->dead);
+		c->t->used++;
 	}
 	return 0;
 }
@@ -930,7 +928,7 @@ put_into_flat(void *priv, const struct gpuva_heap_range *r)
 void
 heap_to_flat(struct gpuva_heap *heap)
 {
-	size_t used = records(heap);
+	size_t used = heap->allocations + heap->reservations;
 	struct heap_flat t = { .shift = shift_for(heap) };
 	struct to_flat c = { heap, &t, false };
 

@@ -151,15 +151,10 @@ struct flat_hole {
 };
 
 struct heap_flat {
-	/*
-	 * nh of them, room for cap. nh is heap->holes in the flat mode, kept
-	 * as the array's own length so that a check compares the two before
-	 * it reads a hole, never past the ones written.
-	 */
-	struct flat_hole *hole;
+	struct flat_hole *hole;	/* nh of them, room for cap */
 	uint64_t *slot;		/* ng * FLAT_GROUP records, then the control bytes */
 	uint32_t nh, cap;
-	uint32_t ng, dead;	/* groups, deleted slots (records: the heap's counts) */
+	uint32_t ng, used, dead;	/* groups, records, deleted slots */
 	uint8_t shift;
 };
 
