@@ -128,7 +128,7 @@ die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void
 die(const char *fmt, ...)
 {
-	char msg[512];
+	char msg[1024];	/* big_fail() hands on up to 768 bytes */
 	va_list ap;
 	FILE *f;
 

@@ -946,6 +946,19 @@ assert_reason_is(struct gpuva_heap *heap, const char *want, const char *logged)
 	assert_string_equal(logged, first);
 }
 
+/*
+ * The reason heap_take() gives when [addr, addr + size) meets the @owner
+ * (its kind's name) at [oaddr, oaddr + osize), which starts inside it.
+ */
+static void
+want_taken(char *want, size_t n, const char *what, uint64_t addr,
+	   uint64_t size, const char *owner, uint64_t oaddr, uint64_t osize)
+{
+	snprintf(want, n, "%s 0x%" PRIx64 " 0x%" PRIx64 ": byte 0x%" PRIx64
+		 " is taken by the %s 0x%" PRIx64 " 0x%" PRIx64, what, addr, size,
+		 oaddr, owner, oaddr, osize);
+}
+
 static void
 last_error_keeps_the_longest_reasons_whole_and_log_fn_gets_the_same_text(void **state)
 {
@@ -999,19 +1012,14 @@ last_error_keeps_the_longest_reasons_whole_and_log_fn_gets_the_same_text(void **
 	assert_int_equal(heap_is_flat(h), !as_tree);
 	assert_int_equal(gpuva_heap_alloc_fixed(h, UINT64_C(0xfffff12345677000),
 						0x2000), -ENOSPC);
-	snprintf(want, sizeof(want), "alloc_fixed 0x%" PRIx64 " 0x%" PRIx64
-		 ": byte 0x%" PRIx64 " is taken by the reservation 0x%" PRIx64
-		 " 0x%" PRIx64, UINT64_C(0xfffff12345677000), UINT64_C(0x2000),
-		 UINT64_C(0xfffff12345678000), UINT64_C(0xfffff12345678000),
-		 UINT64_C(0x7654321000));
+	want_taken(want, sizeof(want), "alloc_fixed", UINT64_C(0xfffff12345677000),
+		   0x2000, "reservation", UINT64_C(0xfffff12345678000),
+		   UINT64_C(0x7654321000));
 	assert_reason_is(h, want, got);
 	assert_int_equal(gpuva_heap_reserve(h, UINT64_C(0xfffffffffe800000),
 					    0x1000000), -ENOSPC);
-	snprintf(want, sizeof(want), "reserve 0x%" PRIx64 " 0x%" PRIx64
-		 ": byte 0x%" PRIx64 " is taken by the allocation 0x%" PRIx64
-		 " 0x%" PRIx64, UINT64_C(0xfffffffffe800000), UINT64_C(0x1000000),
-		 UINT64_C(0xffffffffff000000), UINT64_C(0xffffffffff000000),
-		 UINT64_C(0x1000000));
+	want_taken(want, sizeof(want), "reserve", UINT64_C(0xfffffffffe800000),
+		   0x1000000, "allocation", UINT64_C(0xffffffffff000000), 0x1000000);
 	assert_reason_is(h, want, got);
 	assert_int_equal(gpuva_heap_check(h), 0);
 	gpuva_heap_destroy(h);
